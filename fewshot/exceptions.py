@@ -1,0 +1,66 @@
+"""The exception tree of fewshot.
+
+    FewshotError
+     ├── InvalidInputError      (bad user input: file line, field, value, parameter)
+     │    └── IngestError       (a record of an input file; carries file, line and field)
+     ├── NotFoundError          (unknown pool, round, example, index, prompt id)
+     ├── ConflictError          (already exists, conflicting labels, stale state)
+     └── MissingDependencyError (an optional extra is not installed)
+
+The API maps them to HTTP status codes in one handler (422, 404, 409, 501); the CLI prints
+the message and exits with a non-zero status.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FewshotError",
+    "InvalidInputError",
+    "IngestError",
+    "NotFoundError",
+    "ConflictError",
+    "MissingDependencyError",
+]
+
+
+class FewshotError(Exception):
+    """Root of every error fewshot raises on purpose."""
+
+
+class InvalidInputError(FewshotError, ValueError):
+    """Input that cannot be used: a parameter out of range, a malformed value."""
+
+
+class IngestError(InvalidInputError):
+    """A record of an input file is malformed. The message names the file, line and field."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        where = []
+        if path is not None:
+            where.append(str(path))
+        if line is not None:
+            where.append(f"line {line}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        self.path = path
+        self.line = line
+        self.field = field
+
+
+class NotFoundError(FewshotError, LookupError):
+    """A named object (pool, round, example, index, prompt) does not exist."""
+
+
+class ConflictError(FewshotError):
+    """The request contradicts what is stored (duplicate name, conflicting labels)."""
+
+
+class MissingDependencyError(FewshotError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"{package} is required for this feature: pip install 'fewshot[{extra}]'")
+        self.package = package
+        self.extra = extra
