@@ -1,0 +1,162 @@
+"""The ``fewshot`` command line: thin commands over :class:`fewshot.workspace.Workspace`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ._cli_support import FewshotGroup, console, progress_bar, table
+from .config import Settings
+
+app = typer.Typer(cls=FewshotGroup, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="fewshot: choose which examples to label, and which labeled examples go into each prompt.")
+pools_app = typer.Typer(no_args_is_help=True, help="Create, list, show and delete pools.")
+examples_app = typer.Typer(no_args_is_help=True, help="Browse the examples of a pool.")
+app.add_typer(pools_app, name="pools")
+app.add_typer(examples_app, name="examples")
+
+
+class _State:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._ws = None
+
+    @property
+    def ws(self):
+        if self._ws is None:
+            from .workspace import Workspace
+
+            self._ws = Workspace(self.settings)
+        return self._ws
+
+
+def _ws(ctx: typer.Context):
+    return ctx.find_root().obj.ws
+
+
+@app.callback()
+def _root(ctx: typer.Context,
+          home: Optional[Path] = typer.Option(None, "--home", envvar="FEWSHOT_HOME",
+                                              help="Data directory [default: ./.fewshot]."),
+          database_url: Optional[str] = typer.Option(None, "--database-url", envvar="FEWSHOT_DATABASE_URL",
+                                                     help="SQLAlchemy URL [default: SQLite file in the data directory].")) -> None:
+    overrides = {}
+    if home is not None:
+        overrides["home"] = home
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    ctx.obj = _State(Settings(**overrides))
+
+
+# ---------------------------------------------------------------------------------- pools
+@pools_app.command("create")
+def pools_create(ctx: typer.Context, name: str,
+                 template: Optional[str] = typer.Option(None, help='Text template, e.g. "{premise}\\nquestion: {hypothesis}".'),
+                 text_field: Optional[str] = typer.Option(None, help="Field holding the text [default: text]."),
+                 model: Optional[str] = typer.Option(None, help="sentence-transformers model name or local path."),
+                 description: Optional[str] = typer.Option(None)) -> None:
+    """Create an empty pool."""
+    info = _ws(ctx).create_pool(name, template=_unescape(template), text_field=text_field, embedding_model=model,
+                                description=description)
+    console.print(f"created pool [bold]{info.name}[/] (model {info.embedding_model})")
+
+
+@pools_app.command("list")
+def pools_list(ctx: typer.Context) -> None:
+    """List pools with their sizes by status."""
+    rows = [[p.name, p.size, p.counts["unlabeled"], p.counts["selected"], p.counts["labeled"], p.embedding_model]
+            for p in _ws(ctx).list_pools()]
+    table("pools", ["name", "items", "unlabeled", "selected", "labeled", "model"], rows)
+
+
+@pools_app.command("show")
+def pools_show(ctx: typer.Context, name: str) -> None:
+    """Show one pool as JSON."""
+    console.print_json(json.dumps(_ws(ctx).get_pool(name).to_dict()))
+
+
+@pools_app.command("delete")
+def pools_delete(ctx: typer.Context, name: str,
+                 yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")) -> None:
+    """Delete a pool, its examples, selections and vectors."""
+    ws = _ws(ctx)
+    info = ws.get_pool(name)
+    if not yes and not typer.confirm(f"delete pool {name!r} and its {info.size} examples?"):
+        raise typer.Exit(code=1)
+    ws.delete_pool(name)
+    console.print(f"deleted pool [bold]{name}[/]")
+
+
+# --------------------------------------------------------------------------------- ingest
+@app.command("ingest")
+def ingest(ctx: typer.Context, pool: str, path: Path,
+           fmt: Optional[str] = typer.Option(None, "--format", help="jsonl, csv or parquet [default: from suffix]."),
+           id_field: Optional[str] = typer.Option(None, help="Field holding the item id [default: id, else a text hash]."),
+           text_field: Optional[str] = typer.Option(None, help="Field holding the text [default: text]."),
+           template: Optional[str] = typer.Option(None, help='Render the text from fields: "{premise}\\nquestion: {hypothesis}".'),
+           label_field: Optional[str] = typer.Option(None, help="Field holding a label (items with one are labeled)."),
+           skills_field: Optional[str] = typer.Option(None, help="Field holding skills (list or comma-separated)."),
+           on_conflict: str = typer.Option("error", help="An id already stored with other content: error, skip or update."),
+           keep_duplicates: bool = typer.Option(False, help="Keep items whose text duplicates another item's."),
+           model: Optional[str] = typer.Option(None, help="Embedding model, when the pool is created here.")) -> None:
+    """Stream a JSONL/CSV/Parquet file into POOL (created if missing). Re-ingesting adds nothing."""
+    with progress_bar(f"ingest {path.name}", unit_total=False) as bar:
+        report = _ws(ctx).ingest(pool, path, fmt=fmt, id_field=id_field, text_field=text_field,
+                                 template=_unescape(template), label_field=label_field, skills_field=skills_field,
+                                 on_conflict=on_conflict, keep_duplicates=keep_duplicates, embedding_model=model,
+                                 progress=lambda done, _total: bar(done, 0))
+    console.print(f"read {report.read}: added {report.added} ({report.labeled} labeled), unchanged {report.unchanged}, "
+                  f"updated {report.updated}, duplicates skipped {report.duplicate_count}")
+    for line, ext_id, owner in report.duplicates[:5]:
+        console.print(f"  line {line}: {ext_id} duplicates the text of {owner}")
+
+
+@app.command("embed")
+def embed(ctx: typer.Context, pool: str) -> None:
+    """Embed the pool's texts that have no vector yet (cached by content hash; resumable)."""
+    with progress_bar(f"embed {pool}") as bar:
+        report = _ws(ctx).embed(pool, progress=bar)
+    console.print(f"embedded {report.embedded} texts, {report.cached} already cached, "
+                  f"dim {report.dim}, {report.seconds:.1f}s ({report.model})")
+
+
+# ------------------------------------------------------------------------------- examples
+@examples_app.command("list")
+def examples_list(ctx: typer.Context, pool: str,
+                  status: Optional[str] = typer.Option(None, help="unlabeled, selected or labeled."),
+                  label: Optional[str] = typer.Option(None),
+                  limit: int = typer.Option(20), offset: int = typer.Option(0),
+                  as_json: bool = typer.Option(False, "--json", help="One JSON object per line.")) -> None:
+    """List a pool's examples, filtered by status or label."""
+    items = _ws(ctx).list_examples(pool, status=status, label=label, limit=limit, offset=offset)
+    if as_json:
+        for e in items:
+            typer.echo(json.dumps(e.to_dict(), ensure_ascii=False))
+        return
+    table(f"{pool}: {len(items)} examples", ["id", "status", "label", "text"],
+          [[e.external_id, e.status, e.label, e.text[:80]] for e in items])
+
+
+@app.command("export")
+def export(ctx: typer.Context, pool: str, out: Path = typer.Option(..., "--out", "-o", help="Output file."),
+           fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv."),
+           status: Optional[str] = typer.Option(None, help="Only items with this status.")) -> None:
+    """Write a pool's examples to a JSONL or CSV file."""
+    n = _ws(ctx).export(pool, out, fmt=fmt, status=status)
+    console.print(f"wrote {n} examples to {out}")
+
+
+def _unescape(template: Optional[str]) -> Optional[str]:
+    """Shells pass ``\\n`` literally; templates mean a newline."""
+    return None if template is None else template.replace("\\n", "\n").replace("\\t", "\t")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

