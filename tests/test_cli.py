@@ -1,0 +1,90 @@
+"""The CLI end to end: CliRunner for the commands, a real process for kill -9 recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from typer.testing import CliRunner
+
+from fewshot.cli import app
+
+runner = CliRunner()
+
+
+def run(home, *args, ok=True):
+    result = runner.invoke(app, ["--home", str(home), *map(str, args)], catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def test_every_command_has_help():
+    for args in (["--help"], ["pools", "--help"], ["ingest", "--help"], ["embed", "--help"], ["export", "--help"],
+                 ["examples", "list", "--help"], ["pools", "create", "--help"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_ingest_embed_list_export(tmp_path, data_slice):
+    home = tmp_path / "home"
+    src = data_slice("rte", "train", 40)
+    out = run(home, "ingest", "rte", src, "--template", r"{premise}\nquestion: {hypothesis}",
+              "--label-field", "label_text").output
+    assert "added 40 (40 labeled)" in out
+    assert "added 0" in run(home, "ingest", "rte", src, "--label-field", "label_text").output
+    assert "embedded 40 texts, 0 already cached, dim 384" in run(home, "embed", "rte").output
+    listed = run(home, "examples", "list", "rte", "--limit", "2", "--json").output.strip().splitlines()
+    first = json.loads(listed[0])
+    assert first["text"].count("\nquestion: ") == 1 and first["status"] == "labeled"
+    run(home, "export", "rte", "--out", tmp_path / "rte.csv", "--format", "csv")
+    assert (tmp_path / "rte.csv").read_text().startswith("id,text,label")
+    assert "rte" in run(home, "pools", "list").output
+    assert json.loads(run(home, "pools", "show", "rte").output)["size"] == 40
+    run(home, "pools", "delete", "rte", "--yes")
+    assert "rte" not in run(home, "pools", "list").output
+
+
+def test_errors_exit_non_zero_with_a_message(tmp_path):
+    home = tmp_path / "home"
+    result = run(home, "pools", "show", "missing", ok=False)
+    assert result.exit_code == 1 and "pool 'missing' does not exist" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "a"}\n{"text": 3}\n')
+    result = run(home, "ingest", "p", bad, ok=False)
+    assert result.exit_code == 1 and "line 2, field 'text': expected a string, got int" in result.output
+    assert "Traceback" not in result.output
+    result = run(home, "examples", "list", "p", ok=False)  # the failed ingest created nothing
+    assert result.exit_code == 1 and "no pools exist yet" in result.output
+
+
+def test_kill_9_during_embedding_then_rerun_finishes(tmp_path, data_slice):
+    home = tmp_path / "home"
+    src = data_slice("sst5", "train", 600)
+    run(home, "ingest", "sst5", src)
+    env = {**os.environ, "FEWSHOT_HOME": str(home), "FEWSHOT_EMBED_CHUNK_SIZE": "100"}
+    proc = subprocess.Popen([sys.executable, "-m", "fewshot.cli", "embed", "sst5"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shard_dir = None
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        shards = list((home / "vectors").glob("pool-*/*/shard-*.keys.npy"))
+        if shards:
+            shard_dir = shards[0].parent
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert shard_dir is not None, "embedding never wrote a shard"
+    done_before = len(list(shard_dir.glob("shard-*.keys.npy")))
+    assert 1 <= done_before < 6
+    out = run(home, "embed", "sst5").output
+    assert f"{100 * done_before} already cached" in out.replace("\n", " ")
+    from fewshot.workspace import Workspace
+
+    ids, X = Workspace.open(home).vectors("sst5")
+    assert X.shape == (600, 384)
