@@ -142,11 +142,66 @@ def examples_list(ctx: typer.Context, pool: str,
 
 @app.command("export")
 def export(ctx: typer.Context, pool: str, out: Path = typer.Option(..., "--out", "-o", help="Output file."),
-           fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv."),
-           status: Optional[str] = typer.Option(None, help="Only items with this status.")) -> None:
-    """Write a pool's examples to a JSONL or CSV file."""
-    n = _ws(ctx).export(pool, out, fmt=fmt, status=status)
-    console.print(f"wrote {n} examples to {out}")
+           fmt: str = typer.Option("jsonl", "--format",
+                                   help="jsonl or csv; with --round also labelstudio or argilla."),
+           status: Optional[str] = typer.Option(None, help="Only items with this status (without --round)."),
+           round_number: Optional[int] = typer.Option(None, "--round", help="Export this selection round's items."),
+           latest: bool = typer.Option(False, "--latest", help="Export the latest selection round's items."),
+           include_labeled: bool = typer.Option(False, help="With --round: also items that already have a label.")) -> None:
+    """Write a pool's examples, or a selection round's items for annotators, to a file."""
+    ws = _ws(ctx)
+    if round_number is not None or latest:
+        n = ws.export_round(pool, out, number=round_number, fmt=fmt, only_unlabeled=not include_labeled)
+        console.print(f"wrote {n} items to annotate to {out} ({fmt})")
+    else:
+        n = ws.export(pool, out, fmt=fmt, status=status)
+        console.print(f"wrote {n} examples to {out}")
+
+
+# ------------------------------------------------------------------------------ selection
+@app.command("select")
+def select_cmd(ctx: typer.Context, pool: str,
+               budget: int = typer.Option(..., "--budget", "-b", help="How many items to choose."),
+               method: str = typer.Option("votek", help="votek, votek2, ideal, random, kmeans or facility."),
+               seed: int = typer.Option(0, help="Random seed (same seed, same pool: same round)."),
+               k: Optional[int] = typer.Option(None, help="Neighbours in the graph [votek: 150, ideal: 10]."),
+               no_center: bool = typer.Option(False, "--no-center", help="Do not subtract the pool mean."),
+               show: int = typer.Option(10, help="How many picks to print.")) -> None:
+    """Choose BUDGET items of POOL to annotate; stored as the pool's next selection round."""
+    params = {} if k is None else {"k": k}
+    with progress_bar(f"select {method}") as bar:
+        rnd = _ws(ctx).select(pool, budget=budget, method=method, seed=seed, center=not no_center,
+                              progress=bar, **params)
+    extra = f", influence {rnd.influence:.1f}" if rnd.influence is not None else ""
+    console.print(f"round {rnd.number}: {len(rnd.items)} items selected with {rnd.method}{extra}")
+    table(f"first {min(show, len(rnd.items))} picks", ["#", "id", "score", "text"],
+          [[i.position + 1, i.external_id, f"{i.score:.4g}", i.text[:70]] for i in rnd.items[:show]])
+
+
+@app.command("rounds")
+def rounds_cmd(ctx: typer.Context, pool: str) -> None:
+    """List a pool's selection rounds."""
+    rows = [[r.number, r.method, r.budget, r.seed, sum(i.label is not None for i in r.items),
+             "" if r.influence is None else f"{r.influence:.1f}", r.created_at.strftime("%Y-%m-%d %H:%M")]
+            for r in _ws(ctx).rounds(pool)]
+    table(f"{pool}: selection rounds", ["round", "method", "budget", "seed", "labeled", "influence", "created"], rows)
+
+
+@app.command("import-labels")
+def import_labels_cmd(ctx: typer.Context, pool: str, path: Path,
+                      fmt: Optional[str] = typer.Option(None, "--format",
+                                                        help="jsonl, csv, labelstudio or argilla [default: sniffed]."),
+                      id_field: str = typer.Option("id", help="Id field (jsonl/csv)."),
+                      label_field: str = typer.Option("label", help="Label field (jsonl/csv), or Argilla question name."),
+                      overwrite: bool = typer.Option(False, help="Replace labels already stored."),
+                      skip_invalid: bool = typer.Option(False, help="Apply the valid labels and report the rest.")) -> None:
+    """Read labels back (JSONL/CSV, Label Studio or Argilla export). All or nothing unless --skip-invalid."""
+    report = _ws(ctx).import_labels(pool, path, fmt=fmt, id_field=id_field, label_field=label_field,
+                                    overwrite=overwrite, skip_invalid=skip_invalid)
+    console.print(f"read {report.read}: applied {report.applied}, unchanged {report.unchanged}, "
+                  f"skipped {len(report.problems)}")
+    for p in report.problems[:20]:
+        console.print(f"  skipped {p}")
 
 
 def _unescape(template: Optional[str]) -> Optional[str]:

@@ -27,7 +27,10 @@ from .config import Settings
 from .embedding import Embedder
 from .exceptions import ConflictError, InvalidInputError, NotFoundError
 from .ingest import IngestReport, ingest_file, ingest_records
-from .io import FieldMapping, write_records
+from .io import FieldMapping, read_labels, to_argilla_record, to_labelstudio_task, write_records
+from .io._writers import write_json_atomic
+from .labels import LabelImportReport, import_labels
+from .rounds import RoundInfo, get_round, list_rounds, save_round
 from .store import crud
 from .store.db import create_db_engine, make_session_factory, migrate
 from .store.models import Example, Job, JobStatus, Pool
@@ -327,6 +330,76 @@ class Workspace:
         store = self.vector_store(info)
         return ids, store.get([r[1] for r in rows]) if rows else np.zeros((0, store.dim or 0), np.float32)
 
+    # -------------------------------------------------------------------------- selection
+    def select(self, pool: str, *, budget: int, method: str = "votek", seed: int = 0, center: bool = True,
+               confidence: str | Callable | None = None, progress: Progress | None = None,
+               **params: Any) -> RoundInfo:
+        """Choose ``budget`` items to annotate and store them as the pool's next selection round.
+
+        Items already selected or labeled in earlier rounds count as chosen (the second round
+        continues the first). The same pool, method, parameters and seed give the same round.
+        ``method="votek2"`` needs a stage-2 ``confidence``: a function, or ``"similarity"`` (an
+        LM-free proxy: an item is as confident as it is similar to the current selection).
+        """
+        from .annotate import select as select_rows
+
+        info = self.get_pool(pool)
+        with self.session() as s:
+            rows = s.execute(select(Example.id, Example.status).where(Example.pool_id == info.id)
+                             .order_by(Example.id)).all()
+        ids, X = self.vectors(pool)
+        chosen = np.array([i for i, (_, status) in enumerate(rows) if status != "unlabeled"], dtype=np.int64)
+        available = len(rows) - len(chosen)
+        if not isinstance(budget, int) or budget <= 0 or budget > available:
+            raise InvalidInputError(f"budget must be between 1 and the {available} unlabeled, unselected items "
+                                    f"of pool {pool!r}, got {budget!r}")
+        if method == "votek2":
+            params["confidence"] = _confidence_function(confidence, X, center=center)
+        sel = select_rows(X, budget, method, labeled=chosen, seed=seed, center=center, progress=progress, **params)
+        stored_params = {k: v for k, v in dict(sel.params).items() if _is_jsonable(v)}
+        stored_params["center"] = center
+        if method == "votek2":
+            stored_params["confidence"] = confidence if isinstance(confidence, str) else "callable"
+        with self.session() as s:
+            p = crud.get_pool(s, name=pool)
+            number = save_round(s, p, method=method, params=stored_params, seed=seed, example_ids=ids[sel.indices],
+                                scores=np.asarray(sel.scores, dtype=np.float64),
+                                influence=None if sel.influence is None else float(sel.influence))
+            return get_round(s, p, number)
+
+    def rounds(self, pool: str) -> list[RoundInfo]:
+        with self.session() as s:
+            return list_rounds(s, crud.get_pool(s, name=pool))
+
+    def get_round(self, pool: str, number: int | None = None) -> RoundInfo:
+        with self.session() as s:
+            return get_round(s, crud.get_pool(s, name=pool), number)
+
+    def export_round(self, pool: str, path: str | Path, *, number: int | None = None, fmt: str = "jsonl",
+                     only_unlabeled: bool = True) -> int:
+        """Write a round's items for annotators: jsonl, csv, labelstudio (tasks JSON) or argilla (records JSON)."""
+        rnd = self.get_round(pool, number)
+        items = [i for i in rnd.items if not (only_unlabeled and i.label is not None)]
+        if fmt in ("jsonl", "csv"):
+            rows = ({"id": i.external_id, "text": i.text, "label": i.label, "position": i.position,
+                     "score": i.score, **{f"field_{k}": v for k, v in i.fields.items()}} for i in items)
+            return write_records(rows, path, fmt)
+        if fmt not in ("labelstudio", "argilla"):
+            raise InvalidInputError(f"unknown export format {fmt!r}; expected jsonl, csv, labelstudio or argilla")
+        convert = to_labelstudio_task if fmt == "labelstudio" else to_argilla_record
+        write_json_atomic([convert(i.external_id, i.text, i.fields) for i in items], path)
+        return len(items)
+
+    def import_labels(self, pool: str, path: str | Path, *, fmt: str | None = None, id_field: str = "id",
+                      label_field: str = "label", overwrite: bool = False,
+                      skip_invalid: bool = False) -> LabelImportReport:
+        """Read labels from JSONL/CSV or a Label Studio / Argilla export; all or nothing (see
+        :mod:`fewshot.labels`)."""
+        records = read_labels(path, fmt, id_field=id_field, label_field=label_field)
+        with self.session() as s:
+            return import_labels(s, crud.get_pool(s, name=pool), records, overwrite=overwrite,
+                                 skip_invalid=skip_invalid)
+
     # -------------------------------------------------------------------------------- jobs
     def _start_job(self, kind: str, pool_id: int | None, *, total: int = 0, params: dict | None = None) -> str:
         job_id = uuid.uuid4().hex
@@ -354,3 +427,28 @@ class Workspace:
             return {"id": job.id, "kind": job.kind, "status": job.status, "progress_done": job.progress_done,
                     "progress_total": job.progress_total, "params": job.params, "result": job.result,
                     "error": job.error}
+
+
+def _is_jsonable(value: Any) -> bool:
+    import json
+
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _confidence_function(confidence: str | Callable | None, X: np.ndarray, *, center: bool) -> Callable:
+    """Stage-2 confidence for two-stage vote-k: a caller's function, or the similarity proxy."""
+    if callable(confidence):
+        return confidence
+    if confidence not in (None, "similarity"):
+        raise InvalidInputError(f"confidence must be 'similarity' or a function, got {confidence!r}")
+    Z = X - X.mean(axis=0, keepdims=True) if center else X.copy()
+    Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+
+    def similarity_confidence(selected: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        return (Z[candidates] @ Z[selected].T).max(axis=1)
+
+    return similarity_confidence

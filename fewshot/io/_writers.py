@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from ..exceptions import InvalidInputError
 
-__all__ = ["write_records", "WRITE_FORMATS"]
+__all__ = ["write_records", "write_json_atomic", "WRITE_FORMATS"]
 
 WRITE_FORMATS = ("jsonl", "csv")
 
@@ -46,3 +46,17 @@ def write_records(records: Iterable[dict[str, Any]], path: str | Path, fmt: str)
         Path(tmp).unlink(missing_ok=True)
         raise
     return count
+
+
+def write_json_atomic(data: Any, path: str | Path) -> None:
+    """Write one JSON document atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
