@@ -16,7 +16,9 @@ app = typer.Typer(cls=FewshotGroup, no_args_is_help=True, pretty_exceptions_enab
 pools_app = typer.Typer(no_args_is_help=True, help="Create, list, show and delete pools.")
 examples_app = typer.Typer(no_args_is_help=True, help="Browse the examples of a pool.")
 app.add_typer(pools_app, name="pools")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys for the REST service.")
 app.add_typer(examples_app, name="examples")
+app.add_typer(keys_app, name="keys")
 
 
 class _State:
@@ -202,6 +204,60 @@ def import_labels_cmd(ctx: typer.Context, pool: str, path: Path,
                   f"skipped {len(report.problems)}")
     for p in report.problems[:20]:
         console.print(f"  skipped {p}")
+
+
+# ----------------------------------------------------------------------------------- keys
+@keys_app.command("create")
+def keys_create(ctx: typer.Context, name: str,
+                pool: Optional[list[str]] = typer.Option(None, "--pool", help="Limit the key to this pool (repeatable).")) -> None:
+    """Create an API key; the secret is printed once and only its hash is stored."""
+    from .keys import create_key
+
+    with _ws(ctx).session() as s:
+        secret, info = create_key(s, name=name, pools=pool)
+    console.print(f"key {info.id} ({info.name}) pools: {', '.join(info.pools) if info.pools else 'all'}")
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context) -> None:
+    """List API keys (never their secrets)."""
+    from .keys import list_keys
+
+    with _ws(ctx).session() as s:
+        keys = list_keys(s)
+    table("API keys", ["id", "name", "prefix", "pools", "revoked"],
+          [[k.id, k.name, k.prefix + "...", ", ".join(k.pools) if k.pools else "all", k.revoked] for k in keys])
+
+
+@keys_app.command("revoke")
+def keys_revoke(ctx: typer.Context, key_id: int) -> None:
+    """Revoke an API key by id."""
+    from .keys import revoke_key
+
+    with _ws(ctx).session() as s:
+        info = revoke_key(s, key_id=key_id)
+    console.print(f"revoked key {info.id} ({info.name})")
+
+
+# ---------------------------------------------------------------------------------- serve
+@app.command("serve")
+def serve(ctx: typer.Context, host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+          port: int = typer.Option(8000, help="TCP port."),
+          workers: int = typer.Option(1, help="Worker processes (jobs run in each worker's own thread)."),
+          log_level: str = typer.Option("info")) -> None:
+    """Start the REST API (uvicorn) on the workspace's data directory."""
+    import os
+
+    import uvicorn
+
+    settings = ctx.find_root().obj.settings
+    os.environ["FEWSHOT_HOME"] = str(settings.home.resolve())
+    if settings.database_url:
+        os.environ["FEWSHOT_DATABASE_URL"] = settings.database_url
+    console.print(f"fewshot API on http://{host}:{port}/v1 (docs at /docs), data in {settings.home}")
+    uvicorn.run("fewshot.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level)
 
 
 def _unescape(template: Optional[str]) -> Optional[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +26,13 @@ from .config import Settings
 from .embedding import Embedder
 from .exceptions import ConflictError, InvalidInputError, NotFoundError
 from .ingest import IngestReport, ingest_file, ingest_records
-from .io import FieldMapping, read_labels, to_argilla_record, to_labelstudio_task, write_records
+from .io import FieldMapping, LabelRecord, read_labels, to_argilla_record, to_labelstudio_task, write_records
 from .io._writers import write_json_atomic
 from .labels import LabelImportReport, import_labels
 from .rounds import RoundInfo, get_round, list_rounds, save_round
 from .store import crud
 from .store.db import create_db_engine, make_session_factory, migrate
-from .store.models import Example, Job, JobStatus, Pool
+from .store.models import Example, Pool
 from .store.vectors import VectorStore
 
 __all__ = ["Workspace", "PoolInfo", "ExampleInfo", "EmbedReport"]
@@ -278,8 +277,7 @@ class Workspace:
         """Embed every example of ``pool`` that has no vector yet for the pool's model.
 
         Vectors are written in atomic shards of ``embed_chunk_size`` texts: an interrupted run
-        keeps its finished shards and the next run continues from there. Progress is also
-        recorded in a job row (kind ``embed``).
+        keeps its finished shards and the next run continues from there.
         """
         import time
 
@@ -296,27 +294,20 @@ class Workspace:
         todo_mask = ~store.contains(hashes) if hashes else np.zeros(0, bool)
         todo = [hashes[i] for i in np.flatnonzero(todo_mask)]
         cached = len(hashes) - len(todo)
-        job_id = self._start_job("embed", info.id, total=len(todo), params={"model": info.embedding_model})
         done = 0
-        try:
-            if todo:
-                embedder = self.embedder(info.embedding_model)
-                chunk = self.settings.embed_chunk_size
-                for i in range(0, len(todo), chunk):
-                    part = todo[i:i + chunk]
-                    store.add(part, embedder.encode([unique[h] for h in part]))
-                    done += len(part)
-                    self._job_progress(job_id, done, len(todo))
-                    if progress is not None:
-                        progress(done, len(todo))
-            elif progress is not None:
-                progress(0, 0)
-        except BaseException as exc:
-            self._finish_job(job_id, error=f"{type(exc).__name__}: {exc}")
-            raise
+        if todo:
+            embedder = self.embedder(info.embedding_model)
+            chunk = self.settings.embed_chunk_size
+            for i in range(0, len(todo), chunk):
+                part = todo[i:i + chunk]
+                store.add(part, embedder.encode([unique[h] for h in part]))
+                done += len(part)
+                if progress is not None:
+                    progress(done, len(todo))
+        elif progress is not None:
+            progress(0, 0)
         report = EmbedReport(pool=info.name, model=info.embedding_model, total=len(rows), embedded=done,
                              cached=cached, seconds=time.perf_counter() - start, dim=store.dim)
-        self._finish_job(job_id, result=report.to_dict())
         return report
 
     def vectors(self, pool: str, *, status: str | Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -396,37 +387,17 @@ class Workspace:
         """Read labels from JSONL/CSV or a Label Studio / Argilla export; all or nothing (see
         :mod:`fewshot.labels`)."""
         records = read_labels(path, fmt, id_field=id_field, label_field=label_field)
+        return self.apply_labels(pool, records, overwrite=overwrite, skip_invalid=skip_invalid)
+
+    def apply_labels(self, pool: str, labels: Sequence[LabelRecord] | dict[str, str], *, overwrite: bool = False,
+                     skip_invalid: bool = False) -> LabelImportReport:
+        """Apply labels given in memory (``{external_id: label}`` or :class:`LabelRecord` s); all or nothing."""
+        if isinstance(labels, dict):
+            labels = [LabelRecord(line=i, external_id=str(k), labels=() if v is None or not str(v).strip()
+                                  else (str(v).strip(),)) for i, (k, v) in enumerate(labels.items(), start=1)]
         with self.session() as s:
-            return import_labels(s, crud.get_pool(s, name=pool), records, overwrite=overwrite,
+            return import_labels(s, crud.get_pool(s, name=pool), list(labels), overwrite=overwrite,
                                  skip_invalid=skip_invalid)
-
-    # -------------------------------------------------------------------------------- jobs
-    def _start_job(self, kind: str, pool_id: int | None, *, total: int = 0, params: dict | None = None) -> str:
-        job_id = uuid.uuid4().hex
-        with self.session() as s:
-            s.add(Job(id=job_id, kind=kind, pool_id=pool_id, status=JobStatus.RUNNING.value,
-                      progress_total=total, params=params or {}))
-        return job_id
-
-    def _job_progress(self, job_id: str, done: int, total: int) -> None:
-        with self.session() as s:
-            job = s.get(Job, job_id)
-            job.progress_done, job.progress_total = done, total
-
-    def _finish_job(self, job_id: str, *, result: dict | None = None, error: str | None = None) -> None:
-        with self.session() as s:
-            job = s.get(Job, job_id)
-            job.status = JobStatus.FAILED.value if error else JobStatus.SUCCEEDED.value
-            job.result, job.error = result, error
-
-    def get_job(self, job_id: str) -> dict[str, Any]:
-        with self.session() as s:
-            job = s.get(Job, job_id)
-            if job is None:
-                raise NotFoundError(f"job {job_id!r} does not exist")
-            return {"id": job.id, "kind": job.kind, "status": job.status, "progress_done": job.progress_done,
-                    "progress_total": job.progress_total, "params": job.params, "result": job.result,
-                    "error": job.error}
 
 
 def _is_jsonable(value: Any) -> bool:

@@ -1,1 +1,5 @@
-"""fewshot.api"""
+"""The REST API (FastAPI): ``create_app(settings)``."""
+
+from .app import create_app
+
+__all__ = ["create_app"]

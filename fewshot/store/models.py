@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Base", "Pool", "Example", "ExampleStatus", "SelectionRound", "SelectionItem", "Job", "JobStatus"]
+__all__ = ["Base", "Pool", "Example", "ExampleStatus", "SelectionRound", "SelectionItem", "Job", "JobStatus", "ApiKey",
+           "PromptLog", "IndexVersion"]
 
 
 def _now() -> dt.datetime:
@@ -132,3 +133,52 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+
+class ApiKey(Base):
+    """A REST API key. Only its sha256 is stored; ``pools`` (None = all) limits what it can touch."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    pools: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class PromptLog(Base):
+    """Provenance of a built prompt: which demonstrations went into it, found how."""
+
+    __tablename__ = "prompt_logs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
+    query_hash: Mapped[str] = mapped_column(String(64), index=True)
+    query: Mapped[str] = mapped_column(Text)
+    retriever: Mapped[str] = mapped_column(String(100))
+    template: Mapped[str] = mapped_column(String(200))
+    demo_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    scores: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    n_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class IndexVersion(Base):
+    """A saved retrieval index of a pool's labeled items (a folder under the data directory)."""
+
+    __tablename__ = "index_versions"
+    __table_args__ = (UniqueConstraint("pool_id", "kind", "version", name="uq_index_pool_kind_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    version: Mapped[int] = mapped_column(Integer)
+    embedding_model: Mapped[str] = mapped_column(String(500))
+    path: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer)
+    labeled_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -1,0 +1,33 @@
+"""Liveness, readiness (no key needed) and metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
+
+from ... import __version__
+from ..deps import KeyDep, WorkspaceDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Liveness: the process answers")
+def health() -> dict:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/ready", summary="Readiness: the database answers and the schema is current")
+def ready(ws: WorkspaceDep, response: Response) -> dict:
+    try:
+        with ws.session() as s:
+            version = s.execute(text("select version_num from alembic_version")).scalar()
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        response.status_code = 503
+        return {"status": "unavailable", "database": "unreachable"}
+    return {"status": "ready", "schema": version}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request, _key: KeyDep) -> Response:
+    body = request.app.state.metrics.render({"fewshot_jobs_queued": request.app.state.jobs._queue.qsize()})
+    return Response(body, media_type="text/plain; version=0.0.4")

@@ -1,0 +1,166 @@
+"""Request and response bodies of the REST API (pydantic), kept apart from the store's models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+METHODS = Literal["votek", "votek2", "ideal", "random", "kmeans", "facility"]
+
+
+class Message(BaseModel):
+    detail: str
+
+
+class PoolCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    template: str | None = Field(None, description='Text template over item fields, e.g. "{premise}\\nquestion: {hypothesis}".')
+    text_field: str | None = Field(None, description="Field holding the text when there is no template [text].")
+    embedding_model: str | None = Field(None, description="sentence-transformers name or local path.")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "sst5", "text_field": "text"}]})
+
+
+class PoolPublic(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    template: str | None
+    text_field: str | None
+    embedding_model: str
+    counts: dict[str, int]
+    size: int
+    created_at: str
+
+
+class PoolsPublic(BaseModel):
+    data: list[PoolPublic]
+    count: int
+
+
+class ExamplePublic(BaseModel):
+    id: int
+    external_id: str
+    text: str
+    label: str | None
+    skills: list[str]
+    status: str
+    fields: dict[str, Any]
+
+
+class ExamplesPublic(BaseModel):
+    data: list[ExamplePublic]
+    count: int
+
+
+class FieldMappingIn(BaseModel):
+    id_field: str | None = None
+    text_field: str | None = None
+    template: str | None = None
+    label_field: str | None = None
+    skills_field: str | None = None
+
+
+class ExamplesIngest(BaseModel):
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=100_000)
+    mapping: FieldMappingIn = FieldMappingIn()
+    on_conflict: Literal["error", "skip", "update"] = "error"
+    keep_duplicates: bool = False
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "records": [{"id": "a1", "text": "a gorgeous, witty film", "label": "great"}],
+        "mapping": {"label_field": "label"}}]})
+
+
+class IngestReportPublic(BaseModel):
+    pool: str
+    source: str
+    read: int
+    added: int
+    labeled: int
+    unchanged: int
+    updated: int
+    conflicts_skipped: int
+    duplicate_count: int
+    duplicates: list[tuple[int, str, str]]
+
+
+class SelectionCreate(BaseModel):
+    budget: int = Field(gt=0, le=1_000_000)
+    method: METHODS = "votek"
+    seed: int = 0
+    center: bool = True
+    k: int | None = Field(None, gt=0, le=1000, description="Graph neighbours [votek: 150, ideal: 10].")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"budget": 100, "method": "votek", "seed": 0}]})
+
+
+class JobPublic(BaseModel):
+    id: str
+    kind: str
+    status: Literal["pending", "running", "succeeded", "failed"]
+    progress_done: int
+    progress_total: int
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: str
+    updated_at: str
+
+
+class RoundItemPublic(BaseModel):
+    position: int
+    example_id: int
+    external_id: str
+    text: str
+    score: float
+    status: str
+    label: str | None
+    fields: dict[str, Any]
+
+
+class RoundPublic(BaseModel):
+    pool: str
+    number: int
+    method: str
+    budget: int
+    seed: int
+    params: dict[str, Any]
+    influence: float | None
+    created_at: str
+    items: list[RoundItemPublic] | None = None
+
+
+class RoundsPublic(BaseModel):
+    data: list[RoundPublic]
+    count: int
+
+
+class LabelIn(BaseModel):
+    id: str = Field(min_length=1, description="The item's external id.")
+    label: str | None
+
+
+class LabelsSubmit(BaseModel):
+    labels: list[LabelIn] = Field(min_length=1, max_length=100_000)
+    overwrite: bool = False
+    skip_invalid: bool = False
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"labels": [{"id": "a1", "label": "great"}]}]})
+
+
+class LabelProblemPublic(BaseModel):
+    line: int
+    external_id: str
+    kind: str
+    detail: str
+
+
+class LabelImportPublic(BaseModel):
+    pool: str
+    read: int
+    applied: int
+    unchanged: int
+    problems: list[LabelProblemPublic]
