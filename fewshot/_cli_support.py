@@ -51,10 +51,6 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     console.print(t)
 
 
-def fail(message: str) -> None:
-    raise typer.Exit(code=_print_error(message))
-
-
 def _print_error(message: str) -> int:
     err_console.print(f"[bold red]Error:[/] {message}", highlight=False)
     return 1

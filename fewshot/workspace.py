@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .config import Settings
 from .embedding import Embedder
-from .exceptions import ConflictError, InvalidInputError, NotFoundError
+from .exceptions import ConflictError, InvalidInputError
 from .ingest import IngestReport, ingest_file, ingest_records
 from .io import FieldMapping, LabelRecord, read_labels, to_argilla_record, to_labelstudio_task, write_records
 from .io._writers import write_json_atomic

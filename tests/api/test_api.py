@@ -7,7 +7,6 @@ import re
 import time
 
 import httpx
-import pytest
 
 from fewshot.api import create_app
 from fewshot.jobs import JobRunner
