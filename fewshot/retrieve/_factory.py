@@ -1,0 +1,71 @@
+"""`get_retriever`: build a retriever by name."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from fewshot.exceptions import InvalidInputError
+from fewshot.retrieve._balanced import LabelBalancedRetriever
+from fewshot.retrieve._base import BaseRetriever
+from fewshot.retrieve._bm25 import BM25Retriever
+from fewshot.retrieve._corpus import Corpus
+from fewshot.retrieve._dense import DenseRetriever
+from fewshot.retrieve._mmr import MMRRetriever
+from fewshot.retrieve._random import RandomRetriever
+
+__all__ = ["get_retriever", "RETRIEVERS"]
+
+#: Retriever classes by name.
+RETRIEVERS: dict[str, type[BaseRetriever]] = {
+    cls.name: cls for cls in (RandomRetriever, BM25Retriever, DenseRetriever, MMRRetriever,
+                              LabelBalancedRetriever)
+}
+
+_DENSE_PARAMS = ("encoder", "query_encoder", "index", "kind", "metric", "n_threads", "use_gpu")
+
+
+def get_retriever(name: str, corpus: Corpus | None = None, **params: Any) -> BaseRetriever:
+    """Build the retriever called ``name`` over ``corpus``.
+
+    Names: ``random``, ``bm25``, ``dense``, ``mmr``, ``label_balanced``. ``params`` go to
+    the class. For ``mmr`` and ``label_balanced``, pass an existing ``dense=`` retriever, or
+    the dense options (``encoder``, ``kind``, ``metric``, ...) to build one over ``corpus``.
+
+    >>> from fewshot.retrieve import Corpus, Example
+    >>> r = get_retriever("random", Corpus([Example(id=1, text="a")]), seed=0)
+    >>> type(r).__name__
+    'RandomRetriever'
+    """
+    try:
+        cls = RETRIEVERS[name]
+    except KeyError:
+        raise InvalidInputError(
+            f"unknown retriever {name!r}; choose from {sorted(RETRIEVERS)}") from None
+    if cls in (MMRRetriever, LabelBalancedRetriever):
+        dense = params.pop("dense", None)
+        dense_params = {p: params.pop(p) for p in _DENSE_PARAMS if p in params}
+        if dense is not None and dense_params:
+            raise InvalidInputError(
+                f"pass either dense= or dense options, not both: {sorted(dense_params)}")
+        if dense is None:
+            if corpus is None:
+                raise InvalidInputError(f"{name} needs a corpus or dense=")
+            _check_params(DenseRetriever, dense_params)
+            dense = DenseRetriever(corpus, **dense_params)
+        _check_params(cls, params)
+        return cls(dense, **params)  # type: ignore[call-arg]
+    if corpus is None:
+        raise InvalidInputError(f"{name} needs a corpus")
+    _check_params(cls, params)
+    return cls(corpus, **params)  # type: ignore[call-arg]
+
+
+def _check_params(cls: type, params: dict[str, Any]) -> None:
+    """Reject keyword arguments the constructor does not take, naming them."""
+    accepted = inspect.signature(cls.__init__).parameters
+    unknown = sorted(set(params) - {n for n, p in accepted.items()
+                                    if p.kind is inspect.Parameter.KEYWORD_ONLY
+                                    or p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD})
+    if unknown:
+        raise InvalidInputError(f"{cls.__name__} does not take {unknown}")

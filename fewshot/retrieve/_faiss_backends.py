@@ -1,0 +1,207 @@
+"""The two FAISS storage schemes behind `DenseIndex`.
+
+``_FlatBackend`` wraps ``IndexIDMap2(IndexFlatIP)``: exact search, the caller's int64 ids
+stored in FAISS, true removal. ``_HNSWBackend`` wraps a bare ``IndexHNSWFlat`` (inner
+product): FAISS numbers vectors 0..ntotal-1 ("slots") and cannot delete from the graph, so
+this class maps slots to the caller's ids and marks removed slots dead; searches exclude
+dead slots with an id selector, and the graph is rebuilt once a quarter of it is dead.
+
+Both receive clean inputs (C-contiguous float32 vectors, unique non-negative int64 ids);
+`DenseIndex` checks them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from fewshot.retrieve._topk import topk_rows
+
+__all__ = ["_FlatBackend", "_HNSWBackend"]
+
+logger = logging.getLogger(__name__)
+
+_COMPACT_FRACTION = 0.25
+_COMPACT_MIN = 1_000
+
+
+def _labels_to_ids(labels: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normalise FAISS padding: id -1 and score -inf where FAISS found nothing."""
+    empty = labels < 0
+    scores = np.where(empty, -np.inf, distances).astype(np.float32, copy=False)
+    return np.where(empty, -1, labels).astype(np.int64, copy=False), scores
+
+
+class _FlatBackend:
+    """Exact inner-product search with external ids (``IndexIDMap2`` around ``IndexFlatIP``)."""
+
+    kind = "flat"
+
+    def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
+        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._ids_cache: np.ndarray | None = None
+
+    @property
+    def count(self) -> int:
+        return int(self.index.ntotal)
+
+    def ids(self) -> np.ndarray:
+        if self._ids_cache is None:
+            self._ids_cache = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        return self._ids_cache
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.index.add_with_ids(vectors, ids)
+        self._ids_cache = None
+
+    def remove(self, ids: np.ndarray) -> int:
+        removed = int(self.index.remove_ids(ids))
+        self._ids_cache = None
+        return removed
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        return self.index.reconstruct_batch(ids)
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+               *, gpu_index: faiss.Index | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if allowed is None:
+            target = gpu_index if gpu_index is not None else self.index
+            distances, labels = target.search(queries, k)
+        else:
+            # the selector makes FAISS skip disallowed ids while scanning: in-search filtering
+            selector = faiss.IDSelectorBatch(allowed)
+            params = faiss.SearchParameters(sel=selector)
+            distances, labels = self.index.search(queries, k, params=params)
+        return _labels_to_ids(labels, distances)
+
+    def save(self, directory: Path) -> np.ndarray:
+        faiss.write_index(self.index, str(directory / "index.faiss"))
+        return self.ids()
+
+    @classmethod
+    def from_saved(cls, index: faiss.Index, ids: np.ndarray) -> _FlatBackend:
+        backend = cls(index.d, index)
+        if not np.array_equal(backend.ids(), ids):
+            raise ValueError("ids.npy does not match the ids stored in index.faiss")
+        return backend
+
+
+class _HNSWBackend:
+    """Approximate inner-product search (``IndexHNSWFlat``) with a slot -> id map."""
+
+    kind = "hnsw"
+
+    def __init__(self, dim: int, *, m: int = 32, ef_construction: int = 80,
+                 ef_search: int = 64, exact_below: int = 10_000,
+                 index: faiss.Index | None = None, slot_ids: np.ndarray | None = None) -> None:
+        if index is None:
+            index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = ef_construction
+        self.index = index
+        self.dim = dim
+        self.m = m
+        self.ef_construction = ef_construction
+        self.ef_search = ef_search
+        self.exact_below = exact_below
+        self.slot_ids = (np.empty(0, dtype=np.int64) if slot_ids is None
+                         else np.asarray(slot_ids, dtype=np.int64).copy())
+        self.slot_of = {int(i): s for s, i in enumerate(self.slot_ids.tolist()) if i >= 0}
+
+    @property
+    def count(self) -> int:
+        return len(self.slot_of)
+
+    @property
+    def n_dead(self) -> int:
+        return int(self.slot_ids.shape[0]) - len(self.slot_of)
+
+    def ids(self) -> np.ndarray:
+        return self.slot_ids[self.slot_ids >= 0]
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        start = int(self.slot_ids.shape[0])
+        self.index.add(vectors)
+        self.slot_ids = np.concatenate([self.slot_ids, ids])
+        for offset, i in enumerate(ids.tolist()):
+            self.slot_of[i] = start + offset
+
+    def remove(self, ids: np.ndarray) -> int:
+        removed = 0
+        for i in ids.tolist():
+            slot = self.slot_of.pop(i, None)
+            if slot is not None:
+                self.slot_ids[slot] = -1
+                removed += 1
+        total = int(self.slot_ids.shape[0])
+        if self.n_dead >= _COMPACT_MIN and self.n_dead > _COMPACT_FRACTION * total:
+            self._compact()
+        return removed
+
+    def _compact(self) -> None:
+        live_slots = np.flatnonzero(self.slot_ids >= 0).astype(np.int64)
+        logger.info("rebuilding HNSW graph: dropping %d dead of %d slots",
+                    self.n_dead, self.slot_ids.shape[0])
+        vectors = (self.index.reconstruct_batch(live_slots) if live_slots.size
+                   else np.empty((0, self.dim), dtype=np.float32))
+        ids = self.slot_ids[live_slots]
+        fresh = _HNSWBackend(self.dim, m=self.m, ef_construction=self.ef_construction,
+                             ef_search=self.ef_search, exact_below=self.exact_below)
+        if ids.size:
+            fresh.add(ids, vectors)
+        self.index, self.slot_ids, self.slot_of = fresh.index, fresh.slot_ids, fresh.slot_of
+
+    def reconstruct(self, ids: np.ndarray) -> np.ndarray:
+        slots = np.fromiter((self.slot_of[i] for i in ids.tolist()), dtype=np.int64,
+                            count=ids.size)
+        return self.index.reconstruct_batch(slots)
+
+    def _exact(self, queries: np.ndarray, k: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search restricted to ``ids`` (still in-search: only they are scored)."""
+        vectors = self.reconstruct(ids)
+        cols, scores = topk_rows(queries @ vectors.T, k)
+        return np.where(cols >= 0, ids[np.maximum(cols, 0)], -1), scores
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+               *, gpu_index: faiss.Index | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if allowed is not None:
+            allowed = allowed[np.isin(allowed, self.ids())]
+            if allowed.size <= self.exact_below:
+                return self._exact(queries, k, allowed)
+            bitmap = np.isin(self.slot_ids, allowed)
+            wanted = int(allowed.size)
+        else:
+            bitmap = self.slot_ids >= 0 if self.n_dead else None
+            wanted = self.count
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(self.ef_search, k)
+        packed = None
+        if bitmap is not None:
+            packed = np.packbits(bitmap, bitorder="little")
+            selector = faiss.IDSelectorBitmap(bitmap.size, faiss.swig_ptr(packed))
+            params.sel = selector
+        distances, slots = self.index.search(queries, k, params=params)
+        del packed  # the selector reads this buffer during the search only
+        ids = np.where(slots >= 0, self.slot_ids[np.maximum(slots, 0)], -1)
+        ids, scores = _labels_to_ids(ids, distances)
+        # a selective filter can starve the graph walk; redo short rows exactly
+        short = np.flatnonzero((ids >= 0).sum(axis=1) < min(k, wanted))
+        if short.size:
+            pool = allowed if allowed is not None else self.ids()
+            logger.debug("HNSW returned short rows for %d queries; exact fallback", short.size)
+            ids[short], scores[short] = self._exact(queries[short], k, pool)
+        return ids, scores
+
+    def save(self, directory: Path) -> np.ndarray:
+        faiss.write_index(self.index, str(directory / "index.faiss"))
+        return self.slot_ids
+
+    @classmethod
+    def from_saved(cls, index: faiss.Index, slot_ids: np.ndarray, *, m: int, ef_construction: int,
+                   ef_search: int, exact_below: int) -> _HNSWBackend:
+        if slot_ids.shape[0] != index.ntotal:
+            raise ValueError("ids.npy has a different length from index.faiss")
+        return cls(index.d, m=m, ef_construction=ef_construction, ef_search=ef_search,
+                   exact_below=exact_below, index=index, slot_ids=slot_ids)

@@ -1,0 +1,87 @@
+"""Fixtures for retrieval tests: real SST-5 / GSM8K slices and the bundled MiniLM encoder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fewshot.retrieve import Corpus, DenseRetriever, SentenceEncoder
+
+N_SST5 = 500
+
+
+def shared_data_dir() -> Path:
+    """``$FEWSHOT_SHARED_DATA``, else ``<repo>/../shared/data``."""
+    env = os.environ.get("FEWSHOT_SHARED_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def read_jsonl(path: Path, n: int) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            rows.append(json.loads(line))
+            if len(rows) == n:
+                break
+    return rows
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = shared_data_dir()
+    if not (path / "sst5" / "train.jsonl").is_file():
+        pytest.skip(f"shared data not found at {path} (set FEWSHOT_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sst5_rows(data_dir: Path) -> list[dict]:
+    return read_jsonl(data_dir / "sst5" / "train.jsonl", N_SST5)
+
+
+@pytest.fixture(scope="session")
+def sst5_test_rows(data_dir: Path) -> list[dict]:
+    return read_jsonl(data_dir / "sst5" / "test.jsonl", 20)
+
+
+@pytest.fixture
+def sst5_corpus(sst5_rows: list[dict]) -> Corpus:
+    """A fresh corpus per test (tests mutate it); label = class index, fields.label_text."""
+    return Corpus.from_records(sst5_rows)
+
+
+@pytest.fixture(scope="session")
+def gsm8k_rows(data_dir: Path) -> list[dict]:
+    path = data_dir / "gsm8k" / "train.jsonl"
+    if not path.is_file():
+        pytest.skip("gsm8k slice not available")
+    return read_jsonl(path, 300)
+
+
+@pytest.fixture
+def gsm8k_corpus(gsm8k_rows: list[dict]) -> Corpus:
+    return Corpus.from_records(gsm8k_rows, text_field="question", label_field=None,
+                               output_field="answer")
+
+
+@pytest.fixture(scope="session")
+def encoder() -> SentenceEncoder:
+    return SentenceEncoder.from_pretrained()
+
+
+@pytest.fixture(scope="session")
+def sst5_vectors(encoder: SentenceEncoder, sst5_rows: list[dict]) -> np.ndarray:
+    """Embeddings of the SST-5 slice, shape (500, 384), computed once."""
+    return encoder.encode([r["text"] for r in sst5_rows])
+
+
+@pytest.fixture
+def dense(sst5_corpus: Corpus, sst5_vectors: np.ndarray,
+          encoder: SentenceEncoder) -> DenseRetriever:
+    return DenseRetriever.from_vectors(sst5_corpus, sst5_vectors, encoder=encoder)
