@@ -1,1 +1,43 @@
-"""fewshot.prompt"""
+"""fewshot.prompt: turn a query and retrieved demonstrations into a prompt.
+
+* `PromptTemplate` (``str.format``-style fields, no code execution; see `_template`) and
+  the presets `get_template` knows: ``classification``, ``multiple_choice``,
+  ``generation``, ``math``.
+* `TokenCounter` implementations: `HFTokenCounter`, `TiktokenCounter` (optional),
+  `ApproxTokenCounter`; `get_token_counter(spec)`.
+* `PromptBuilder` packs demonstrations under a token budget into a `BuiltPrompt`
+  (text + chat messages + provenance); `PromptRecord` is its storable provenance.
+"""
+
+from __future__ import annotations
+
+from fewshot.prompt._builder import ORDERS, BuiltPrompt, PromptBuilder, PromptDemo, query_hash
+from fewshot.prompt._presets import PRESETS, get_template, letter_label, lettered_choices
+from fewshot.prompt._record import PromptRecord
+from fewshot.prompt._template import PromptTemplate
+from fewshot.prompt._tokens import (
+    ApproxTokenCounter,
+    HFTokenCounter,
+    TiktokenCounter,
+    TokenCounter,
+    get_token_counter,
+)
+
+__all__ = [
+    "ApproxTokenCounter",
+    "BuiltPrompt",
+    "HFTokenCounter",
+    "ORDERS",
+    "PRESETS",
+    "PromptBuilder",
+    "PromptDemo",
+    "PromptRecord",
+    "PromptTemplate",
+    "TiktokenCounter",
+    "TokenCounter",
+    "get_template",
+    "get_token_counter",
+    "letter_label",
+    "lettered_choices",
+    "query_hash",
+]

@@ -1,0 +1,78 @@
+"""Ready-made templates: ``classification``, ``multiple_choice``, ``generation``, ``math``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from fewshot.exceptions import InvalidInputError
+from fewshot.prompt._template import PromptTemplate
+
+__all__ = ["PRESETS", "get_template", "lettered_choices", "letter_label"]
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def lettered_choices(choices: Sequence[Any]) -> str:
+    """Render a list of options as ``"A. first\\nB. second"``."""
+    if isinstance(choices, str):
+        return choices
+    if len(choices) > len(_LETTERS):
+        raise InvalidInputError(f"at most {len(_LETTERS)} choices, got {len(choices)}")
+    return "\n".join(f"{_LETTERS[i]}. {c}" for i, c in enumerate(choices))
+
+
+def letter_label(label: Any) -> str:
+    """A choice index (0, 1, ...) as its letter; a str label is kept as is."""
+    if isinstance(label, str):
+        return label
+    if isinstance(label, int) and not isinstance(label, bool) and 0 <= label < len(_LETTERS):
+        return _LETTERS[label]
+    raise InvalidInputError(f"multiple-choice label must be a choice index or a letter, "
+                            f"got {label!r}")
+
+
+#: The preset templates by name. Copy with changes through `get_template`.
+PRESETS: dict[str, PromptTemplate] = {
+    t.name: t for t in (
+        PromptTemplate(
+            name="classification",
+            instruction="Classify the sentiment of each review.",
+            input="Review: {text}\nSentiment:",
+            output=" {label}"),
+        PromptTemplate(
+            name="multiple_choice",
+            instruction="Answer each question with the letter of the correct choice.",
+            input="Question: {text}\n{choices}\nAnswer:",
+            output=" {label}",
+            verbalizer=letter_label,
+            formatters={"choices": lettered_choices}),
+        PromptTemplate(
+            name="generation",
+            input="Input: {text}\nOutput:",
+            output=" {output}"),
+        PromptTemplate(
+            name="math",
+            instruction="Solve each problem. Reason step by step, then state the final answer.",
+            input="Question: {text}\nAnswer: Let's think step by step.",
+            output=" {output}"),
+    )
+}
+
+
+def get_template(name: str, **changes: Any) -> PromptTemplate:
+    """A preset template, optionally with fields replaced.
+
+    >>> t = get_template("classification", verbalizer={0: "negative", 1: "positive"})
+    >>> t.render_demo({"text": "great fun", "label": 1})
+    'Review: great fun\\nSentiment: positive'
+    """
+    try:
+        preset = PRESETS[name]
+    except KeyError:
+        raise InvalidInputError(f"unknown template {name!r}; choose from {sorted(PRESETS)}") from None
+    try:
+        return dataclasses.replace(preset, **changes)
+    except TypeError as exc:
+        raise InvalidInputError(f"bad template option: {exc}") from exc

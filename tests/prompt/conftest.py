@@ -1,0 +1,70 @@
+"""Fixtures for prompt tests: the bundled MiniLM tokenizer and real data slices."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from fewshot.prompt import HFTokenCounter
+from fewshot.retrieve import bundled_model_path
+
+
+def shared_data_dir() -> Path:
+    """``$FEWSHOT_SHARED_DATA``, else ``<repo>/../shared/data``."""
+    env = os.environ.get("FEWSHOT_SHARED_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def read_jsonl(path: Path, n: int) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            rows.append(json.loads(line))
+            if len(rows) == n:
+                break
+    return rows
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = shared_data_dir()
+    if not (path / "sst5" / "train.jsonl").is_file():
+        pytest.skip(f"shared data not found at {path} (set FEWSHOT_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sst5_rows(data_dir: Path) -> list[dict]:
+    return read_jsonl(data_dir / "sst5" / "train.jsonl", 300)
+
+
+@pytest.fixture(scope="session")
+def gsm8k_rows(data_dir: Path) -> list[dict]:
+    path = data_dir / "gsm8k" / "train.jsonl"
+    if not path.is_file():
+        pytest.skip("gsm8k slice not available")
+    return read_jsonl(path, 200)
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir() -> Path:
+    """The bundled all-MiniLM-L6-v2 folder, which holds a real WordPiece tokenizer."""
+    return bundled_model_path()
+
+
+@pytest.fixture(scope="session")
+def counter(tokenizer_dir: Path) -> HFTokenCounter:
+    return HFTokenCounter.from_pretrained(tokenizer_dir)
+
+
+@pytest.fixture(scope="session")
+def raw_tokenizer(tokenizer_dir: Path):
+    """A separately loaded transformers tokenizer, to count prompts independently."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
