@@ -1,1 +1,41 @@
-"""fewshot.annotate"""
+"""fewshot.annotate: choose which items of an unlabeled pool to annotate.
+
+Works on a bare embedding matrix (no database). One entry point::
+
+    from fewshot.annotate import select
+    sel = select(vectors, 100, "votek")          # sel.indices, sel.scores, sel.params
+
+Methods: ``votek`` (exact reproduction of the research selection), ``votek2`` (two-stage, needs a
+confidence function), ``ideal`` (influence maximisation), ``random``, ``kmeans``, ``facility``.
+:func:`budget_curve` helps choose how many items to pay for.
+"""
+
+from fewshot.annotate._base import Selection, SelectionStrategy, prepare_vectors
+from fewshot.annotate._budget import BudgetCurve, budget_curve, plot_budget_curve
+from fewshot.annotate._facility import FacilityLocation
+from fewshot.annotate._graph import KnnGraph, build_knn_graph
+from fewshot.annotate._ideal import Ideal
+from fewshot.annotate._kmeans import KMeansSelection
+from fewshot.annotate._random import RandomSelection
+from fewshot.annotate._registry import STRATEGIES, get_strategy, select
+from fewshot.annotate._votek import TwoStageVoteK, VoteK
+
+__all__ = [
+    "select",
+    "get_strategy",
+    "STRATEGIES",
+    "Selection",
+    "SelectionStrategy",
+    "VoteK",
+    "TwoStageVoteK",
+    "Ideal",
+    "RandomSelection",
+    "KMeansSelection",
+    "FacilityLocation",
+    "KnnGraph",
+    "build_knn_graph",
+    "prepare_vectors",
+    "budget_curve",
+    "BudgetCurve",
+    "plot_budget_curve",
+]

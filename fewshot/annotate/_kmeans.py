@@ -1,0 +1,89 @@
+"""Diversity baseline: k-means with ``budget`` centroids, one item per centroid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fewshot.annotate._base import (
+    Selection,
+    SelectionStrategy,
+    check_int,
+    check_optional_int,
+    json_params,
+)
+from fewshot.annotate._graph import faiss_threads
+
+__all__ = ["KMeansSelection"]
+
+
+class KMeansSelection(SelectionStrategy):
+    """Spherical k-means (FAISS) with ``budget`` centroids; for each centroid, the nearest item
+    that is neither labeled nor already taken.
+
+    Centroids are visited by decreasing cluster size (ties by centroid number) and each takes
+    the most similar free item, so the order runs from the densest region to the sparsest;
+    the score of a pick is the size of its cluster. Labeled items take part in the clustering
+    but are never picked.
+
+    Parameters
+    ----------
+    n_iter : int, default 25
+        Lloyd iterations.
+    max_points_per_centroid : int, default 256
+        FAISS subsamples the pool to this many points per centroid for training.
+    n_threads : int, optional
+    center : bool, default True
+    """
+
+    name = "kmeans"
+
+    def __init__(self, *, n_iter: int = 25, max_points_per_centroid: int = 256,
+                 n_threads: int | None = None, center: bool = True) -> None:
+        super().__init__(center=center)
+        self.n_iter = n_iter
+        self.max_points_per_centroid = max_points_per_centroid
+        self.n_threads = n_threads
+
+    def _check_params(self, n: int) -> dict[str, Any]:
+        params = super()._check_params(n)
+        params["n_iter"] = check_int(self.n_iter, "n_iter", low=1)
+        params["max_points_per_centroid"] = check_int(self.max_points_per_centroid,
+                                                      "max_points_per_centroid", low=1)
+        params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
+        return params
+
+    def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
+        import faiss
+
+        n, d = Z.shape
+        with faiss_threads(params["n_threads"]):
+            km = faiss.Kmeans(d, budget, niter=params["n_iter"], seed=seed, spherical=True,
+                              verbose=False, min_points_per_centroid=1,
+                              max_points_per_centroid=params["max_points_per_centroid"])
+            km.train(Z)
+            centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+            _, assign = km.index.search(Z, 1)
+            sizes = np.bincount(assign[:, 0], minlength=budget)
+            order = np.argsort(-sizes, kind="stable")
+            index = faiss.IndexFlatIP(d)
+            index.add(Z)
+            taken = np.zeros(n, dtype=bool)
+            taken[labeled] = True
+            picks = np.empty(budget, dtype=np.int64)
+            depth = min(n, 16)
+            _, near = index.search(centroids[order], depth)
+            for i, c in enumerate(order.tolist()):
+                row = near[i]
+                free = row[(row >= 0) & ~taken[np.maximum(row, 0)]]
+                while free.shape[0] == 0:  # all nearby items taken: look further
+                    depth = min(n, depth * 4)
+                    _, row2 = index.search(centroids[c:c + 1], depth)
+                    row = row2[0]
+                    free = row[(row >= 0) & ~taken[np.maximum(row, 0)]]
+                picks[i] = free[0]
+                taken[free[0]] = True
+                if progress is not None:
+                    progress(i + 1, budget)
+        return Selection(picks, sizes[order].astype(np.float64), self.name, json_params(params))

@@ -1,0 +1,397 @@
+"""vote-k selective annotation (Su et al., 2022, "Selective Annotation Makes Language Models
+Better Few-Shot Learners"), one-stage and two-stage.
+
+The one-stage method reproduces the research code's ``fast_votek`` ordered selection exactly on
+the same vectors (see ``benchmarks/_research_reference.py`` and the tests), at a fraction of the
+cost: an exact kNN graph from FAISS replaces the ``n`` full similarity passes and a vectorised
+greedy replaces the Python scans. Steps, numbered as in SPEC section 2:
+
+1. Neighbour lists ``N(v)``: the ``k`` items after the most similar entry of ``v``'s ranking
+   (:func:`build_knn_graph`); ``v`` is skipped if it still shows up (exact duplicates).
+2. Votes: ``v`` votes for every ``u`` in ``N(v)``; ``voters(u)`` are stored ascending (CSR).
+3. Greedy: ``score(u) = sum(rho ** -t(v) for v in voters(u) if v not in L)``, summed in
+   increasing voter order from 0 exactly as the research code does (``np.bincount`` adds its
+   weights sequentially in input order, so the floating-point sums are bit-identical); the best
+   ``u`` joins ``L`` and ``t(v) += 1`` for its voters. A running approximation of every score,
+   updated incrementally, only serves to find the few candidates that can be the maximum; those
+   are re-summed exactly.
+4. Ties: candidates are visited by decreasing number of voters, stably with respect to the
+   order in which they first received a vote (``v = 0..n-1``, and inside ``N(v)`` by increasing
+   similarity); the first maximum wins. Items without a vote, or whose voters are all selected,
+   are never picked by the greedy.
+
+Departure from the research code: when no candidate with a vote from an unselected item is left
+(tiny pools, budget close to ``n``), the research loop would pick an already selected item again;
+here the remaining items are appended in visiting order, then by row number, with score 0.
+
+Caveat: for exact duplicate vectors the research code's unstable ``argsort`` orders the tied
+entries arbitrarily; this module (and the reference) break such ties by the larger row number
+first, i.e. ``argsort(kind="stable")``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fewshot.annotate._base import (
+    ProgressCallback,
+    Selection,
+    SelectionStrategy,
+    check_bool,
+    check_float,
+    check_int,
+    check_optional_int,
+    json_params,
+)
+from fewshot.annotate._graph import KnnGraph, build_knn_graph, canonical_ip, reverse_edges
+from fewshot.annotate._ragged import gather_ranges
+from fewshot.exceptions import InvalidInputError
+
+__all__ = ["VoteK", "TwoStageVoteK", "ConfidenceFn"]
+
+logger = logging.getLogger(__name__)
+
+#: ``confidence(selected_indices, candidate_indices) -> scores``; higher means more confident.
+ConfidenceFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+_REL_TOL = 1e-7  # candidates within this relative distance of the approximate max are re-summed
+
+
+class _VoteGreedy:
+    """State of the vote-k greedy over a fixed graph: ``L``, ``t(v)`` and the scores.
+
+    Parameters
+    ----------
+    graph : KnnGraph
+        ``graph.neighbors[v]`` is ``N(v)`` (by decreasing similarity, -1 for no edge).
+    rho : int or float
+        Discount base.
+    X : ndarray, optional
+        The unit rows the graph was built from; needed for an exact graph, to resolve float32
+        near-ties that decide the first-vote order (step 4).
+    """
+
+    def __init__(self, graph: KnnGraph, rho: float, X: np.ndarray | None = None) -> None:
+        self.out = graph.neighbors
+        n = graph.n
+        self.n = n
+        self.rho = rho
+        self.indptr, self.voters = reverse_edges(graph.neighbors)
+        self.count = np.diff(self.indptr)
+        self.t = np.zeros(n, dtype=np.int64)
+        self.in_L = np.zeros(n, dtype=bool)
+        self.n_unselected_voters = self.count.copy()
+        self.approx = self.count.astype(np.float64)
+        self.approx[self.count == 0] = -np.inf
+        self._table = np.zeros(0, dtype=np.float64)
+        self._grow_table(8)
+        self.visit_rank = self._visit_rank(graph, X)
+
+    # -- setup ------------------------------------------------------------------------------
+    def _grow_table(self, size: int) -> None:
+        if size <= self._table.shape[0]:
+            return
+        size = max(size, 2 * self._table.shape[0])
+        rho = self.rho
+        # Python's own ``rho ** (-t)``: the research code's weights, bit for bit.
+        self._table = np.array([float(rho ** (-t)) for t in range(size)], dtype=np.float64)
+
+    def _visit_rank(self, graph: KnnGraph, X: np.ndarray | None) -> np.ndarray:
+        """Rank of each item in the research code's ``votes`` list (-1: never voted for)."""
+        n, k = graph.neighbors.shape
+        voted = np.flatnonzero(self.count > 0)
+        first_voter = self.voters[self.indptr[voted]].astype(np.int64)
+        col = np.empty(voted.shape[0], dtype=np.int64)
+        step = max(1, (1 << 22) // max(k, 1))
+        for s in range(0, voted.shape[0], step):
+            rows = graph.neighbors[first_voter[s:s + step]]
+            col[s:s + step] = np.argmax(rows == voted[s:s + step, None], axis=1)
+        if X is not None and graph.sim_error is not None:
+            col = _refine_first_vote_order(X, graph, voted, first_voter, col)
+        # inside N(v) votes are cast by increasing similarity: column k-1 first
+        first_key = first_voter * k + (k - 1 - col)
+        order = np.lexsort((first_key, -self.count[voted]))
+        rank = np.full(n, -1, dtype=np.int64)
+        rank[voted[order]] = np.arange(voted.shape[0])
+        return rank
+
+    # -- scores -----------------------------------------------------------------------------
+    def exact_scores(self, cand: np.ndarray) -> np.ndarray:
+        """The research code's floating-point score of each candidate (voters ascending)."""
+        edges, lengths = gather_ranges(self.indptr, cand)
+        if edges.shape[0] == 0:
+            return np.zeros(cand.shape[0], dtype=np.float64)
+        v = self.voters[edges]
+        weights = self._table[self.t[v]]
+        weights[self.in_L[v]] = 0.0  # x + 0.0 == x: skipping and adding zero agree exactly
+        local = np.repeat(np.arange(cand.shape[0]), lengths)
+        return np.bincount(local, weights=weights, minlength=cand.shape[0])
+
+    def _scatter_add(self, idx: np.ndarray, values: np.ndarray) -> None:
+        if idx.shape[0] * 8 > self.n:
+            self.approx += np.bincount(idx, weights=values, minlength=self.n)
+        else:
+            np.add.at(self.approx, idx, values)
+
+    # -- moves ------------------------------------------------------------------------------
+    def add(self, u: int) -> None:
+        """Put ``u`` into ``L`` (a pick or a labeled item) and update ``t`` and the scores."""
+        V = self.voters[self.indptr[u]:self.indptr[u + 1]]
+        if V.shape[0]:
+            live = V[~self.in_L[V]]
+            if live.shape[0]:
+                tv = self.t[live]
+                self._grow_table(int(tv.max()) + 2)
+                delta = self._table[tv + 1] - self._table[tv]
+                targets = self.out[live]
+                mask = targets >= 0
+                self._scatter_add(targets[mask].astype(np.int64),
+                                  np.repeat(delta, mask.sum(axis=1)))
+            self.t[V] += 1
+        # u stops being a candidate and its own votes stop counting
+        outs = self.out[u]
+        outs = outs[outs >= 0].astype(np.int64)
+        if outs.shape[0] and not self.in_L[u]:
+            self.approx[outs] -= self._table[self.t[u]]
+            self.n_unselected_voters[outs] -= 1
+            dead = outs[self.n_unselected_voters[outs] == 0]
+            self.approx[dead] = -np.inf
+        self.in_L[u] = True
+        self.approx[u] = -np.inf
+
+    def best(self) -> tuple[int, float] | None:
+        """The research code's next pick and its score; None when no candidate is left."""
+        m = float(self.approx.max())
+        if m == -np.inf:
+            return None
+        tol = _REL_TOL * max(1.0, abs(m))
+        cand = np.flatnonzero(self.approx >= m - tol)
+        exact = self.exact_scores(cand)
+        top = exact.max()
+        tied = cand[exact == top]
+        u = int(tied[np.argmin(self.visit_rank[tied])])
+        return u, float(top)
+
+    def remaining_in_visit_order(self) -> np.ndarray:
+        """Unselected items: voted ones in visiting order, then the others by row number."""
+        free = np.flatnonzero(~self.in_L)
+        rank = self.visit_rank[free]
+        voted = free[rank >= 0]
+        voted = voted[np.argsort(rank[rank >= 0], kind="stable")]
+        return np.concatenate([voted, free[rank < 0]])
+
+    def run(self, budget: int, progress: ProgressCallback | None = None,
+            total: int | None = None, done: int = 0) -> tuple[list[int], list[float]]:
+        picks: list[int] = []
+        scores: list[float] = []
+        total = budget if total is None else total
+        for i in range(budget):
+            nxt = self.best()
+            if nxt is None:
+                rest = self.remaining_in_visit_order()[:budget - i]
+                logger.info("vote-k: no candidate with an unselected voter after %d picks; "
+                            "%d item(s) appended in visiting order with score 0", i, len(rest))
+                for u in rest.tolist():
+                    self.add(u)
+                    picks.append(u)
+                    scores.append(0.0)
+                break
+            u, score = nxt
+            self.add(u)
+            picks.append(u)
+            scores.append(score)
+            if progress is not None:
+                progress(done + i + 1, total)
+        if progress is not None:
+            progress(done + len(picks), total)
+        return picks, scores
+
+
+def _refine_first_vote_order(X, graph: KnnGraph, voted, first_voter, col) -> np.ndarray:
+    """Fix the order, inside each row, of the items that get their first vote from that row
+    wherever float32 similarities are too close to be trusted (float64 re-ranking)."""
+    tol = 2.0 * float(graph.sim_error)
+    order = np.lexsort((col, first_voter))
+    fv, c = first_voter[order], col[order]
+    s = graph.similarities[fv, c].astype(np.float64)
+    close = (fv[1:] == fv[:-1]) & (np.abs(s[:-1] - s[1:]) <= tol)
+    if not close.any():
+        return col
+    col = col.copy()
+    # runs of consecutive close pairs
+    starts = np.flatnonzero(close & ~np.concatenate([[False], close[:-1]]))
+    for a in starts.tolist():
+        b = a + 1
+        while b < close.shape[0] and close[b]:
+            b += 1
+        pos = order[a:b + 1]
+        items = voted[pos].astype(np.int64)
+        v = int(fv[a])
+        exact = canonical_ip(X, np.full(items.shape[0], v), items)
+        cols = np.sort(col[pos])
+        new = np.lexsort((-items, -exact))  # decreasing similarity, then larger row first
+        col[pos[new]] = cols
+    return col
+
+
+class VoteK(SelectionStrategy):
+    """One-stage vote-k: graph-based, unsupervised, deterministic.
+
+    Parameters
+    ----------
+    k : int, default 150
+        Neighbours per item (votes cast by each item).
+    rho : float, default 10
+        Discount: a voter that already supports ``t`` selected items adds ``rho ** -t``.
+    exact : bool, optional
+        Graph search (see :func:`build_knn_graph`): exact up to 200,000 items by default.
+        Only the exact graph gives the research code's selection.
+    n_threads : int, optional
+        FAISS threads.
+    center : bool, default True
+        Subtract the pool mean before cosine similarity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(50, 8))
+    >>> VoteK(k=5).select(X, 3).indices.shape
+    (3,)
+    """
+
+    name = "votek"
+
+    def __init__(self, *, k: int = 150, rho: float = 10, exact: bool | None = None,
+                 n_threads: int | None = None, center: bool = True) -> None:
+        super().__init__(center=center)
+        self.k = k
+        self.rho = rho
+        self.exact = exact
+        self.n_threads = n_threads
+
+    def _check_params(self, n: int) -> dict[str, Any]:
+        params = super()._check_params(n)
+        params["k"] = check_int(self.k, "k", low=1)
+        params["rho"] = _check_rho(self.rho)
+        params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
+        params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
+        return params
+
+    def _graph(self, Z: np.ndarray, params: dict[str, Any],
+               progress: ProgressCallback | None) -> KnnGraph:
+        graph = build_knn_graph(Z, params["k"], exact=params["exact"],
+                                n_threads=params["n_threads"], progress=progress)
+        params["k_used"] = graph.k
+        params["exact_graph"] = graph.exact
+        return graph
+
+    def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
+        graph = self._graph(Z, params, progress)
+        greedy = _VoteGreedy(graph, params["rho"], Z)
+        for u in labeled.tolist():
+            greedy.add(u)
+        picks, scores = greedy.run(budget, progress)
+        return Selection(np.asarray(picks, dtype=np.int64), np.asarray(scores, dtype=np.float64),
+                         self.name, json_params(params))
+
+
+class TwoStageVoteK(VoteK):
+    """Two-stage vote-k: a first batch by the vote-k greedy, the rest by model confidence.
+
+    Stage 2 (SPEC section 2) asks ``confidence(selected, candidates)`` for every remaining item,
+    sorts them least confident first (stable), cuts the least confident ``bucket_fraction`` of
+    the list into ``budget - stage1_size`` equal buckets and takes, from each bucket, the item
+    with the highest vote-k score (first one on ties; items whose voters are all selected score
+    0). Unlike the research code, ``t(v)`` is updated after every stage-2 pick.
+
+    Parameters
+    ----------
+    confidence : callable
+        ``confidence(selected_indices, candidate_indices) -> ndarray`` of one finite score per
+        candidate, higher meaning more confident (e.g. mean token log-likelihood of the model's
+        answer with demonstrations retrieved from ``selected_indices``). Required.
+    stage1_size : int, default 10
+        Items chosen by the plain greedy first (at most ``budget``).
+    bucket_fraction : float, default 0.9
+    k, rho, exact, n_threads, center
+        As for :class:`VoteK`.
+    """
+
+    name = "votek2"
+
+    def __init__(self, *, confidence: ConfidenceFn | None = None, stage1_size: int = 10,
+                 bucket_fraction: float = 0.9, k: int = 150, rho: float = 10,
+                 exact: bool | None = None, n_threads: int | None = None,
+                 center: bool = True) -> None:
+        super().__init__(k=k, rho=rho, exact=exact, n_threads=n_threads, center=center)
+        self.confidence = confidence
+        self.stage1_size = stage1_size
+        self.bucket_fraction = bucket_fraction
+
+    def _check_params(self, n: int) -> dict[str, Any]:
+        params = super()._check_params(n)
+        if self.confidence is None or not callable(self.confidence):
+            raise InvalidInputError(
+                "method 'votek2' needs confidence=callable(selected_indices, "
+                "candidate_indices) -> scores (higher = more confident)")
+        params["confidence"] = self.confidence
+        params["stage1_size"] = check_int(self.stage1_size, "stage1_size", low=0)
+        params["bucket_fraction"] = check_float(self.bucket_fraction, "bucket_fraction",
+                                                low=0.0, high=1.0, low_open=True)
+        return params
+
+    def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
+        confidence = params["confidence"]
+        graph = self._graph(Z, params, progress)
+        greedy = _VoteGreedy(graph, params["rho"], Z)
+        for u in labeled.tolist():
+            greedy.add(u)
+        m1 = min(params["stage1_size"], budget)
+        picks, scores = greedy.run(m1, progress, total=budget)
+        m2 = budget - len(picks)
+        if m2 > 0:
+            selected = np.concatenate([labeled, np.asarray(picks, dtype=np.int64)])
+            candidates = np.flatnonzero(~greedy.in_L)
+            conf = _call_confidence(confidence, selected, candidates)
+            ranked = candidates[np.argsort(conf, kind="stable")]  # least confident first
+            width = max(1, int(params["bucket_fraction"] * ranked.shape[0] / m2))
+            for b in range(m2):
+                bucket = ranked[b * width:(b + 1) * width]
+                s = greedy.exact_scores(bucket)
+                eligible = (greedy.count[bucket] == 0) | (greedy.n_unselected_voters[bucket] > 0)
+                if eligible.any():
+                    s_el = np.where(eligible, s, -np.inf)
+                    j = int(np.argmax(s_el))
+                else:  # the research code would fail on max() of an empty dict here
+                    j = 0
+                u = int(bucket[j])
+                greedy.add(u)
+                picks.append(u)
+                scores.append(float(s[j]) if eligible[j] else 0.0)
+                if progress is not None:
+                    progress(len(picks), budget)
+        return Selection(np.asarray(picks, dtype=np.int64), np.asarray(scores, dtype=np.float64),
+                         self.name, json_params(params))
+
+
+def _call_confidence(fn: ConfidenceFn, selected: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    out = np.asarray(fn(selected.copy(), candidates.copy()), dtype=np.float64)
+    if out.shape != candidates.shape:
+        raise InvalidInputError(
+            f"confidence must return one score per candidate: expected shape "
+            f"{candidates.shape}, got {out.shape}")
+    if not np.isfinite(out).all():
+        raise InvalidInputError("confidence returned NaN or infinite scores")
+    return out
+
+
+def _check_rho(rho: Any) -> float | int:
+    if isinstance(rho, bool) or not isinstance(rho, (int, float, np.integer, np.floating)):
+        raise InvalidInputError(f"rho must be a number > 1; got {rho!r}")
+    if not rho > 1 or not np.isfinite(rho):
+        raise InvalidInputError(f"rho must be a finite number > 1; got {rho!r}")
+    return int(rho) if float(rho).is_integer() else float(rho)
