@@ -31,6 +31,8 @@ class KMeansSelection(SelectionStrategy):
     ----------
     n_iter : int, default 25
         Lloyd iterations.
+    n_init : int, default 4
+        Random restarts; the clustering with the best objective is kept.
     max_points_per_centroid : int, default 256
         FAISS subsamples the pool to this many points per centroid for training.
     n_threads : int, optional
@@ -39,16 +41,18 @@ class KMeansSelection(SelectionStrategy):
 
     name = "kmeans"
 
-    def __init__(self, *, n_iter: int = 25, max_points_per_centroid: int = 256,
+    def __init__(self, *, n_iter: int = 25, n_init: int = 4, max_points_per_centroid: int = 256,
                  n_threads: int | None = None, center: bool = True) -> None:
         super().__init__(center=center)
         self.n_iter = n_iter
+        self.n_init = n_init
         self.max_points_per_centroid = max_points_per_centroid
         self.n_threads = n_threads
 
     def _check_params(self, n: int) -> dict[str, Any]:
         params = super()._check_params(n)
         params["n_iter"] = check_int(self.n_iter, "n_iter", low=1)
+        params["n_init"] = check_int(self.n_init, "n_init", low=1)
         params["max_points_per_centroid"] = check_int(self.max_points_per_centroid,
                                                       "max_points_per_centroid", low=1)
         params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
@@ -60,7 +64,7 @@ class KMeansSelection(SelectionStrategy):
         n, d = Z.shape
         with faiss_threads(params["n_threads"]):
             km = faiss.Kmeans(d, budget, niter=params["n_iter"], seed=seed, spherical=True,
-                              verbose=False, min_points_per_centroid=1,
+                              nredo=params["n_init"], verbose=False, min_points_per_centroid=1,
                               max_points_per_centroid=params["max_points_per_centroid"])
             km.train(Z)
             centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
