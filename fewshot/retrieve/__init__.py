@@ -25,7 +25,7 @@ from fewshot.retrieve._encoder import DEFAULT_MODEL, Encoder, SentenceEncoder, b
 from fewshot.retrieve._factory import RETRIEVERS, get_retriever
 from fewshot.retrieve._filter import Filter
 from fewshot.retrieve._hits import PAD_ID, Hits, QueryHits
-from fewshot.retrieve._index import INDEX_KINDS, METRICS, DenseIndex
+from fewshot.retrieve._index import FILTER_STRATEGIES, INDEX_KINDS, METRICS, DenseIndex
 from fewshot.retrieve._mmr import MMRRetriever, mmr_select
 from fewshot.retrieve._random import RandomRetriever
 
@@ -40,6 +40,7 @@ __all__ = [
     "DenseRetriever",
     "Encoder",
     "Example",
+    "FILTER_STRATEGIES",
     "Filter",
     "FilterArg",
     "Hits",

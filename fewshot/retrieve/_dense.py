@@ -52,7 +52,7 @@ class DenseRetriever(BaseRetriever):
         A separate query tower; must have the same ``dim``.
     index : DenseIndex, optional
         An index whose ids are this corpus's keys (e.g. loaded). Default: a new one.
-    kind, metric, n_threads, use_gpu
+    kind, metric, filter_strategy, n_threads, use_gpu
         Passed to a new `DenseIndex`.
 
     The corpus is embedded lazily: on the first search, or on `sync`. Later corpus changes
@@ -65,8 +65,8 @@ class DenseRetriever(BaseRetriever):
 
     def __init__(self, corpus: Corpus, encoder: Encoder | None = None, *,
                  query_encoder: Encoder | None = None, index: DenseIndex | None = None,
-                 kind: str = "auto", metric: str = "cosine", n_threads: int | None = None,
-                 use_gpu: bool = False) -> None:
+                 kind: str = "auto", metric: str = "cosine", filter_strategy: str = "auto",
+                 n_threads: int | None = None, use_gpu: bool = False) -> None:
         super().__init__(corpus)
         self.encoder: Encoder = encoder if encoder is not None else SentenceEncoder.from_pretrained()
         self.query_encoder: Encoder = query_encoder if query_encoder is not None else self.encoder
@@ -75,7 +75,8 @@ class DenseRetriever(BaseRetriever):
                                     f"document encoder dim {self.encoder.dim}")
         if index is None:
             index = DenseIndex(self.encoder.dim, kind=kind, metric=metric,
-                               embedding_model=self.encoder.name, n_threads=n_threads,
+                               embedding_model=self.encoder.name,
+                               filter_strategy=filter_strategy, n_threads=n_threads,
                                use_gpu=use_gpu)
         elif index.dim != self.encoder.dim:
             raise InvalidInputError(f"index dim {index.dim} != encoder dim {self.encoder.dim}")

@@ -22,7 +22,8 @@ RETRIEVERS: dict[str, type[BaseRetriever]] = {
                               LabelBalancedRetriever)
 }
 
-_DENSE_PARAMS = ("encoder", "query_encoder", "index", "kind", "metric", "n_threads", "use_gpu")
+_DENSE_PARAMS = ("encoder", "query_encoder", "index", "kind", "metric", "filter_strategy",
+                 "n_threads", "use_gpu")
 
 
 def get_retriever(name: str, corpus: Corpus | None = None, **params: Any) -> BaseRetriever:

