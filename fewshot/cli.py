@@ -180,6 +180,31 @@ def select_cmd(ctx: typer.Context, pool: str,
           [[i.position + 1, i.external_id, f"{i.score:.4g}", i.text[:70]] for i in rnd.items[:show]])
 
 
+@app.command("budget")
+def budget_cmd(ctx: typer.Context, pool: str,
+               budgets: Optional[str] = typer.Option(None, help="Comma-separated budgets [default: 10,20,50,... up to 1000]."),
+               method: str = typer.Option("votek", help="Selection method whose nested picks are measured."),
+               seed: int = typer.Option(0), threshold: Optional[float] = typer.Option(
+                   None, help="Cosine threshold for coverage [default: median 10th-neighbour cosine]."),
+               plot: Path = typer.Option(Path("budget.png"), help="PNG file for the curve.")) -> None:
+    """How many items to pay for: coverage and influence against budget, with a recommendation."""
+    grid = None
+    if budgets:
+        try:
+            grid = [int(b) for b in budgets.split(",") if b.strip()]
+        except ValueError:
+            raise typer.BadParameter(f"budgets must be integers, got {budgets!r}", param_hint="--budgets") from None
+    with progress_bar(f"budget curve ({method})") as bar:
+        curve = _ws(ctx).budget(pool, budgets=grid, method=method, seed=seed, threshold=threshold, plot=plot,
+                                progress=bar)
+    table(f"{pool}: budget curve ({method}, coverage threshold {curve.threshold:.3f})",
+          ["budget", "coverage", "mean best cosine", "influence", ""],
+          [[r["budget"], f"{r['coverage']:.3f}", f"{r['mean_similarity']:.3f}",
+            "" if r["influence"] is None else f"{r['influence']:.1f}", "<- recommended" if r["recommended"] else ""]
+           for r in curve.to_rows()])
+    console.print(f"recommended budget: [bold]{curve.recommended}[/] (knee of the coverage curve); plot: {plot}")
+
+
 @app.command("rounds")
 def rounds_cmd(ctx: typer.Context, pool: str) -> None:
     """List a pool's selection rounds."""

@@ -334,13 +334,8 @@ class Workspace:
         """
         from .annotate import select as select_rows
 
-        info = self.get_pool(pool)
-        with self.session() as s:
-            rows = s.execute(select(Example.id, Example.status).where(Example.pool_id == info.id)
-                             .order_by(Example.id)).all()
-        ids, X = self.vectors(pool)
-        chosen = np.array([i for i, (_, status) in enumerate(rows) if status != "unlabeled"], dtype=np.int64)
-        available = len(rows) - len(chosen)
+        ids, X, chosen = self._selection_inputs(pool)
+        available = len(ids) - len(chosen)
         if not isinstance(budget, int) or budget <= 0 or budget > available:
             raise InvalidInputError(f"budget must be between 1 and the {available} unlabeled, unselected items "
                                     f"of pool {pool!r}, got {budget!r}")
@@ -357,6 +352,36 @@ class Workspace:
                                 scores=np.asarray(sel.scores, dtype=np.float64),
                                 influence=None if sel.influence is None else float(sel.influence))
             return get_round(s, p, number)
+
+    def budget(self, pool: str, *, budgets: Sequence[int] | None = None, method: str = "votek", seed: int = 0,
+               center: bool = True, threshold: float | None = None, plot: str | Path | None = None,
+               progress: Progress | None = None, **params: Any):
+        """Coverage / similarity / influence of nested selections along a budget grid, with a
+        recommended budget (:func:`fewshot.annotate.budget_curve`); one greedy run for the whole
+        curve. Items already selected or labeled count as chosen. Writes a PNG when ``plot`` is set."""
+        from .annotate import budget_curve, plot_budget_curve
+
+        ids, X, chosen = self._selection_inputs(pool)
+        available = len(ids) - len(chosen)
+        if available < 1:
+            raise InvalidInputError(f"pool {pool!r} has no unlabeled, unselected items left")
+        grid = list(budgets) if budgets is not None else default_budget_grid(available)
+        curve = budget_curve(X, grid, method=method, center=center, threshold=threshold, seed=seed,
+                             labeled=chosen, progress=progress, **params)
+        if plot is not None:
+            plot_budget_curve(curve, plot, title=f"{pool}: budget curve ({method})")
+        return curve
+
+    def _selection_inputs(self, pool: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(example ids, vectors, row numbers already selected or labeled) in id order."""
+        info = self.get_pool(pool)
+        with self.session() as s:
+            statuses = s.scalars(select(Example.status).where(Example.pool_id == info.id).order_by(Example.id)).all()
+        ids, X = self.vectors(pool)
+        if len(statuses) != len(ids):  # the pool changed between the two reads
+            raise ConflictError(f"pool {pool!r} changed while reading it; try again")
+        chosen = np.array([i for i, st in enumerate(statuses) if st != "unlabeled"], dtype=np.int64)
+        return ids, X, chosen
 
     def rounds(self, pool: str) -> list[RoundInfo]:
         with self.session() as s:
@@ -398,6 +423,15 @@ class Workspace:
         with self.session() as s:
             return import_labels(s, crud.get_pool(s, name=pool), list(labels), overwrite=overwrite,
                                  skip_invalid=skip_invalid)
+
+
+def default_budget_grid(available: int, *, low: int = 10, high: int = 1000) -> list[int]:
+    """Budgets 10, 20, 50, 100, 200, 500, 1000 (1-2-5 steps) up to ``min(high, available)``."""
+    top = min(high, available)
+    grid = [b for b in (m * 10 ** e for e in range(1, 7) for m in (1, 2, 5)) if low <= b <= top]
+    if not grid or grid[-1] != top:
+        grid.append(top)
+    return sorted(set(grid))
 
 
 def _is_jsonable(value: Any) -> bool:

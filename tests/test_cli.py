@@ -88,3 +88,32 @@ def test_kill_9_during_embedding_then_rerun_finishes(tmp_path, data_slice):
 
     ids, X = Workspace.open(home).vectors("sst5")
     assert X.shape == (600, 384)
+
+
+def test_full_selection_round_trip(tmp_path, data_slice):
+    home = tmp_path / "home"
+    src = data_slice("sst5", "train", 200)
+    gold = {r["id"]: r["label_text"] for r in map(json.loads, src.read_text().splitlines())}
+    run(home, "ingest", "sst5", src)
+    run(home, "embed", "sst5")
+    out = run(home, "budget", "sst5", "--budgets", "5,10,20", "--plot", tmp_path / "b.png").output
+    assert "recommended budget:" in out and (tmp_path / "b.png").exists()
+    assert "round 1: 10 items selected with votek" in run(home, "select", "sst5", "--budget", "10", "--k", "20").output
+    run(home, "export", "sst5", "--round", "1", "--format", "labelstudio", "--out", tmp_path / "tasks.json")
+    tasks = json.loads((tmp_path / "tasks.json").read_text())
+    assert len(tasks) == 10
+    for t in tasks:  # what an annotator's Label Studio export looks like
+        t["annotations"] = [{"result": [{"type": "choices", "from_name": "sentiment", "to_name": "text",
+                                         "value": {"choices": [gold[t["data"]["fewshot_id"]]]}}]}]
+    (tmp_path / "done.json").write_text(json.dumps(tasks))
+    assert "applied 10" in run(home, "import-labels", "sst5", tmp_path / "done.json").output
+    assert "applied 0, unchanged 10" in run(home, "import-labels", "sst5", tmp_path / "done.json").output
+    assert "round 2" in run(home, "select", "sst5", "--budget", "10", "--method", "ideal").output
+    rounds = run(home, "rounds", "sst5").output
+    assert "votek" in rounds and "ideal" in rounds
+    labeled = run(home, "examples", "list", "sst5", "--status", "labeled", "--json", "--limit", "50").output
+    assert len(labeled.strip().splitlines()) == 10
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "ghost", "label": "x"}) + "\n")
+    result = run(home, "import-labels", "sst5", bad, ok=False)
+    assert result.exit_code == 1 and "id 'ghost': no item with this id" in result.output
