@@ -129,8 +129,8 @@ def float32_ip_error(X: np.ndarray) -> float:
 
 def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric: str = "ip",
                     block_size: int = 4096, n_threads: int | None = None,
-                    exact_threshold: int = EXACT_THRESHOLD, hnsw_m: int = 32,
-                    ef_construction: int = 80, ef_search: int | None = None,
+                    exact_threshold: int = EXACT_THRESHOLD, hnsw_m: int = 16,
+                    ef_construction: int = 40, ef_search: int | None = None,
                     progress: ProgressCallback | None = None) -> KnnGraph:
     """Build the k-nearest-neighbour graph of the rows of ``X``.
 
@@ -150,7 +150,9 @@ def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric:
     n_threads : int, optional
         FAISS threads (default: all CPUs available to the process).
     hnsw_m, ef_construction, ef_search : int
-        HNSW settings (``ef_search`` defaults to ``max(2 * (k + 1), 64)``).
+        HNSW settings (``ef_search`` defaults to ``max(k + 17, 64)``). The defaults favour
+        speed (about 4-5 minutes for a 1M x 384 vote-k graph on 2 cores); raise ``hnsw_m`` and
+        ``ef_search`` for better recall.
     progress : callable, optional
         ``progress(rows_done, n_examples)``.
 
@@ -179,7 +181,7 @@ def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric:
             index = faiss.IndexHNSWFlat(d, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = int(ef_construction)
             _add_in_chunks(index, X, progress)
-            index.hnsw.efSearch = int(ef_search or max(2 * (k_eff + 1), 64))
+            index.hnsw.efSearch = int(ef_search or max(k_eff + 17, 64))
             nbrs, sims = _search_approx(index, X, k_eff, block_size, progress, idx_dtype)
             err = None
         del index
