@@ -110,6 +110,7 @@ class Workspace:
         migrate(self.engine)
         self._sessions = make_session_factory(self.engine)
         self._embedders: dict[str, Embedder] = {}
+        self._serving = None
 
     @classmethod
     def open(cls, home: str | Path | None = None, *, database_url: str | None = None, **settings: Any) -> "Workspace":
@@ -382,6 +383,37 @@ class Workspace:
             raise ConflictError(f"pool {pool!r} changed while reading it; try again")
         chosen = np.array([i for i, st in enumerate(statuses) if st != "unlabeled"], dtype=np.int64)
         return ids, X, chosen
+
+    # --------------------------------------------------------------- retrieval and prompts
+    @property
+    def serving(self):
+        """Indexes, retrievers and prompt building (:class:`fewshot.serving.PoolServing`)."""
+        if self._serving is None:
+            from .serving import PoolServing
+
+            self._serving = PoolServing(self)
+        return self._serving
+
+    def build_index(self, pool: str, *, kind: str = "auto", progress: Progress | None = None):
+        """Build or refresh the retrieval index over the pool's labeled items (incremental, versioned)."""
+        return self.serving.build_index(pool, kind=kind, progress=progress)
+
+    def index_info(self, pool: str):
+        return self.serving.index_info(pool)
+
+    def retrieve(self, pool: str, queries: str | Sequence[str], *, k: int = 8, retriever: str = "dense",
+                 filter: Any = None, **params: Any):
+        """Demonstrations for each query from the pool's labeled items: ``list[list[Demo]]``."""
+        return self.serving.retrieve(pool, queries, k=k, retriever=retriever, filter=filter, **params)
+
+    def build_prompt(self, pool: str, query: str, **options: Any):
+        """Retrieve and pack demonstrations into a prompt; returns ``(BuiltPrompt, prompt_id)``.
+        Options: see :meth:`fewshot.serving.PoolServing.build_prompt`."""
+        return self.serving.build_prompt(pool, query, **options)
+
+    def prompt_log(self, prompt_id: str) -> dict[str, Any]:
+        """Which demonstrations went into a logged prompt, found how."""
+        return self.serving.prompt_log(prompt_id)
 
     def rounds(self, pool: str) -> list[RoundInfo]:
         with self.session() as s:
