@@ -6,7 +6,9 @@
 * `HFCausalLM` -- a local transformers model: a saved directory, a name in the local Hugging Face
   cache, or a GGUF file (extra ``lm``: transformers, gguf, accelerate). Prefix KV-cache reuse in
   ``score_options``.
-* `get_backend(spec)` -- ``"hf:<dir>"``, ``"gguf:<file>"``, ``"smollm2"``, ``"gemma3-270m"``.
+* `OpenAICompatible` -- an OpenAI-compatible HTTP server (vLLM, llama.cpp server) via httpx.
+* `get_backend(spec)` -- ``"hf:<dir>"``, ``"gguf:<file>"``, ``"smollm2"``, ``"gemma3-270m"``,
+  ``"openai:<base_url>#<model>"``.
 
 Offline models (nothing is downloaded at run time):
 
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from fewshot.lm._errors import LMBackendError
 from fewshot.lm._factory import BACKEND_SPECS, get_backend
 from fewshot.lm._offline import OFFLINE_MODELS, gemma3_270m_gguf_path, offline_model_path, smollm2_gguf_path
+from fewshot.lm._openai import OpenAICompatible
 from fewshot.lm._results import Generation, LogLik, OptionScores
 from fewshot.lm.base import LMBackend, Progress, cut_at_stop
 
@@ -45,6 +48,7 @@ __all__ = [
     "LMBackendError",
     "LogLik",
     "OFFLINE_MODELS",
+    "OpenAICompatible",
     "OptionScores",
     "Progress",
     "cut_at_stop",
