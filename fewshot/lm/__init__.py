@@ -7,8 +7,9 @@
   cache, or a GGUF file (extra ``lm``: transformers, gguf, accelerate). Prefix KV-cache reuse in
   ``score_options``.
 * `OpenAICompatible` -- an OpenAI-compatible HTTP server (vLLM, llama.cpp server) via httpx.
+* `LlamaCpp` -- llama-cpp-python in-process (extra ``llamacpp``).
 * `get_backend(spec)` -- ``"hf:<dir>"``, ``"gguf:<file>"``, ``"smollm2"``, ``"gemma3-270m"``,
-  ``"openai:<base_url>#<model>"``.
+  ``"openai:<base_url>#<model>"``, ``"llamacpp:<file>"``.
 
 Offline models (nothing is downloaded at run time):
 
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from fewshot.lm._errors import LMBackendError
 from fewshot.lm._factory import BACKEND_SPECS, get_backend
+from fewshot.lm._llamacpp import LlamaCpp
 from fewshot.lm._offline import OFFLINE_MODELS, gemma3_270m_gguf_path, offline_model_path, smollm2_gguf_path
 from fewshot.lm._openai import OpenAICompatible
 from fewshot.lm._results import Generation, LogLik, OptionScores
@@ -46,6 +48,7 @@ __all__ = [
     "HFCausalLM",
     "LMBackend",
     "LMBackendError",
+    "LlamaCpp",
     "LogLik",
     "OFFLINE_MODELS",
     "OpenAICompatible",
