@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -51,6 +52,8 @@ def _root(ctx: typer.Context,
     if database_url is not None:
         overrides["database_url"] = database_url
     ctx.obj = _State(Settings(**overrides))
+    # model-loading progress bars from transformers / huggingface_hub are noise on a CLI
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 # ---------------------------------------------------------------------------------- pools
@@ -231,6 +234,86 @@ def import_labels_cmd(ctx: typer.Context, pool: str, path: Path,
         console.print(f"  skipped {p}")
 
 
+# ----------------------------------------------------------------------- retrieval, prompts
+def _filter(labels: Optional[list[str]], skills: Optional[list[str]]):
+    if not labels and not skills:
+        return None
+    from .retrieve import Filter
+
+    return Filter(labels=labels or None, skills=skills or None)
+
+
+@app.command("index")
+def index_cmd(ctx: typer.Context, pool: str,
+              kind: str = typer.Option("auto", help="auto (flat, HNSW for large pools), flat or hnsw.")) -> None:
+    """Build or refresh the retrieval index over POOL's labeled items (incremental, versioned)."""
+    with progress_bar(f"embed {pool}") as bar:
+        info = _ws(ctx).build_index(pool, kind=kind, progress=bar)
+    state = "built" if info.changed else "up to date:"
+    console.print(f"index {state} version {info.version}, {info.count} labeled items ({info.embedding_model})")
+
+
+@app.command("retrieve")
+def retrieve_cmd(ctx: typer.Context, pool: str, query: list[str] = typer.Argument(..., help="One or more queries."),
+                 k: int = typer.Option(8, "--k", "-k", help="Demonstrations per query."),
+                 retriever: str = typer.Option("dense", help="dense, bm25, mmr, label_balanced or random."),
+                 label: Optional[list[str]] = typer.Option(None, help="Only items with this label (repeatable)."),
+                 skill: Optional[list[str]] = typer.Option(None, help="Only items with this skill (repeatable)."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+    """Find demonstrations for queries among POOL's labeled items."""
+    results = _ws(ctx).retrieve(pool, query, k=k, retriever=retriever, filter=_filter(label, skill))
+    if as_json:
+        for q, demos in zip(query, results):
+            typer.echo(json.dumps({"query": q, "demos": [{"id": d.id, "score": d.score, "rank": d.rank,
+                                                          "label": d.label, "text": d.text} for d in demos]},
+                                  ensure_ascii=False))
+        return
+    for q, demos in zip(query, results):
+        table(f"{retriever}: {q[:60]}", ["rank", "id", "score", "label", "text"],
+              [[d.rank + 1, d.id, f"{d.score:.3f}", d.label, d.text[:70]] for d in demos])
+
+
+@app.command("prompt")
+def prompt_cmd(ctx: typer.Context, pool: str, query: str,
+               k: int = typer.Option(8, "--k", "-k", help="At most this many demonstrations."),
+               retriever: str = typer.Option("dense", help="dense, bm25, mmr, label_balanced or random."),
+               template: str = typer.Option("classification", help="classification, multiple_choice, generation, math."),
+               instruction: Optional[str] = typer.Option(None, help="Replace the template's instruction."),
+               max_tokens: int = typer.Option(1024, help="Token budget of the whole prompt."),
+               tokenizer: str = typer.Option("approx", help="approx, hf:<name-or-path> or tiktoken:<encoding>."),
+               label: Optional[list[str]] = typer.Option(None, help="Only demonstrations with this label."),
+               chat: bool = typer.Option(False, "--chat", help="Print chat messages as JSON instead of text.")) -> None:
+    """Build a prompt for QUERY from POOL's labeled items; prints it and its provenance id."""
+    prompt, prompt_id = _ws(ctx).build_prompt(pool, query, k=k, retriever=retriever, template=template,
+                                              instruction=instruction, max_tokens=max_tokens, tokenizer=tokenizer,
+                                              filter=_filter(label, None))
+    if chat:
+        typer.echo(json.dumps(prompt.messages, indent=1, ensure_ascii=False))
+    else:
+        typer.echo(prompt.text)
+    console.print(f"\n[dim]prompt {prompt_id}: {len(prompt.demos)} demonstrations, {prompt.n_tokens} tokens "
+                  f"({tokenizer}); `fewshot prompts show {prompt_id}` for its provenance[/]")
+
+
+prompts_app = typer.Typer(no_args_is_help=True, help="The log of built prompts.")
+app.add_typer(prompts_app, name="prompts")
+
+
+@prompts_app.command("show")
+def prompts_show(ctx: typer.Context, prompt_id: str) -> None:
+    """Which demonstrations went into a prompt, with scores, retriever and template."""
+    console.print_json(json.dumps(_ws(ctx).prompt_log(prompt_id)))
+
+
+@prompts_app.command("list")
+def prompts_list(ctx: typer.Context, pool: str, limit: int = typer.Option(20)) -> None:
+    """The latest prompts built from POOL."""
+    logs = _ws(ctx).serving.prompt_logs(pool, limit=limit)
+    table(f"{pool}: prompts", ["id", "created", "retriever", "demos", "tokens", "query"],
+          [[p["id"], p["created_at"][:19], p["retriever"], len(p["demo_ids"]), p["n_tokens"], p["query"][:50]]
+           for p in logs])
+
+
 # ----------------------------------------------------------------------------------- keys
 @keys_app.command("create")
 def keys_create(ctx: typer.Context, name: str,
@@ -272,8 +355,6 @@ def serve(ctx: typer.Context, host: str = typer.Option("127.0.0.1", help="Interf
           workers: int = typer.Option(1, help="Worker processes (jobs run in each worker's own thread)."),
           log_level: str = typer.Option("info")) -> None:
     """Start the REST API (uvicorn) on the workspace's data directory."""
-    import os
-
     import uvicorn
 
     settings = ctx.find_root().obj.settings

@@ -18,7 +18,7 @@ from ..labels import LabelImportError
 from ..workspace import Workspace
 from ._metrics import Metrics
 from .deps import require_key
-from .routes import examples, health, pools, selections
+from .routes import examples, health, pools, retrieval, selections
 
 __all__ = ["create_app"]
 
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
     v1 = APIRouter(prefix="/v1")
     v1.include_router(health.router)
     protected = APIRouter(dependencies=[Depends(require_key)])
-    for module in (pools, examples, selections):
+    for module in (pools, examples, selections, retrieval):
         protected.include_router(module.router)
     v1.include_router(protected)
     app.include_router(v1)

@@ -164,3 +164,101 @@ class LabelImportPublic(BaseModel):
     applied: int
     unchanged: int
     problems: list[LabelProblemPublic]
+
+
+class FilterIn(BaseModel):
+    labels: list[str] | None = Field(None, description="Only demonstrations with one of these labels.")
+    skills: list[str] | None = Field(None, description="Only demonstrations sharing a skill with these.")
+    fields: dict[str, str | int | float | bool] | None = Field(None, description="Field equality conditions.")
+    exclude_ids: list[str] | None = Field(None, description="Never these item ids (e.g. the query itself).")
+
+
+RETRIEVERS = Literal["dense", "bm25", "mmr", "label_balanced", "random"]
+
+
+class IndexPublic(BaseModel):
+    pool: str
+    version: int
+    count: int
+    embedding_model: str
+    kind: str
+    path: str
+    created_at: str
+    changed: bool
+
+
+class IndexBuild(BaseModel):
+    kind: Literal["auto", "flat", "hnsw"] = "auto"
+
+
+class RetrieveRequest(BaseModel):
+    queries: list[str] = Field(min_length=1, max_length=10_000)
+    k: int = Field(8, ge=1, le=1000)
+    retriever: RETRIEVERS = "dense"
+    filter: FilterIn | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"queries": ["a gorgeous, witty film"], "k": 4}]})
+
+
+class DemoPublic(BaseModel):
+    id: str
+    score: float
+    rank: int
+    text: str
+    label: str | None
+    skills: list[str]
+
+
+class RetrieveResponse(BaseModel):
+    results: list[list[DemoPublic]]
+    index_version: int
+
+
+class PromptRequest(BaseModel):
+    pool: str = Field(min_length=1)
+    query: str = Field(min_length=1, max_length=100_000)
+    k: int = Field(8, ge=0, le=200)
+    retriever: RETRIEVERS = "dense"
+    template: Literal["classification", "multiple_choice", "generation", "math"] = "classification"
+    instruction: str | None = None
+    max_tokens: int = Field(1024, ge=1, le=1_000_000)
+    reserve_tokens: int = Field(16, ge=0)
+    max_demo_tokens: int | None = Field(None, ge=1)
+    tokenizer: str = Field("approx", description="approx, hf:<name-or-path> or tiktoken:<encoding>.")
+    order: Literal["similar_last", "retrieval", "random"] = "similar_last"
+    filter: FilterIn | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"pool": "sst5", "query": "a gorgeous, witty film", "k": 8, "max_tokens": 512}]})
+
+
+class PromptDemoPublic(BaseModel):
+    id: str
+    score: float | None
+    rank: int
+    truncated: bool
+
+
+class PromptResponse(BaseModel):
+    id: str
+    text: str
+    messages: list[dict[str, str]]
+    demos: list[PromptDemoPublic]
+    n_tokens: int
+    template: str
+    retriever: str
+
+
+class PromptLogPublic(BaseModel):
+    id: str
+    pool_id: int
+    pool: str | None
+    query: str
+    query_hash: str
+    retriever: str
+    template: str
+    demo_ids: list[Any]
+    scores: list[Any]
+    n_tokens: int
+    params: dict[str, Any]
+    created_at: str
