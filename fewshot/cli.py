@@ -314,6 +314,36 @@ def prompts_list(ctx: typer.Context, pool: str, limit: int = typer.Option(20)) -
            for p in logs])
 
 
+# ----------------------------------------------------------------------------------- demo
+@app.command("demo")
+def demo_cmd(ctx: typer.Context, budget: Optional[int] = typer.Option(None, help="Override the recommended budget."),
+             method: str = typer.Option("votek", help="Selection method."),
+             query: int = typer.Option(0, help="Which bundled test sentence to build a prompt for (0-49).")) -> None:
+    """The main job on the bundled SST-5 sample: ingest, embed, budget, select, label, index, prompt."""
+    from .demo import run_demo
+
+    ws = _ws(ctx)
+    plot = ws.settings.home / "demo-budget.png"
+    bars: list = []
+
+    def progress(step: str):
+        cm = progress_bar(step)
+        bars.append(cm)
+        return cm.__enter__()
+
+    def report(step: str, message: str) -> None:
+        while bars:
+            bars.pop().__exit__(None, None, None)
+        console.print(f"[bold green]{step:>7}[/] {message}")
+
+    result = run_demo(ws, budget=budget, method=method, query_index=query, plot=plot, report=report,
+                      progress=progress)
+    console.rule("prompt")
+    typer.echo(result.prompt_text)
+    console.rule()
+    console.print(f"provenance: fewshot --home {ws.settings.home} prompts show {result.prompt_id}")
+
+
 # ----------------------------------------------------------------------------------- keys
 @keys_app.command("create")
 def keys_create(ctx: typer.Context, name: str,
