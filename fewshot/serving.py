@@ -163,43 +163,67 @@ class PoolServing:
         sentence = SentenceEncoder(embedder.model, name=info.embedding_model, batch_size=embedder.batch_size)
         return CachedEncoder(self.ws.vector_store(info), sentence)
 
+    def _latest(self, pool: str) -> tuple[int, str, int, str]:
+        """(pool id, embedding model, latest index version, its path): one cheap query, no counts."""
+        with self.ws.session() as s:
+            row = s.execute(select(Pool.id, Pool.embedding_model, IndexVersion.version, IndexVersion.path)
+                            .outerjoin(IndexVersion, (IndexVersion.pool_id == Pool.id) & (IndexVersion.kind == "dense"))
+                            .where(Pool.name == pool).order_by(IndexVersion.version.desc()).limit(1)).first()
+        if row is None:
+            self.ws.get_pool(pool)  # raises NotFoundError naming the known pools
+        if row.version is None:
+            raise NotFoundError(f"pool {pool!r} has no index yet; run `fewshot index {pool}`")
+        return row.id, row.embedding_model, row.version, row.path
+
     def dense(self, pool: str) -> tuple[int, DenseRetriever]:
-        """The pool's latest dense retriever, loaded once and reused until a new version appears."""
-        idx = self.index_info(pool)
-        info = self.ws.get_pool(pool)
+        """``(version, retriever)``: the pool's latest dense retriever, loaded once and reused until a
+        new index version appears."""
+        _, version, retriever = self._dense(pool)
+        return version, retriever
+
+    def _dense(self, pool: str) -> tuple[int, int, DenseRetriever]:
+        pool_id, _model, version, path = self._latest(pool)
         with self._lock:
-            cached = self._loaded.get(info.id)
-            if cached is not None and cached[0] == idx.version:
-                return cached
-            retriever = DenseRetriever.load(idx.path, encoder=self._encoder(info))
-            self._loaded[info.id] = (idx.version, retriever)
-            return idx.version, retriever
+            cached = self._loaded.get(pool_id)
+            if cached is None or cached[0] != version:
+                retriever = DenseRetriever.load(path, encoder=self._encoder(self.ws.get_pool(pool)))
+                cached = self._loaded[pool_id] = (version, retriever)
+            return pool_id, cached[0], cached[1]
 
     def retriever(self, pool: str, name: str = "dense", **params: Any):
+        return self._retriever(pool, name, **params)[2]
+
+    def _retriever(self, pool: str, name: str = "dense", **params: Any) -> tuple[int, int, Any]:
+        """(pool id, index version, retriever)."""
         if name not in RETRIEVER_NAMES:
             raise InvalidInputError(f"unknown retriever {name!r}; choose from {', '.join(RETRIEVER_NAMES)}")
-        version, dense = self.dense(pool)
+        pool_id, version, dense = self._dense(pool)
         if name == "dense":
-            return dense
-        key = (id(dense), version, name, repr(sorted(params.items())))
+            return pool_id, version, dense
+        key = (pool_id, version, name, repr(sorted(params.items())))
         with self._lock:
             if key not in self._derived:
                 if name in ("mmr", "label_balanced"):
                     self._derived[key] = get_retriever(name, dense=dense, **params)
                 else:
                     self._derived[key] = get_retriever(name, dense.corpus, **params)
-            return self._derived[key]
+            return pool_id, version, self._derived[key]
 
     # ------------------------------------------------------------------------ retrieval
     def retrieve(self, pool: str, queries: Sequence[str], *, k: int = 8, retriever: str = "dense",
                  filter: Filter | None = None, **params: Any):
+        return self._retrieve(pool, queries, k=k, retriever=retriever, filter=filter, **params)[2]
+
+    def _retrieve(self, pool: str, queries: Sequence[str], *, k: int, retriever: str, filter: Filter | None,
+                  **params: Any) -> tuple[int, int, list]:
         if isinstance(queries, str):
             queries = [queries]
         if not queries:
             raise InvalidInputError("queries must not be empty")
         if not isinstance(k, int) or k < 1:
             raise InvalidInputError(f"k must be a positive integer, got {k!r}")
-        return self.retriever(pool, retriever, **params).retrieve(list(queries), k, filter=filter)
+        pool_id, version, r = self._retriever(pool, retriever, **params)
+        return pool_id, version, r.retrieve(list(queries), k, filter=filter)
 
     # -------------------------------------------------------------------------- prompts
     def counter(self, spec: str):
@@ -223,20 +247,20 @@ class PoolServing:
             raise InvalidInputError("query must be a non-empty string")
         changes = {} if instruction is None else {"instruction": instruction}
         tpl = get_template(template, **changes)
-        demos = self.retrieve(pool, [query], k=candidates or k, retriever=retriever, filter=filter,
-                              **(retriever_params or {}))[0]
+        pool_id, version, results = self._retrieve(pool, [query], k=candidates or k, retriever=retriever, filter=filter,
+                                          **(retriever_params or {}))
+        demos = results[0]
         builder = PromptBuilder(tpl, self.counter(tokenizer), max_tokens=max_tokens, k=k,
                                 reserve_tokens=reserve_tokens, max_demo_tokens=max_demo_tokens, order=order)
         prompt = builder.build(query, demos, retriever_name=retriever)
         prompt_id = uuid.uuid4().hex
         if log:
-            info = self.ws.get_pool(pool)
             with self.ws.session() as s:
-                s.add(PromptLog(id=prompt_id, pool_id=info.id, query_hash=prompt.query_hash, query=query,
+                s.add(PromptLog(id=prompt_id, pool_id=pool_id, query_hash=prompt.query_hash, query=query,
                                 retriever=retriever, template=template, demo_ids=[d.id for d in prompt.demos],
                                 scores=[d.score for d in prompt.demos], n_tokens=prompt.n_tokens,
                                 params={"k": k, "max_tokens": max_tokens, "tokenizer": tokenizer, "order": order,
-                                        "index_version": self.dense(pool)[0],
+                                        "index_version": version,
                                         "filter": None if filter is None else filter.to_dict()}))
         return prompt, prompt_id
 
