@@ -51,7 +51,7 @@ class LogLik:
         return self.sum / self.n_tokens
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OptionScores:
     """Scores of the verbalised options of one classification prompt.
 

@@ -97,11 +97,3 @@ def bpe_lm(bpe_dir):
 @pytest.fixture(params=["wordpiece", "bpe"])
 def any_lm(request, wp_lm, bpe_lm):
     return wp_lm if request.param == "wordpiece" else bpe_lm
-
-
-def full_pass_logprobs(lm, ids: list[int]) -> list[float]:
-    """Log-prob of each token ids[1:] given the ones before, from one unpadded forward pass."""
-    with torch.no_grad():
-        logits = lm.model(torch.tensor([ids])).logits[0].float()
-    logp = torch.log_softmax(logits, dim=-1)
-    return [float(logp[j - 1, ids[j]]) for j in range(1, len(ids))]

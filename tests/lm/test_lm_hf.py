@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import full_pass_logprobs
+from lm_helpers import full_pass_logprobs
 
 from fewshot.lm import HFCausalLM, LogLik, OptionScores
 
