@@ -5,10 +5,11 @@
      │    └── IngestError       (a record of an input file; carries file, line and field)
      ├── NotFoundError          (unknown pool, round, example, index, prompt id)
      ├── ConflictError          (already exists, conflicting labels, stale state)
+     ├── LMBackendError         (a language-model server or runtime failed)
      └── MissingDependencyError (an optional extra is not installed)
 
 The API maps them to HTTP status codes in one handler (422, 404, 409, 501); the CLI prints
-the message and exits with a non-zero status.
+the message and exits with a non-zero status (LMBackendError is a 502).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "NotFoundError",
     "ConflictError",
     "MissingDependencyError",
+    "LMBackendError",
 ]
 
 
@@ -55,6 +57,12 @@ class NotFoundError(FewshotError, LookupError):
 
 class ConflictError(FewshotError):
     """The request contradicts what is stored (duplicate name, conflicting labels)."""
+
+
+class LMBackendError(FewshotError):
+    """The model server or runtime failed: an HTTP error status, a timeout after the allowed
+    retries, or an answer without the fields the request asked for. The message names the URL
+    (or runtime) and what went wrong."""
 
 
 class MissingDependencyError(FewshotError, ImportError):

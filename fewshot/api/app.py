@@ -12,7 +12,14 @@ from fastapi.responses import JSONResponse
 
 from .. import __version__
 from ..config import Settings
-from ..exceptions import ConflictError, FewshotError, InvalidInputError, MissingDependencyError, NotFoundError
+from ..exceptions import (
+    ConflictError,
+    FewshotError,
+    InvalidInputError,
+    LMBackendError,
+    MissingDependencyError,
+    NotFoundError,
+)
 from ..jobs import JobRunner
 from ..labels import LabelImportError
 from ..workspace import Workspace
@@ -24,7 +31,8 @@ __all__ = ["create_app"]
 
 logger = logging.getLogger(__name__)
 
-_STATUS = [(NotFoundError, 404), (ConflictError, 409), (InvalidInputError, 422), (MissingDependencyError, 501)]
+_STATUS = [(NotFoundError, 404), (ConflictError, 409), (InvalidInputError, 422), (MissingDependencyError, 501),
+           (LMBackendError, 502)]
 
 
 class BodySizeLimit:

@@ -1,13 +1,7 @@
-"""`LMBackendError`: a language-model backend failed (HTTP error, timeout, malformed answer)."""
+"""`LMBackendError` lives in :mod:`fewshot.exceptions`; re-exported here for the backends."""
 
 from __future__ import annotations
 
-from fewshot.exceptions import FewshotError
+from fewshot.exceptions import LMBackendError
 
 __all__ = ["LMBackendError"]
-
-
-class LMBackendError(FewshotError):
-    """The model server or runtime failed: an HTTP error status, a timeout after the allowed
-    retries, or an answer without the fields the request asked for. The message names the URL
-    (or runtime) and what went wrong."""
