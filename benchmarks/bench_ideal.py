@@ -34,9 +34,10 @@ def worker_reference(x_path: str, budget: int) -> dict:
     from fewshot.annotate import prepare_vectors
 
     Z = prepare_vectors(np.load(x_path))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     sel = research_infmax(Z, budget, k=10, rand_iter=10, seed=0)
-    return {"indices": sel, "seconds": time.perf_counter() - t, "peak_rss_mb": peak_rss_mb()}
+    return {"indices": sel, "seconds": time.perf_counter() - t,
+            "cpu_seconds": time.process_time() - c, "peak_rss_mb": peak_rss_mb()}
 
 
 def worker_ours(x_path: str | None, n: int, budget: int, threads: int, runs: int) -> dict:
@@ -48,10 +49,11 @@ def worker_ours(x_path: str | None, n: int, budget: int, threads: int, runs: int
     select(np.random.default_rng(0).normal(size=(300, X.shape[1])), 3, "ideal",
            n_threads=threads, n_mc=10)  # warm-up: imports, thread pools
     rss = peak_rss_mb()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     sel = select(X, budget, "ideal", n_threads=threads, n_mc=runs, seed=0)
-    seconds = time.perf_counter() - t
-    return {"indices": sel.indices.tolist(), "seconds": seconds, "influence": sel.influence,
+    seconds, cpu = time.perf_counter() - t, time.process_time() - c
+    return {"indices": sel.indices.tolist(), "seconds": seconds, "cpu_seconds": cpu,
+            "influence": sel.influence,
             "params": sel.params, "peak_rss_mb": peak_rss_mb(), "rss_after_warmup_mb": rss}
 
 
@@ -109,7 +111,8 @@ def main() -> None:
     x_path = OUT / f"ideal_pool_{digest}.npy"
     np.save(x_path, X)
     me = str(Path(__file__))
-    print(f"pool: {source}; budget {args.budget}; cpus {os.cpu_count()}")
+    print(f"pool: {source}; budget {args.budget}; cpus {os.cpu_count()}; "
+          f"load average {os.getloadavg()[0]:.2f}")
     ref_cache = OUT / f"ideal_reference_{digest}_b{args.budget}.json"
     if ref_cache.exists() and not args.rerun_reference:
         ref = json.loads(ref_cache.read_text())
@@ -119,11 +122,13 @@ def main() -> None:
         ref = run_worker([me, "--worker", "reference", "--input", str(x_path), "--budget",
                           str(args.budget)], threads=1)
         ref_cache.write_text(json.dumps(ref))
-        print(f"reference: {ref['seconds']:.1f} s, peak RSS {ref['peak_rss_mb']:.0f} MB")
+        print(f"reference: {ref['seconds']:.1f} s (CPU {ref['cpu_seconds']:.1f} s), "
+              f"peak RSS {ref['peak_rss_mb']:.0f} MB")
     ours = run_worker([me, "--worker", "ours", "--input", str(x_path), "--budget",
                        str(args.budget), "--threads", str(args.threads), "--runs",
                        str(args.runs)], threads=args.threads)
     print(f"ours ({args.threads} threads): {ours['seconds']:.3f} s "
+          f"(CPU {ours['cpu_seconds']:.3f} s) "
           f"({ours['params']['rr_sets']} RR sets, epsilon {ours['params']['epsilon']}), "
           f"peak RSS {ours['peak_rss_mb']:.0f} MB; speed-up x{ref['seconds'] / ours['seconds']:.0f}")
     scores = score_sets(str(x_path), {"reference": ref["indices"], "ours": ours["indices"]},
@@ -143,7 +148,8 @@ def main() -> None:
         big = run_worker([me, "--worker", "ours", "--n", str(args.large_n), "--budget",
                           str(args.large_budget), "--threads", str(args.threads), "--runs",
                           "500"], threads=args.threads)
-        print(f"ours, n={args.large_n} B={args.large_budget}: {big['seconds']:.1f} s, "
+        print(f"ours, n={args.large_n} B={args.large_budget}: {big['seconds']:.1f} s "
+              f"(CPU {big['cpu_seconds']:.1f} s), "
               f"{big['params']['rr_sets']} RR sets (mean size "
               f"{big['params']['rr_mean_size']:.1f}), influence {big['influence']:.0f} "
               f"+- {big['params']['influence_stderr']:.0f}, peak RSS {big['peak_rss_mb']:.0f} MB")

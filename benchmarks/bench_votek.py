@@ -104,10 +104,10 @@ def worker_reference(x_path: str, budget: int, k: int) -> dict:
 
     X = np.load(x_path)
     Z = prepare_vectors(X)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     sel = research_fast_votek(Z, budget, k)
-    seconds = time.perf_counter() - t
-    return {"indices": sel, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+    seconds, cpu = time.perf_counter() - t, time.process_time() - c
+    return {"indices": sel, "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": peak_rss_mb()}
 
 
 def worker_ours(x_path: str, budget: int, k: int, threads: int, repeats: int) -> dict:
@@ -121,11 +121,12 @@ def worker_ours(x_path: str, budget: int, k: int, threads: int, repeats: int) ->
     select(np.random.default_rng(0).normal(size=(500, X.shape[1])), 10, "votek", k=20,
            n_threads=threads)
     rss_before = peak_rss_mb()
-    times, sel = [], None
+    times, cpus, sel = [], [], None
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         sel = select(X, budget, "votek", k=k, n_threads=threads)
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
     # phase breakdown (one more run)
     t0 = time.perf_counter()
     Z = prepare_vectors(X)
@@ -137,6 +138,7 @@ def worker_ours(x_path: str, budget: int, k: int, threads: int, repeats: int) ->
     greedy.run(budget)
     t4 = time.perf_counter()
     return {"indices": sel.indices.tolist(), "seconds": min(times), "all_seconds": times,
+            "cpu_seconds": min(cpus),
             "phases": {"prepare": t1 - t0, "graph": t2 - t1, "votes_csr": t3 - t2,
                        "greedy": t4 - t3},
             "peak_rss_mb": peak_rss_mb(), "rss_after_warmup_mb": rss_before}
@@ -177,18 +179,21 @@ def main() -> None:
     np.save(x_path, X)
     common = [str(Path(__file__)), "--input", str(x_path), "--budget", str(args.budget),
               "--k", str(args.k)]
-    print(f"pool: {source}; budget {args.budget}; k {args.k}; cpus {os.cpu_count()}")
+    print(f"pool: {source}; budget {args.budget}; k {args.k}; cpus {os.cpu_count()}; "
+          f"load average {os.getloadavg()[0]:.2f}")
 
     ref_cache = OUT / f"votek_reference_{digest}_k{args.k}_b{args.budget}.json"
     if ref_cache.exists() and not args.rerun_reference:
         ref = json.loads(ref_cache.read_text())
-        print(f"reference (cached {ref_cache.name}): {ref['seconds']:.1f} s, "
+        print(f"reference (cached {ref_cache.name}): {ref['seconds']:.1f} s "
+              f"(CPU {ref.get('cpu_seconds', float('nan')):.1f} s), "
               f"peak RSS {ref['peak_rss_mb']:.0f} MB")
     else:
         print("reference (research access pattern, 1 thread) ...", flush=True)
         ref = run_worker(common + ["--worker", "reference"], threads=1)
         ref_cache.write_text(json.dumps(ref))
-        print(f"reference: {ref['seconds']:.1f} s, peak RSS {ref['peak_rss_mb']:.0f} MB")
+        print(f"reference: {ref['seconds']:.1f} s (CPU {ref['cpu_seconds']:.1f} s), "
+              f"peak RSS {ref['peak_rss_mb']:.0f} MB")
 
     results = {"pool": source, "n": args.n, "budget": args.budget, "k": args.k,
                "reference": {k: v for k, v in ref.items() if k != "indices"}, "ours": {}}
@@ -198,7 +203,7 @@ def main() -> None:
         same = ours["indices"] == ref["indices"]
         ph = ours["phases"]
         print(f"ours, {t} thread(s): {ours['seconds']:.3f} s (best of {args.repeats}: "
-              + ", ".join(f"{s:.3f}" for s in ours["all_seconds"]) + ") "
+              + ", ".join(f"{s:.3f}" for s in ours["all_seconds"]) + f"; CPU {ours['cpu_seconds']:.3f} s) "
               f"[prepare {ph['prepare']:.3f} + graph {ph['graph']:.3f} + votes "
               f"{ph['votes_csr']:.3f} + greedy {ph['greedy']:.3f}]; peak RSS "
               f"{ours['peak_rss_mb']:.0f} MB (after warm-up {ours['rss_after_warmup_mb']:.0f} MB); "

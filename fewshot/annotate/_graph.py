@@ -6,11 +6,14 @@ neighbour rule of the vote-k and IDEAL research code (positions ``[-k-1:-1]`` of
 argsort); an entry equal to ``v`` that survives (``v`` has an exact duplicate that outranked it)
 is replaced by ``-1``, as are missing entries.
 
-Exact graphs (``IndexFlatIP`` searched block by block) are *canonical*: membership and the order
-that matters are those of the float64 inner product of the float32 rows, ties broken by the
-larger row number first (the order of ``np.argsort(..., kind="stable")[-k-1:-1]``). FAISS computes
-in float32; its error is bounded by ``1.01 * dim * 2**-24 * max_norm**2`` (``KnnGraph.sim_error``),
-so only near-ties closer than twice that bound are re-scored in float64 (:func:`canonical_ip`).
+Exact graphs (``IndexFlatIP`` searched block by block) are *canonical*: which entry is dropped
+and which ``k`` are kept are decided by the float64 inner product of the float32 rows, ties broken
+by the larger row number first (the order of ``np.argsort(..., kind="stable")[-k-1:-1]``). FAISS
+computes in float32; its error is bounded by ``1.01 * dim * 2**-24 * max_norm**2``
+(``KnnGraph.sim_error``), so only runs of candidates closer than twice that bound around those two
+cuts are re-ranked in float64 (:func:`canonical_ip`). Inside a row, entries are in FAISS's float32
+order, which can differ from the float64 order only between entries closer than
+``2 * sim_error``; consumers that depend on that order (vote-k's first-vote order) re-rank them.
 Approximate graphs (HNSW, used above ``exact_threshold`` items or with ``exact=False``) carry
 ``sim_error=None``. No ``n x n`` matrix is ever built.
 """
