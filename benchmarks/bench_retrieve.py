@@ -12,7 +12,9 @@ near random items. Compared, in one run on the same data:
 * NumPy brute force, batched (matrix product + top-k) and per query;
 * filtered batched searches (a 20% label filter and a 1% id filter), with the automatic
   in-search strategy and with the FAISS id selector forced;
-* optionally (``--hnsw``) an HNSW index: build time, batched time, recall@k against flat.
+* optionally (``--hnsw``) an HNSW index: build time, batched time, recall@k against flat
+  (synthetic points are near-equidistant inside a cluster, a hard case for recall), and
+  (``--hnsw-real``) HNSW recall on real MiniLM embeddings of the shared datasets.
 
 Then single-query latency p50/p99 *including query embedding* with the bundled
 all-MiniLM-L6-v2 on real SST-5 test sentences, over the same 100k-item index.
@@ -80,44 +82,57 @@ def numpy_per_query(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def sst5_texts(limit: int) -> list[str]:
+def shared_texts(relpath: str, field: str, limit: int) -> list[str]:
+    """Texts from the shared data folder (``$FEWSHOT_SHARED_DATA`` or <repo>/../shared/data)."""
     base = Path(os.environ.get("FEWSHOT_SHARED_DATA",
                                Path(__file__).resolve().parents[1].parent / "shared" / "data"))
-    path = base / "sst5" / "test.jsonl"
+    path = base / relpath
     if not path.is_file():
-        return [f"a short movie review number {i}, neither great nor terrible" for i in range(limit)]
+        return []
     with open(path, encoding="utf-8") as fh:
-        return [json.loads(line)["text"] for _, line in zip(range(limit), fh)]
+        return [json.loads(line)[field] for _, line in zip(range(limit), fh)]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--queries", type=int, default=1_000)
-    ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--dim", type=int, default=384)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--latency-queries", type=int, default=300)
-    ap.add_argument("--hnsw", action="store_true", help="also build and time an HNSW index")
-    ap.add_argument("--no-model", action="store_true", help="skip the embedding latency part")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    n, m, k = args.n, args.queries, args.k
+def sst5_texts(limit: int) -> list[str]:
+    texts = shared_texts("sst5/test.jsonl", "text", limit)
+    return texts or [f"a short movie review number {i}, neither great nor terrible"
+                     for i in range(limit)]
 
-    print(f"# fewshot retrieval benchmark: n={n:,} items, {m:,} queries, k={k}, dim={args.dim}, "
-          f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} OpenMP threads, "
-          f"{os.cpu_count()} CPUs")
+
+def hnsw_recall_on_real(encoder: SentenceEncoder, k: int, repeats: int) -> None:
+    """HNSW recall against exact search on real MiniLM embeddings of the shared data."""
+    corpus_texts = (shared_texts("sst5/train.jsonl", "text", 10**6)
+                    + shared_texts("trec/train.jsonl", "text", 10**6)
+                    + shared_texts("mrpc/train.jsonl", "sentence1", 10**6)
+                    + shared_texts("gsm8k/train.jsonl", "question", 10**6))
+    queries = shared_texts("sst5/test.jsonl", "text", 1000)
+    if not corpus_texts or not queries:
+        print("real-embedding HNSW check skipped: shared data not found")
+        return
     t = time.perf_counter()
-    x, q = synthetic(n, m, args.dim, args.seed)
-    corpus = Corpus(Example(id=i, text=f"item {i}", label=i % 5) for i in range(n))
-    print(f"data + corpus: {time.perf_counter() - t:.2f} s")
-
+    x = encoder.encode(corpus_texts)
+    q = encoder.encode(queries)
+    print(f"\nreal embeddings: {len(corpus_texts):,} corpus texts + {len(queries):,} queries "
+          f"embedded in {time.perf_counter() - t:.1f} s")
+    flat = DenseIndex(x.shape[1], kind="flat")
+    flat.add(np.arange(len(x)), x)
+    exact = flat.search(q, k).ids
     t = time.perf_counter()
-    retriever = DenseRetriever.from_vectors(corpus, x, kind="flat")
-    print(f"index build (flat, {n:,} vectors): {time.perf_counter() - t:.2f} s")
-    index: DenseIndex = retriever.index
-    raw = index._backend.index  # the FAISS IndexIDMap2(IndexFlatIP) itself
+    hnsw = DenseIndex(x.shape[1], kind="hnsw")
+    hnsw.add(np.arange(len(x)), x)
+    print(f"  HNSW build {time.perf_counter() - t:.1f} s")
+    for ef in (64, 256):
+        hnsw._backend.ef_search = ef
+        secs = best_of(lambda: hnsw.search(q, k), repeats)
+        got = hnsw.search(q, k).ids
+        recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(got.tolist(), exact.tolist())])
+        print(f"  efSearch={ef}: recall@{k} vs exact {recall:.3f}, batched {secs:.3f} s")
 
+
+def run_throughput(args: argparse.Namespace, retriever: DenseRetriever, index: DenseIndex,
+                   raw: faiss.Index, corpus: Corpus, x: np.ndarray, q: np.ndarray) -> None:
+    """The method table: batched vs per-query, FAISS vs NumPy, filtered, HNSW."""
+    n, m, k = len(x), len(q), args.k
     rows: list[tuple[str, float]] = []
     rows.append(("DenseRetriever.search, batched", best_of(lambda: retriever.search(q, k),
                                                              args.repeats)))
@@ -161,7 +176,7 @@ def main() -> None:
     if args.hnsw:
         t = time.perf_counter()
         hnsw = DenseIndex(args.dim, kind="hnsw")
-        hnsw.add(np.arange(n), x)
+        hnsw.add(np.arange(len(x)), x)
         build = time.perf_counter() - t
         print(f"\nHNSW (M=32, efConstruction=80) build: {build:.1f} s")
         for ef in (64, 256):
@@ -172,6 +187,42 @@ def main() -> None:
                               for a, b in zip(got.tolist(), ref.tolist())])
             print(f"  efSearch={ef}: batched search {secs:.3f} s ({1000 * secs / m:.3f} ms/query, "
                   f"{secs / ours_t:.2f}x flat), recall@{k} vs exact {recall:.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=1_000)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--dim", type=int, default=384)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--latency-queries", type=int, default=300)
+    ap.add_argument("--hnsw", action="store_true", help="also build and time an HNSW index")
+    ap.add_argument("--no-model", action="store_true", help="skip the embedding latency part")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="skip the throughput table (the machine is shared: rerun parts)")
+    ap.add_argument("--hnsw-real", action="store_true",
+                    help="also measure HNSW recall on real embeddings of the shared data")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    n, m, k = args.n, args.queries, args.k
+
+    print(f"# fewshot retrieval benchmark: n={n:,} items, {m:,} queries, k={k}, dim={args.dim}, "
+          f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} OpenMP threads, "
+          f"{os.cpu_count()} CPUs")
+    t = time.perf_counter()
+    x, q = synthetic(n, m, args.dim, args.seed)
+    corpus = Corpus(Example(id=i, text=f"item {i}", label=i % 5) for i in range(n))
+    print(f"data + corpus: {time.perf_counter() - t:.2f} s")
+
+    t = time.perf_counter()
+    retriever = DenseRetriever.from_vectors(corpus, x, kind="flat")
+    print(f"index build (flat, {n:,} vectors): {time.perf_counter() - t:.2f} s")
+    index: DenseIndex = retriever.index
+    raw = index._backend.index  # the FAISS IndexIDMap2(IndexFlatIP) itself
+
+    if not args.latency_only:
+        run_throughput(args, retriever, index, raw, corpus, x, q)
 
     if args.no_model:
         return
@@ -206,6 +257,8 @@ def main() -> None:
     batch = time.perf_counter() - t
     print(f"  the same {len(texts)} texts as one batch: {batch:.2f} s "
           f"({1000 * batch / len(texts):.2f} ms/query)")
+    if args.hnsw_real:
+        hnsw_recall_on_real(encoder, k, args.repeats)
 
 
 if __name__ == "__main__":

@@ -86,6 +86,15 @@ class DenseIndex:
     Ids must be non-negative (-1 marks padding). Adding an id that is present replaces its
     vector. Filtering (``allowed_ids`` in `search`) happens inside the search, so ``k``
     allowed results come back whenever ``k`` allowed ids exist.
+
+    Examples
+    --------
+    >>> index = DenseIndex(2)
+    >>> index.add([10, 20, 30], [[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]])
+    >>> index.search([[0.9, 0.1]], k=2).ids.tolist()
+    [[10, 30]]
+    >>> index.search([[0.9, 0.1]], k=2, allowed_ids=[20, 30]).ids.tolist()
+    [[30, 20]]
     """
 
     def __init__(self, dim: int, *, kind: str = "auto", metric: str = "cosine",

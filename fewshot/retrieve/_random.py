@@ -22,7 +22,7 @@ class RandomRetriever(BaseRetriever):
     seed : int, optional
         Seeds a `numpy.random.default_rng` created once, so a retriever built with the
         same seed over the same corpus returns the same sequence of results, and a batch
-        equals the same queries asked one at a time.
+        sharing one filter equals the same queries asked one at a time, in order.
 
     Scores are 0.0; ranks are the draw order.
     """

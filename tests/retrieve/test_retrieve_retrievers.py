@@ -70,6 +70,10 @@ def test_dense_follows_corpus_changes(sst5_corpus, encoder):
     new = Example(id="new", text="an utterly magnificent , moving masterpiece", label=4)
     small.add([new])
     assert dense.retrieve(new.text, 1)[0][0].id == "new"
+    # replacing an item re-embeds it under the same key
+    small.add([Example(id="new", text="a tedious , joyless slog", label=0)])
+    assert dense.retrieve("joyless and tedious", 1)[0][0].id == "new"
+    assert len(dense.index) == 51
     small.remove(["new"])
     assert "new" not in [d.id for d in dense.retrieve(new.text, 5)[0]]
     assert len(dense.index) == 50
