@@ -1,0 +1,193 @@
+"""On-disk caches that make an evaluation resumable, all under ``<out>/cache/``.
+
+* ``embeddings/<dataset>-<model hash>.npz`` -- embeddings of every text seen so far, rows keyed
+  by a hash of the text (a new pool draw embeds only new texts).
+* ``selections/<dataset>-<method>-b<B>-s<seed>-<hash>.json`` -- the ordered picks of one
+  (method, budget, seed) on one pool, keyed by a hash of the pool's item ids, the embedding
+  hash, centring and the method parameters.
+* ``lm.sqlite`` -- language-model answers keyed by (model, prompt, options or generation
+  settings); committed every few writes, so an interrupted run keeps what it scored.
+
+Counters (`CacheStats`) say how much was reused, which is what the resume tests check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CacheStats", "content_hash", "EmbeddingCache", "SelectionCache", "LMCache"]
+
+logger = logging.getLogger(__name__)
+
+
+def content_hash(*parts: Any) -> str:
+    """sha256 hex of the canonical JSON of ``parts``."""
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class CacheStats:
+    """What one run computed versus reused."""
+
+    embeddings_computed: int = 0  # texts embedded
+    embeddings_cached: int = 0    # texts found in the cache
+    selections_computed: int = 0
+    selections_cached: int = 0
+    lm_computed: int = 0
+    lm_cached: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+class EmbeddingCache:
+    """Embeddings per dataset and model in one growing ``.npz`` (rows keyed by a hash of each
+    text), so a new seed's pool draw only embeds the texts not seen before."""
+
+    def __init__(self, root: Path, stats: CacheStats) -> None:
+        self.root = Path(root) / "embeddings"
+        self.stats = stats
+
+    def path(self, dataset: str, model: str) -> Path:
+        return self.root / f"{dataset}-{content_hash('model', model)[:12]}.npz"
+
+    def get_or_compute(self, dataset: str, model: str, texts: Sequence[str],
+                       encode) -> tuple[np.ndarray, str]:
+        """``(matrix of shape (len(texts), dim), content hash)``; ``encode(list of texts)`` runs
+        on the texts missing from the cache only."""
+        keys = [hashlib.sha256(t.encode("utf-8")).hexdigest()[:32] for t in texts]
+        path = self.path(dataset, model)
+        have_keys: list[str] = []
+        have = np.zeros((0, 0), dtype=np.float32)
+        if path.exists():
+            try:
+                with np.load(path) as data:
+                    have_keys, have = data["keys"].tolist(), data["X"]
+            except (OSError, KeyError, ValueError):
+                logger.warning("unreadable embedding cache %s; recomputing", path)
+        row = {k: i for i, k in enumerate(have_keys)}
+        missing = list(dict.fromkeys(k for k in keys if k not in row))
+        if missing:
+            first = {k: t for k, t in zip(keys, texts)}
+            new = np.ascontiguousarray(encode([first[k] for k in missing]), dtype=np.float32)
+            have = new if not have_keys else np.concatenate([have, new])
+            for k in missing:
+                row[k] = len(row)
+            have_keys = have_keys + missing
+
+            def write(p: Path) -> None:
+                with open(p, "wb") as fh:
+                    np.savez(fh, X=have, keys=np.array(have_keys))
+
+            self.root.mkdir(parents=True, exist_ok=True)
+            _atomic_write(path, write)
+        self.stats.embeddings_computed += len(missing)
+        self.stats.embeddings_cached += len(set(keys)) - len(missing)
+        X = have[[row[k] for k in keys]] if keys else np.zeros((0, have.shape[1]), np.float32)
+        return X, content_hash("embeddings", model, keys)[:20]
+
+
+class SelectionCache:
+    """Ordered selections (pool row numbers) as small JSON files."""
+
+    def __init__(self, root: Path, stats: CacheStats) -> None:
+        self.root = Path(root) / "selections"
+        self.stats = stats
+
+    def path(self, dataset: str, method: str, budget: int, seed: int, key: str) -> Path:
+        return self.root / f"{dataset}-{method}-b{budget}-s{seed}-{key[:16]}.json"
+
+    def get_or_compute(self, dataset: str, method: str, budget: int, seed: int, key: str,
+                       compute) -> dict[str, Any]:
+        """The cached record, or ``compute()`` (a dict with ``indices``, ``seconds``...) saved."""
+        path = self.path(dataset, method, budget, seed, key)
+        if path.exists():
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                if record.get("key") == key and len(record.get("indices", ())) == budget:
+                    self.stats.selections_cached += 1
+                    return record
+            except (OSError, json.JSONDecodeError):
+                logger.warning("unreadable selection cache %s; recomputing", path)
+        record = dict(compute())
+        record["key"] = key
+        self.root.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, lambda p: p.write_text(json.dumps(record, default=_json_default),
+                                                encoding="utf-8"))
+        self.stats.selections_computed += 1
+        return record
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+class LMCache:
+    """A SQLite table ``key -> JSON value`` of language-model answers.
+
+    Use as a context manager; writes are committed every ``commit_every`` puts and on close.
+    """
+
+    def __init__(self, path: Path, stats: CacheStats, *, commit_every: int = 32) -> None:
+        self.path = Path(path)
+        self.stats = stats
+        self.commit_every = commit_every
+        self._conn: sqlite3.Connection | None = None
+        self._pending = 0
+
+    def __enter__(self) -> LMCache:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS answers "
+                           "(key TEXT PRIMARY KEY, model TEXT, value TEXT NOT NULL)")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._conn is not None:
+            self._conn.commit()
+            self._conn.close()
+            self._conn = None
+
+    @staticmethod
+    def key(model: str, kind: str, prompt: str, settings: Any) -> str:
+        return content_hash(model, kind, prompt, settings)
+
+    def get(self, key: str) -> Any | None:
+        assert self._conn is not None, "LMCache used outside its `with` block"
+        row = self._conn.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        self.stats.lm_cached += 1
+        return json.loads(row[0])
+
+    def put(self, key: str, model: str, value: Any) -> None:
+        assert self._conn is not None, "LMCache used outside its `with` block"
+        self._conn.execute("INSERT OR REPLACE INTO answers (key, model, value) VALUES (?, ?, ?)",
+                           (key, model, json.dumps(value)))
+        self.stats.lm_computed += 1
+        self._pending += 1
+        if self._pending >= self.commit_every:
+            self._conn.commit()
+            self._pending = 0

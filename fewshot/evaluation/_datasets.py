@@ -1,0 +1,364 @@
+"""Labeled datasets for the evaluation: named presets and a loader for any labeled file.
+
+A `DatasetSpec` says where the pool and test items come from and how to read them: the same
+`fewshot.io.FieldMapping` (id field, text field or template, label field) that ``fewshot ingest``
+uses, so a user's own labeled JSONL/CSV/Parquet file evaluates exactly as it would ingest.
+It also carries what the language-model scorer needs: the verbalised label set and the prompt
+template.
+
+Presets (``sst5``, ``trec``, ``rte``, ``mrpc``, ``gsm8k``) read the JSONL files of the shared
+data folder: ``$FEWSHOT_SHARED_DATA`` if set, else ``<repo>/../shared/data``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fewshot.exceptions import InvalidInputError, NotFoundError
+from fewshot.io import FieldMapping, iter_records
+from fewshot.prompt import PromptTemplate
+from fewshot.retrieve import CORE_FIELDS, Example
+
+__all__ = ["DatasetSpec", "LabeledDataset", "DATASETS", "TASKS", "shared_data_dir",
+           "get_dataset", "load_dataset"]
+
+logger = logging.getLogger(__name__)
+
+#: ``classification``: accuracy of the predicted label; ``generation``: exact match of the
+#: final answer extracted from generated text (GSM8K style).
+TASKS = ("classification", "generation")
+
+_CALCULATOR = re.compile(r"<<[^<>]*>>")
+
+
+def shared_data_dir() -> Path:
+    """``$FEWSHOT_SHARED_DATA``, else ``<repo>/../shared/data`` (next to the checkout)."""
+    env = os.environ.get("FEWSHOT_SHARED_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a labeled dataset lives and how to read, verbalise and prompt it.
+
+    Parameters
+    ----------
+    name : str
+        Used in result tables and cache file names.
+    pool_path : str or Path
+        The file the annotation pool is drawn from (JSONL, CSV or Parquet). Relative paths of
+        presets are resolved against the shared data folder.
+    test_path : str or Path, optional
+        The file test items are drawn from. None: the test items are a seeded sample of
+        ``pool_path`` and the pool is drawn from the rest.
+    mapping : FieldMapping
+        How to read id, text (field or template) and label; the text is what gets embedded.
+    task : {"classification", "generation"}
+    labels : sequence of str, optional
+        The label set, in option order. None: the sorted distinct labels of the data.
+    verbalizer : mapping of label -> word, optional
+        The words the language model scores (``" " + word`` per label). Default: the labels.
+    output_field : str, optional
+        Generation tasks: the field holding a demonstration's worked answer (GSM8K
+        ``answer``). The gold answer to match is the label.
+    strip_calculator : bool
+        Remove GSM8K's ``<<48/2=24>>`` calculator annotations from outputs.
+    template : PromptTemplate, optional
+        The prompt format for the language-model scorer. Default: ``"{text}"`` then
+        ``" {label}"`` (classification) or ``" {output}"`` (generation).
+    stop : sequence of str
+        Stop strings for generation.
+    """
+
+    name: str
+    pool_path: str | Path
+    mapping: FieldMapping
+    test_path: str | Path | None = None
+    task: str = "classification"
+    labels: tuple[str, ...] | None = None
+    verbalizer: Mapping[str, str] | None = None
+    output_field: str | None = None
+    strip_calculator: bool = False
+    template: PromptTemplate | None = None
+    stop: tuple[str, ...] = ("\n\n",)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
+            raise InvalidInputError(f"dataset name must be letters, digits, '_', '.', '-'; "
+                                    f"got {self.name!r}")
+        if self.task not in TASKS:
+            raise InvalidInputError(f"dataset {self.name!r}: task must be one of {TASKS}, "
+                                    f"got {self.task!r}")
+        if self.mapping.label_field is None:
+            raise InvalidInputError(f"dataset {self.name!r}: mapping needs a label_field "
+                                    "(evaluation needs gold labels)")
+        if self.task == "generation" and self.output_field is None:
+            raise InvalidInputError(f"dataset {self.name!r}: a generation task needs "
+                                    "output_field (the demonstrations' answers)")
+        if self.labels is not None:
+            object.__setattr__(self, "labels", tuple(str(x) for x in self.labels))
+        object.__setattr__(self, "stop", tuple(self.stop))
+
+    def prompt_template(self) -> PromptTemplate:
+        """The template the LM scorer renders prompts with (verbaliser applied to labels)."""
+        if self.template is not None:
+            tpl = self.template
+        elif self.task == "generation":
+            tpl = PromptTemplate(name=f"{self.name}-default", input="{text}\nAnswer:",
+                                 output=" {output}")
+        else:
+            tpl = PromptTemplate(name=f"{self.name}-default", input="{text}\nLabel:",
+                                 output=" {label}")
+        if self.verbalizer and tpl.verbalizer is None:
+            tpl = replace(tpl, verbalizer=dict(self.verbalizer))
+        return tpl
+
+    def verbalize(self, label: str) -> str:
+        """The word the language model scores for ``label``."""
+        if self.verbalizer is None:
+            return label
+        try:
+            return self.verbalizer[label]
+        except KeyError:
+            raise InvalidInputError(f"dataset {self.name!r}: label {label!r} is not in the "
+                                    f"verbalizer {sorted(self.verbalizer)}") from None
+
+
+@dataclass(frozen=True)
+class LabeledDataset:
+    """A loaded dataset: every labeled item of the pool source and of the test source.
+
+    ``pool`` and ``test`` are the whole splits (sampling happens in the runner). When the spec
+    has no test file, ``test`` is empty and the runner splits ``pool``.
+    """
+
+    spec: DatasetSpec
+    pool: list[Example]
+    test: list[Example]
+    labels: tuple[str, ...]  # empty for generation tasks
+    n_unlabeled: int = 0
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def options(self) -> list[str]:
+        """The continuations the LM scores, one per label, in label order (classification)."""
+        return [" " + self.spec.verbalize(lb) for lb in self.labels]
+
+
+def _tpl(name: str, instruction: str, input: str, output: str = " {label}") -> PromptTemplate:
+    return PromptTemplate(name=name, instruction=instruction, input=input, output=output)
+
+
+#: Named presets over the shared data folder (paths relative to it).
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec for spec in (
+        DatasetSpec(
+            name="sst5", pool_path="sst5/train.jsonl", test_path="sst5/test.jsonl",
+            mapping=FieldMapping(text_field="text", label_field="label_text"),
+            labels=("terrible", "bad", "okay", "good", "great"),
+            template=_tpl("sst5", "Classify the sentiment of each review.",
+                          "Review: {text}\nSentiment:")),
+        DatasetSpec(
+            name="trec", pool_path="trec/train.jsonl", test_path="trec/test.jsonl",
+            mapping=FieldMapping(text_field="text", label_field="label_text"),
+            labels=("description", "entity", "abbreviation", "human", "location", "number"),
+            template=_tpl("trec", "Classify each question by the type of its answer.",
+                          "Question: {text}\nAnswer type:")),
+        DatasetSpec(
+            name="rte", pool_path="rte/train.jsonl", test_path="rte/dev.jsonl",
+            mapping=FieldMapping(template="{premise}\nquestion: {hypothesis}",
+                                 label_field="label_text"),
+            labels=("entailment", "not_entailment"),
+            verbalizer={"entailment": "True", "not_entailment": "False"},
+            template=_tpl("rte", "Decide whether the hypothesis follows from the premise.",
+                          "{premise}\nHypothesis: {hypothesis}\nTrue or False?\nAnswer:")),
+        DatasetSpec(
+            name="mrpc", pool_path="mrpc/train.jsonl", test_path="mrpc/test.jsonl",
+            mapping=FieldMapping(template="{sentence1}\n{sentence2}", label_field="label_text"),
+            labels=("not_equivalent", "equivalent"),
+            verbalizer={"equivalent": "Yes", "not_equivalent": "No"},
+            template=_tpl("mrpc", "Decide whether the two sentences mean the same thing.",
+                          "Sentence 1: {sentence1}\nSentence 2: {sentence2}\n"
+                          "Same meaning?\nAnswer:")),
+        DatasetSpec(
+            name="gsm8k", pool_path="gsm8k/train.jsonl", test_path="gsm8k/test.jsonl",
+            mapping=FieldMapping(text_field="question", label_field="final_answer"),
+            task="generation", output_field="answer", strip_calculator=True,
+            template=_tpl("gsm8k", "Solve each problem. Reason step by step, then give the "
+                          "final answer after ####.", "Question: {text}\nAnswer:",
+                          " {output}"),
+            stop=("\n\nQuestion:", "\nQuestion:", "\n\n")),
+    )
+}
+
+
+def get_dataset(spec: str | DatasetSpec | Mapping[str, Any], *,
+                data_dir: str | os.PathLike[str] | None = None) -> DatasetSpec:
+    """A `DatasetSpec` from a preset name, a spec, or a mapping of spec fields.
+
+    Preset paths are resolved against ``data_dir`` (default `shared_data_dir`). A mapping
+    (e.g. from YAML) takes ``name``, ``pool_path`` (or ``path``), ``test_path``, the
+    `FieldMapping` keys ``id_field``, ``text_field``, ``template``, ``label_field``, and
+    ``task``, ``labels``, ``verbalizer``, ``output_field``, ``instruction``, ``prompt``
+    (the template's input part, e.g. ``"Review: {text}\\nSentiment:"``), ``stop``.
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown preset name or spec key, or a bad value.
+    """
+    base = Path(data_dir) if data_dir is not None else shared_data_dir()
+    if isinstance(spec, DatasetSpec):
+        return spec
+    if isinstance(spec, str):
+        try:
+            preset = DATASETS[spec]
+        except KeyError:
+            raise InvalidInputError(f"unknown dataset {spec!r}; presets: "
+                                    f"{', '.join(DATASETS)} (or give a file)") from None
+        return replace(preset, pool_path=base / preset.pool_path,
+                       test_path=None if preset.test_path is None else base / preset.test_path)
+    if isinstance(spec, Mapping):
+        return _spec_from_mapping(spec)
+    raise InvalidInputError(f"dataset must be a preset name or a mapping, got {spec!r}")
+
+
+_MAPPING_KEYS = {"id_field", "text_field", "template", "label_field"}
+_SPEC_KEYS = {"name", "path", "pool_path", "test_path", "task", "labels", "verbalizer",
+              "output_field", "instruction", "prompt", "stop", "strip_calculator"}
+
+
+def _spec_from_mapping(data: Mapping[str, Any]) -> DatasetSpec:
+    unknown = sorted(set(data) - _MAPPING_KEYS - _SPEC_KEYS)
+    where = f"dataset {data.get('name', '?')!r}"
+    if unknown:
+        raise InvalidInputError(f"{where}: unknown keys {unknown}; valid keys: "
+                                f"{sorted(_MAPPING_KEYS | _SPEC_KEYS)}")
+    if "name" not in data:
+        raise InvalidInputError("a dataset given as a mapping needs a 'name'")
+    pool_path = data.get("pool_path", data.get("path"))
+    if pool_path is None:
+        raise InvalidInputError(f"{where}: give 'path' (or 'pool_path')")
+    if "path" in data and "pool_path" in data:
+        raise InvalidInputError(f"{where}: give 'path' or 'pool_path', not both")
+    mapping = FieldMapping(id_field=data.get("id_field"), text_field=data.get("text_field"),
+                           template=data.get("template"),
+                           label_field=data.get("label_field", "label"))
+    task = data.get("task", "classification")
+    template = None
+    if "prompt" in data or "instruction" in data:
+        out = " {output}" if task == "generation" else " {label}"
+        template = PromptTemplate(name=str(data["name"]), instruction=data.get("instruction", ""),
+                                  input=data.get("prompt", "{text}\nLabel:"), output=out)
+    labels = data.get("labels")
+    if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)):
+        raise InvalidInputError(f"{where}: 'labels' must be a list, got {labels!r}")
+    verbalizer = data.get("verbalizer")
+    if verbalizer is not None and not isinstance(verbalizer, Mapping):
+        raise InvalidInputError(f"{where}: 'verbalizer' must be a mapping label -> word")
+    stop = data.get("stop", ("\n\n",))
+    return DatasetSpec(
+        name=str(data["name"]), pool_path=Path(pool_path),
+        test_path=None if data.get("test_path") is None else Path(data["test_path"]),
+        mapping=mapping, task=task, labels=None if labels is None else tuple(labels),
+        verbalizer=None if verbalizer is None else {str(k): str(v) for k, v in verbalizer.items()},
+        output_field=data.get("output_field"),
+        strip_calculator=bool(data.get("strip_calculator", False)), template=template,
+        stop=(stop,) if isinstance(stop, str) else tuple(stop))
+
+
+def _read_split(spec: DatasetSpec, path: Path) -> tuple[list[Example], int]:
+    """Labeled items of one file as `Example` objects (unlabeled rows are skipped, counted)."""
+    if not path.exists():
+        raise NotFoundError(f"dataset {spec.name!r}: file not found: {path}")
+    items: list[Example] = []
+    seen: set[str] = set()
+    unlabeled = 0
+    for line, record in iter_records(path):
+        rec = spec.mapping.apply(record, path=str(path), line=line)
+        if rec.label is None:
+            unlabeled += 1
+            continue
+        if rec.external_id in seen:
+            raise InvalidInputError(f"{path}, line {line}: duplicate id {rec.external_id!r}")
+        seen.add(rec.external_id)
+        output = None
+        if spec.output_field is not None:
+            value = record.get(spec.output_field)
+            if not isinstance(value, str):
+                raise InvalidInputError(f"{path}, line {line}: field {spec.output_field!r} "
+                                        "(the demonstration answer) must be a string")
+            output = _CALCULATOR.sub("", value) if spec.strip_calculator else value
+        fields = {k: v for k, v in rec.fields.items() if k not in CORE_FIELDS}
+        items.append(Example(id=rec.external_id, text=rec.text, label=rec.label, output=output,
+                             fields=fields))
+    return items, unlabeled
+
+
+def load_dataset(spec: str | DatasetSpec | Mapping[str, Any], *,
+                 data_dir: str | os.PathLike[str] | None = None) -> LabeledDataset:
+    """Read a dataset's pool and test files into `Example` lists.
+
+    Each item's ``text`` is the mapped text (what gets embedded), ``label`` the gold label as a
+    string, ``output`` the worked answer (generation tasks), and ``fields`` the record's other
+    fields (for prompt templates such as ``{premise}``).
+
+    Raises
+    ------
+    NotFoundError
+        A file is missing.
+    InvalidInputError
+        A malformed record (`IngestError` names file, line and field), a label outside the
+        spec's label set, or fewer than two labels.
+    """
+    spec = get_dataset(spec, data_dir=data_dir)
+    pool, n_unl = _read_split(spec, Path(spec.pool_path))
+    test: list[Example] = []
+    if spec.test_path is not None:
+        test, n_unl_test = _read_split(spec, Path(spec.test_path))
+        n_unl += n_unl_test
+    if n_unl:
+        logger.info("dataset %s: skipped %d unlabeled records", spec.name, n_unl)
+    seen = {str(ex.label) for ex in pool} | {str(ex.label) for ex in test}
+    if spec.task == "generation":
+        labels: tuple[str, ...] = ()  # free-form answers: no label set
+    elif spec.labels is not None:
+        extra = sorted(seen - set(spec.labels))
+        if extra:
+            raise InvalidInputError(f"dataset {spec.name!r}: labels {extra[:10]} are not in "
+                                    f"the label set {list(spec.labels)}")
+        labels = spec.labels
+    else:
+        labels = tuple(sorted(seen))
+    if spec.task == "classification":
+        if len(labels) < 2:
+            raise InvalidInputError(f"dataset {spec.name!r}: needs at least two labels, "
+                                    f"found {list(labels)}")
+        for lb in labels:
+            spec.verbalize(lb)  # every label must have a word
+    sources = {"pool": str(spec.pool_path)}
+    if spec.test_path is not None:
+        sources["test"] = str(spec.test_path)
+    return LabeledDataset(spec=spec, pool=pool, test=test, labels=labels, n_unlabeled=n_unl,
+                          sources=sources)
+
+
+def sample_rows(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``min(size, n)`` distinct row numbers of ``range(n)``, sorted (int64)."""
+    if size >= n:
+        return np.arange(n, dtype=np.int64)
+    return np.sort(rng.choice(n, size=size, replace=False)).astype(np.int64)
