@@ -396,6 +396,50 @@ def serve(ctx: typer.Context, host: str = typer.Option("127.0.0.1", help="Interf
                 log_level=log_level)
 
 
+# ----------------------------------------------------------------------------------- eval
+@app.command("eval")
+def eval_cmd(config: Optional[Path] = typer.Option(None, "--config", help="YAML file of eval settings (options override it)."),
+             dataset: Optional[list[str]] = typer.Option(None, "--dataset", help="sst5, trec, rte, mrpc, gsm8k (repeatable)."),
+             methods: Optional[str] = typer.Option(None, help="Comma-separated, e.g. random,votek,ideal."),
+             budgets: Optional[str] = typer.Option(None, help="Comma-separated budgets [18,100]."),
+             seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds [0,1,2]."),
+             scorer: Optional[str] = typer.Option(None, help="proxy, lm or both [proxy]."),
+             lm: Optional[str] = typer.Option(None, help="LM backend spec [smollm2]."),
+             k: Optional[int] = typer.Option(None, "--k", help="Demonstrations per test item [8]."),
+             max_tokens: Optional[int] = typer.Option(None, help="LM prompt budget in tokens [512]."),
+             limit: Optional[int] = typer.Option(None, help="Score only the first N test items."),
+             pool_size: Optional[int] = typer.Option(None, help="Pool drawn per seed [3000]."),
+             test_size: Optional[int] = typer.Option(None, help="Test items drawn [256]."),
+             out: Optional[Path] = typer.Option(None, "--out", help="Output folder (results, plots, caches) [eval-out].")) -> None:
+    """Accuracy against annotation budget per selection method (the vote-k/IDEAL protocol); resumable."""
+    from contextlib import ExitStack
+
+    from .evaluation import PROXY_NOTE, load_config, run_eval
+
+    cfg = load_config(config, datasets=dataset or None, methods=methods, budgets=budgets, seeds=seeds,
+                      scorers=scorer, lm=lm, k=k, max_tokens=max_tokens, limit=limit, pool_size=pool_size,
+                      test_size=test_size, out=None if out is None else str(out))
+    bars, current = ExitStack(), {}
+
+    def progress(stage: str, done: int, total: int) -> None:  # one bar per stage, the last one closed
+        if current.get("stage") != stage:
+            bars.close()
+            current.update(stage=stage, update=bars.enter_context(progress_bar(stage)))
+        current["update"](done, total)
+
+    with bars:
+        result = run_eval(cfg, progress=progress)
+    pct = lambda x: "" if x is None else f"{100 * x:+.1f}%"  # noqa: E731
+    table("accuracy by annotation budget (mean ± std over seeds)",
+          ["dataset", "scorer", "retriever", "method", "B", "seeds", "accuracy", "vs random", "labels chosen", "majority share"],
+          [[r.dataset, r.scorer if r.scorer == "proxy" else f"lm:{r.lm}", r.retriever, r.method, r.budget, r.n_seeds,
+            f"{r.accuracy_mean:.3f} ± {r.accuracy_std:.3f}", pct(r.gain_vs_random),
+            f"{r.n_labels_chosen_mean:.1f}/{r.n_labels_total}", f"{r.majority_share_mean:.2f}"] for r in result.summary])
+    if "proxy" in cfg.scorers:
+        console.print(f"[dim]{PROXY_NOTE}[/]")
+    console.print(f"{len(result.runs)} runs in {result.seconds:.0f} s; wrote " + ", ".join(result.files.values()))
+
+
 def _unescape(template: Optional[str]) -> Optional[str]:
     """Shells pass ``\\n`` literally; templates mean a newline."""
     return None if template is None else template.replace("\\n", "\n").replace("\\t", "\t")
