@@ -105,9 +105,11 @@ def worker_reference(x_path: str, budget: int, k: int) -> dict:
     X = np.load(x_path)
     Z = prepare_vectors(X)
     t, c = time.perf_counter(), time.process_time()
-    sel = research_fast_votek(Z, budget, k)
+    phases: dict = {}
+    sel = research_fast_votek(Z, budget, k, timings=phases)
     seconds, cpu = time.perf_counter() - t, time.process_time() - c
-    return {"indices": sel, "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": peak_rss_mb()}
+    return {"indices": sel, "seconds": seconds, "cpu_seconds": cpu, "phases": phases,
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def worker_ours(x_path: str, budget: int, k: int, threads: int, repeats: int) -> dict:
@@ -192,7 +194,8 @@ def main() -> None:
         print("reference (research access pattern, 1 thread) ...", flush=True)
         ref = run_worker(common + ["--worker", "reference"], threads=1)
         ref_cache.write_text(json.dumps(ref))
-        print(f"reference: {ref['seconds']:.1f} s (CPU {ref['cpu_seconds']:.1f} s), "
+        print(f"reference: {ref['seconds']:.1f} s (CPU {ref['cpu_seconds']:.1f} s; vote lists "
+              f"{ref['phases']['graph']:.1f} s + greedy {ref['phases']['greedy']:.1f} s), "
               f"peak RSS {ref['peak_rss_mb']:.0f} MB")
 
     results = {"pool": source, "n": args.n, "budget": args.budget, "k": args.k,

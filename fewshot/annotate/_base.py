@@ -105,6 +105,7 @@ class SelectionStrategy:
         budget = check_budget(budget, n, len(labeled_arr))
         seed = check_seed(seed)
         params = self._check_params(n)
+        params["seed"] = seed
         logger.debug("%s: n=%d dim=%d budget=%d labeled=%d params=%s",
                      self.name, n, Z.shape[1], budget, len(labeled_arr), params)
         return self._select(Z, budget, labeled_arr, seed, progress, params)

@@ -128,6 +128,7 @@ def budget_curve(vectors: Any, budgets: Iterable[int], *, method: str = "votek",
     if threshold is not None:
         threshold = check_float(threshold, "threshold", low=-1.0, high=1.0)
     used = strategy._check_params(n)
+    used["seed"] = seed
     sel = strategy._select(Z, int(bs[-1]), labeled_arr, seed, progress, used)
     order = sel.indices
 

@@ -14,7 +14,8 @@ greedy replaces the Python scans. Steps, numbered as in SPEC section 2:
    weights sequentially in input order, so the floating-point sums are bit-identical); the best
    ``u`` joins ``L`` and ``t(v) += 1`` for its voters. A running approximation of every score,
    updated incrementally, only serves to find the few candidates that can be the maximum; those
-   are re-summed exactly.
+   are re-summed exactly. The running scores carry a rigorous bound on their rounding error
+   (and on the research sums' own), so no candidate that could win is ever pruned.
 4. Ties: candidates are visited by decreasing number of voters, stably with respect to the
    order in which they first received a vote (``v = 0..n-1``, and inside ``N(v)`` by increasing
    similarity); the first maximum wins. Items without a vote, or whose voters are all selected,
@@ -58,7 +59,7 @@ logger = logging.getLogger(__name__)
 #: ``confidence(selected_indices, candidate_indices) -> scores``; higher means more confident.
 ConfidenceFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
-_REL_TOL = 1e-7  # candidates within this relative distance of the approximate max are re-summed
+_RESYNC_TOL = 1e-6  # re-sum every running score once their error bound grows past this
 
 
 class _VoteGreedy:
@@ -87,6 +88,11 @@ class _VoteGreedy:
         self.n_unselected_voters = self.count.copy()
         self.approx = self.count.astype(np.float64)
         self.approx[self.count == 0] = -np.inf
+        # Every score lies in [0, c_max]; one rounding there costs at most ulp(c_max).
+        c_max = float(max(int(self.count.max(initial=0)), 1))
+        self._ulp = float(np.spacing(c_max))
+        self._sum_error = c_max * self._ulp  # error of a research sum of <= c_max terms
+        self._drift = 0.0  # bound on |approx - exact mathematical score|
         self._table = np.zeros(0, dtype=np.float64)
         self._grow_table(8)
         self.visit_rank = self._visit_rank(graph, X)
@@ -151,12 +157,15 @@ class _VoteGreedy:
                 mask = targets >= 0
                 self._scatter_add(targets[mask].astype(np.int64),
                                   np.repeat(delta, mask.sum(axis=1)))
+                # each candidate gets at most one delta per live voter, plus the final add
+                self._drift += (live.shape[0] + 3) * self._ulp
             self.t[V] += 1
         # u stops being a candidate and its own votes stop counting
         outs = self.out[u]
         outs = outs[outs >= 0].astype(np.int64)
         if outs.shape[0] and not self.in_L[u]:
             self.approx[outs] -= self._table[self.t[u]]
+            self._drift += self._ulp
             self.n_unselected_voters[outs] -= 1
             dead = outs[self.n_unselected_voters[outs] == 0]
             self.approx[dead] = -np.inf
@@ -165,16 +174,28 @@ class _VoteGreedy:
 
     def best(self) -> tuple[int, float] | None:
         """The research code's next pick and its score; None when no candidate is left."""
+        if self._drift > _RESYNC_TOL:
+            self._resync()
         m = float(self.approx.max())
         if m == -np.inf:
             return None
-        tol = _REL_TOL * max(1.0, abs(m))
+        # research(w) <= approx(w) + drift + sum_error and research(w*) >= m - drift - sum_error
+        # for the argmax w* of approx, so nothing below m - tol can win.
+        tol = 2.0 * (self._drift + self._sum_error) + 4.0 * float(np.spacing(abs(m)))
         cand = np.flatnonzero(self.approx >= m - tol)
         exact = self.exact_scores(cand)
         top = exact.max()
         tied = cand[exact == top]
         u = int(tied[np.argmin(self.visit_rank[tied])])
         return u, float(top)
+
+    def _resync(self) -> None:
+        """Replace the running scores by exact sums (resets the drift bound)."""
+        live = np.flatnonzero(self.approx > -np.inf)
+        for s in range(0, live.shape[0], 65_536):
+            part = live[s:s + 65_536]
+            self.approx[part] = self.exact_scores(part)
+        self._drift = 0.0
 
     def remaining_in_visit_order(self) -> np.ndarray:
         """Unselected items: voted ones in visiting order, then the others by row number."""

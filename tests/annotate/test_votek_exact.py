@@ -102,3 +102,11 @@ def test_approximate_graph_runs():
     sel = VoteK(k=10, exact=False).select(X, 20)
     assert len(set(sel.indices.tolist())) == 20
     assert sel.params["exact_graph"] is False
+
+
+def test_exact_after_resynchronising_running_scores(ref, monkeypatch):
+    import fewshot.annotate._votek as votek_module
+
+    monkeypatch.setattr(votek_module, "_RESYNC_TOL", 0.0)  # re-sum before every pick
+    X = np.random.default_rng(5).normal(size=(300, 8))
+    check_same(ref, X, 100, 4)
