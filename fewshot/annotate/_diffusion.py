@@ -143,13 +143,15 @@ def simulate_spread(model: CascadeModel, seeds: np.ndarray, runs: int,
 
 
 def sample_rr_sets(model: CascadeModel, count: int, rng: np.random.Generator, *,
+                   extend: RRSets | None = None,
                    progress: ProgressCallback | None = None) -> RRSets:
-    """Sample ``count`` reverse-reachable sets (roots uniform over the nodes)."""
+    """Sample ``count`` reverse-reachable sets (roots uniform over the nodes), appended to
+    ``extend`` when given."""
     n = model.n
     batch = max(1, min(count, _MAX_CELLS // n))
     visited = np.zeros(batch * n, dtype=bool)
-    sizes = []
-    members = []
+    sizes = [] if extend is None else [np.diff(extend.indptr)]
+    members = [] if extend is None else [extend.nodes]
     for start in range(0, count, batch):
         b = min(batch, count - start)
         roots = rng.integers(0, n, size=b)

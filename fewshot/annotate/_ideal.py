@@ -167,12 +167,15 @@ def imm_set_count(model: CascadeModel, budget: int, labeled: np.ndarray, epsilon
     lam_p = ((2.0 + 2.0 / 3.0 * eps_p)
              * (log_cnk + ell * math.log(n) + math.log(math.log2(n))) * n / eps_p ** 2)
     lower = 1.0
+    rr = None
     for i in range(1, int(math.ceil(math.log2(n)))):
         x = n / 2.0 ** i
         theta_i = int(math.ceil(lam_p / x))
         if theta_i > max_sets:
             break
-        rr = sample_rr_sets(model, theta_i, rng)
+        # phase 1 keeps its sets from one round to the next, as IMM does
+        rr = sample_rr_sets(model, theta_i - (rr.count if rr is not None else 0), rng,
+                            extend=rr)
         _, _, covered = greedy_max_coverage(rr, n, budget, labeled)
         estimate = n * covered / rr.count
         if estimate >= (1.0 + eps_p) * x:
@@ -188,4 +191,5 @@ def imm_set_count(model: CascadeModel, budget: int, labeled: np.ndarray, epsilon
                        theta, epsilon, max_sets)
         theta = max_sets
     logger.debug("IMM: lower bound %.1f, %d RR sets", lower, theta)
+    del rr
     return theta, sample_rr_sets(model, theta, rng, progress=progress)
