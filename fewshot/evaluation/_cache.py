@@ -158,7 +158,7 @@ class LMCache:
 
     def __enter__(self) -> LMCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path)
+        self._conn = sqlite3.connect(self.path, timeout=60)  # runs may share one cache
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("CREATE TABLE IF NOT EXISTS answers "
                            "(key TEXT PRIMARY KEY, model TEXT, value TEXT NOT NULL)")

@@ -69,7 +69,8 @@ class EvalResult:
         and relative gain over random.
     stats : what was computed versus taken from the caches.
     timings : per dataset, seconds spent loading, embedding, selecting, proxy and LM scoring.
-    datasets : per dataset, sizes, labels and sources actually used.
+    datasets : per dataset, sizes, labels and sources actually used, and ``majority_baseline``
+        (accuracy of always answering the scored test items' most frequent label).
     files : paths of the written results (``results_csv``, ``runs_csv``, ``json``, ``plot``).
     """
 
@@ -300,7 +301,7 @@ def _prepare(ctx: _Context, ds_spec: Any, result: EvalResult,
         "pool_source_size": len(pool_src), "pool_size": pool_size,
         "test_sample_size": len(test_items), "n_scored": n_scored,
         "embedding_key": ekey, "resample_pool": cfg.resample_pool,
-        "test_ids": [str(ex.id) for ex in scored]}
+        "majority_baseline": _majority_share(scored), "test_ids": [str(ex.id) for ex in scored]}
     return _Prepared(ds=ds, pool_src=pool_src, pool_size=pool_size, pool_rows=pool_rows, E=E,
                      where={int(r): j for j, r in enumerate(union.tolist())}, scored=scored,
                      test_unit=_unit_rows(E[len(union):len(union) + n_scored]))
@@ -375,6 +376,11 @@ def _select(P: np.ndarray, budget: int, method: str, seed: int, center: bool,
     sel = select(P, budget, method, seed=seed, center=center, **params)
     return {"indices": sel.indices.tolist(), "seconds": time.perf_counter() - t,
             "method": method, "params": sel.params, "influence": sel.influence}
+
+
+def _majority_share(items: list[Example]) -> float:
+    """Accuracy of always answering the most frequent gold label of ``items``."""
+    return Counter(str(ex.label) for ex in items).most_common(1)[0][1] / len(items)
 
 
 def _label_stats(annotated: list[Example], labels: tuple[str, ...]) -> dict[str, Any]:

@@ -41,6 +41,7 @@ def test_proxy_run_table_shape(proxy_run):
         assert 0.0 <= r.accuracy_mean <= 1.0 and r.accuracy_std >= 0.0
     info = result.datasets["sst5"]
     assert (info["pool_size"], info["test_sample_size"], info["n_scored"]) == (200, 30, 30)
+    assert 0.2 <= info["majority_baseline"] <= 1.0
 
 
 def test_gain_over_random_is_computed_from_the_runs(proxy_run):
