@@ -401,16 +401,16 @@ def serve(ctx: typer.Context, host: str = typer.Option("127.0.0.1", help="Interf
 def eval_cmd(config: Optional[Path] = typer.Option(None, "--config", help="YAML file of eval settings (options override it)."),
              dataset: Optional[list[str]] = typer.Option(None, "--dataset", help="sst5, trec, rte, mrpc, gsm8k (repeatable)."),
              methods: Optional[str] = typer.Option(None, help="Comma-separated, e.g. random,votek,ideal."),
-             budgets: Optional[str] = typer.Option(None, help="Comma-separated budgets [18,100]."),
-             seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds [0,1,2]."),
-             scorer: Optional[str] = typer.Option(None, help="proxy, lm or both [proxy]."),
-             lm: Optional[str] = typer.Option(None, help="LM backend spec [smollm2]."),
-             k: Optional[int] = typer.Option(None, "--k", help="Demonstrations per test item [8]."),
-             max_tokens: Optional[int] = typer.Option(None, help="LM prompt budget in tokens [512]."),
+             budgets: Optional[str] = typer.Option(None, help="Comma-separated budgets (default 18,100)."),
+             seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds (default 0,1,2)."),
+             scorer: Optional[str] = typer.Option(None, help="proxy, lm or both (default proxy)."),
+             lm: Optional[str] = typer.Option(None, help="LM backend spec (default smollm2)."),
+             k: Optional[int] = typer.Option(None, "--k", help="Demonstrations per test item (default 8)."),
+             max_tokens: Optional[int] = typer.Option(None, help="LM prompt budget in tokens (default 512)."),
              limit: Optional[int] = typer.Option(None, help="Score only the first N test items."),
-             pool_size: Optional[int] = typer.Option(None, help="Pool drawn per seed [3000]."),
-             test_size: Optional[int] = typer.Option(None, help="Test items drawn [256]."),
-             out: Optional[Path] = typer.Option(None, "--out", help="Output folder (results, plots, caches) [eval-out].")) -> None:
+             pool_size: Optional[int] = typer.Option(None, help="Pool drawn per seed (default 3000)."),
+             test_size: Optional[int] = typer.Option(None, help="Test items drawn (default 256)."),
+             out: Optional[Path] = typer.Option(None, "--out", help="Output folder for results, plots and caches (default eval-out).")) -> None:
     """Accuracy against annotation budget per selection method (the vote-k/IDEAL protocol); resumable."""
     from contextlib import ExitStack
 
