@@ -232,26 +232,29 @@ def main() -> None:
     print(f"\nembedding model load: {time.perf_counter() - t:.2f} s")
     live = DenseRetriever(corpus, encoder, index=index)
     live._synced = corpus.version  # the index already holds the corpus vectors
-    for text in texts[:10]:  # warm-up
-        live.retrieve(text, k)
-    total, embed = [], []
-    for text in texts:
-        t0 = time.perf_counter()
-        encoder.encode([text])
-        t1 = time.perf_counter()
-        live.retrieve(text, k)
-        t2 = time.perf_counter()
-        embed.append(t1 - t0)
-        total.append(t2 - t1)
 
     def pct(values: list[float], p: float) -> float:
         return 1000 * float(np.percentile(values, p))
 
     print(f"single-query latency over {len(texts)} SST-5 sentences, {n:,}-item flat index:")
-    print(f"  retrieve(text) incl. embedding: p50 {pct(total, 50):.2f} ms, "
-          f"p99 {pct(total, 99):.2f} ms, mean {1000 * statistics.fmean(total):.2f} ms")
-    print(f"  embedding alone:                p50 {pct(embed, 50):.2f} ms, "
-          f"p99 {pct(embed, 99):.2f} ms")
+    for threads in (None, 1):
+        encoder.n_threads = threads
+        for text in texts[:10]:  # warm-up
+            live.retrieve(text, k)
+        total, embed = [], []
+        for text in texts:
+            t0 = time.perf_counter()
+            encoder.encode([text])
+            t1 = time.perf_counter()
+            live.retrieve(text, k)
+            t2 = time.perf_counter()
+            embed.append(t1 - t0)
+            total.append(t2 - t1)
+        label = "default torch threads" if threads is None else f"torch threads={threads}"
+        print(f"  [{label}] retrieve(text) incl. embedding: p50 {pct(total, 50):.2f} ms, "
+              f"p99 {pct(total, 99):.2f} ms, mean {1000 * statistics.fmean(total):.2f} ms; "
+              f"embedding alone p50 {pct(embed, 50):.2f} ms, p99 {pct(embed, 99):.2f} ms")
+    encoder.n_threads = None
     t = time.perf_counter()
     live.retrieve(texts, k)
     batch = time.perf_counter() - t

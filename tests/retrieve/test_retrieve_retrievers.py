@@ -15,6 +15,7 @@ from fewshot.retrieve import (
     LabelBalancedRetriever,
     MMRRetriever,
     RandomRetriever,
+    SentenceEncoder,
     get_retriever,
 )
 
@@ -210,3 +211,16 @@ def test_get_retriever(dense, sst5_corpus, encoder):
         get_retriever("colbert", sst5_corpus)
     with pytest.raises(InvalidInputError, match="does not take"):
         get_retriever("bm25", sst5_corpus, lambda_=1)
+
+
+def test_encoder_thread_setting_is_scoped(encoder, sst5_rows, sst5_vectors):
+    import torch
+
+    before = torch.get_num_threads()
+    single = SentenceEncoder(encoder.model, name=encoder.name, n_threads=1)
+    got = single.encode([r["text"] for r in sst5_rows[:3]])
+    assert torch.get_num_threads() == before
+    np.testing.assert_allclose(got, sst5_vectors[:3], atol=1e-5)
+    assert single.dim == 384 and single.name == "all-MiniLM-L6-v2"
+    prefixed = SentenceEncoder(encoder.model, name=encoder.name, instruction="Sentiment: ")
+    assert prefixed.name != encoder.name  # the instruction changes the vector space
