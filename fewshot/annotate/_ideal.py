@@ -75,7 +75,12 @@ class Ideal(SelectionStrategy):
         Monte-Carlo runs for the reported ``influence`` (0 to skip).
     min_similarity : float, default 1e-6
         Floor for cosines used as edge weights.
-    exact, n_threads, center
+    exact : bool, optional
+        Graph search. By default exact up to ``exact_threshold`` items and HNSW above: IDEAL is
+        judged by the influence of its set, not reproduced bit for bit, and the k=10 graph of
+        100,000 items costs about 4x less with HNSW (recall@10 about 0.9).
+    exact_threshold : int, default 50,000
+    n_threads, center
         As for :class:`VoteK`.
 
     Examples
@@ -91,8 +96,8 @@ class Ideal(SelectionStrategy):
 
     def __init__(self, *, k: int = 10, epsilon: float = 0.2, n_rr_sets: int | None = None,
                  max_rr_sets: int = 2_000_000, n_mc: int = 500, min_similarity: float = 1e-6,
-                 exact: bool | None = None, n_threads: int | None = None,
-                 center: bool = True) -> None:
+                 exact: bool | None = None, exact_threshold: int = 50_000,
+                 n_threads: int | None = None, center: bool = True) -> None:
         super().__init__(center=center)
         self.k = k
         self.epsilon = epsilon
@@ -101,6 +106,7 @@ class Ideal(SelectionStrategy):
         self.n_mc = n_mc
         self.min_similarity = min_similarity
         self.exact = exact
+        self.exact_threshold = exact_threshold
         self.n_threads = n_threads
 
     def _check_params(self, n: int) -> dict[str, Any]:
@@ -114,12 +120,14 @@ class Ideal(SelectionStrategy):
         params["min_similarity"] = check_float(self.min_similarity, "min_similarity",
                                                low=0.0, high=1.0, low_open=True)
         params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
+        params["exact_threshold"] = check_int(self.exact_threshold, "exact_threshold", low=0)
         params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
         return params
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
         n = Z.shape[0]
         graph = build_knn_graph(Z, params["k"], exact=params["exact"],
+                                exact_threshold=params["exact_threshold"],
                                 n_threads=params["n_threads"], progress=progress)
         model = cascade_model(graph, min_similarity=params["min_similarity"])
         rng_rr, rng_mc = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
@@ -166,7 +174,7 @@ def imm_set_count(model: CascadeModel, budget: int, labeled: np.ndarray, epsilon
     eps_p = math.sqrt(2.0) * epsilon
     lam_p = ((2.0 + 2.0 / 3.0 * eps_p)
              * (log_cnk + ell * math.log(n) + math.log(math.log2(n))) * n / eps_p ** 2)
-    lower = 1.0
+    lower = float(k)  # every seed activates itself: a valid lower bound of the optimum
     rr = None
     for i in range(1, int(math.ceil(math.log2(n)))):
         x = n / 2.0 ** i
@@ -179,7 +187,7 @@ def imm_set_count(model: CascadeModel, budget: int, labeled: np.ndarray, epsilon
         _, _, covered = greedy_max_coverage(rr, n, budget, labeled)
         estimate = n * covered / rr.count
         if estimate >= (1.0 + eps_p) * x:
-            lower = estimate / (1.0 + eps_p)
+            lower = max(lower, estimate / (1.0 + eps_p))
             break
     one_e = 1.0 - 1.0 / math.e
     alpha = math.sqrt(ell * math.log(n) + math.log(2))
@@ -187,8 +195,9 @@ def imm_set_count(model: CascadeModel, budget: int, labeled: np.ndarray, epsilon
     lam_star = 2.0 * n * (one_e * alpha + beta) ** 2 / epsilon ** 2
     theta = int(math.ceil(lam_star / lower))
     if theta > max_sets:
-        logger.warning("IMM asks for %d RR sets (epsilon=%g); capped at max_rr_sets=%d",
-                       theta, epsilon, max_sets)
+        logger.warning("IMM needs %d RR sets for epsilon=%g (certified lower bound of the "
+                       "optimum: %.0f); capped at max_rr_sets=%d, so the (1 - 1/e - epsilon) "
+                       "guarantee is not certified", theta, epsilon, lower, max_sets)
         theta = max_sets
     logger.debug("IMM: lower bound %.1f, %d RR sets", lower, theta)
     del rr
