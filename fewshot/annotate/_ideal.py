@@ -2,7 +2,8 @@
 
 Steps, numbered as in SPEC section 3:
 
-1. Directed kNN graph with ``k = 10`` (the vote-k neighbour rule) and edge probabilities
+1. Directed kNN graph with ``k = 10`` (the vote-k neighbour rule; exact search up to 50,000
+   items, HNSW above) and edge probabilities
    ``p(v, u)`` proportional to the cosine, normalised per source node
    (:func:`fewshot.annotate._diffusion.cascade_model`; negative cosines clipped to
    ``min_similarity``).
