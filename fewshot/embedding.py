@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .config import DEFAULT_EMBEDDING_MODEL
-from .exceptions import InvalidInputError, MissingDependencyError
+from .exceptions import MissingDependencyError, NotFoundError
 
 __all__ = ["resolve_model", "load_sentence_transformer", "Embedder"]
 
@@ -48,7 +48,7 @@ def load_sentence_transformer(name: str, *, device: str | None = None):
         return SentenceTransformer(target, device=device, local_files_only=True)
     except (OSError, ValueError) as exc:
         hint = "" if Path(target).exists() else " (not a local directory, and not in the local Hugging Face cache)"
-        raise InvalidInputError(f"cannot load embedding model {name!r}{hint}: {exc}") from None
+        raise NotFoundError(f"embedding model {name!r} is not available locally{hint}: {exc}") from None
 
 
 class Embedder:

