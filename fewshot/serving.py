@@ -160,7 +160,10 @@ class PoolServing:
 
     def _encoder(self, info) -> CachedEncoder:
         embedder = self.ws.embedder(info.embedding_model)
-        sentence = SentenceEncoder(embedder.model, name=info.embedding_model, batch_size=embedder.batch_size)
+        # one torch thread per query: steady latency on small machines, and concurrent requests
+        # (the API's thread pool) use the cores in parallel instead of fighting over them
+        sentence = SentenceEncoder(embedder.model, name=info.embedding_model, batch_size=embedder.batch_size,
+                                   n_threads=self.ws.settings.query_threads)
         return CachedEncoder(self.ws.vector_store(info), sentence)
 
     def _latest(self, pool: str) -> tuple[int, str, int, str]:
