@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("FEWSHOT_SHARED_DATA", REPO.parent / "shared" / "data"))
+from shared_data import read_jsonl, shared_data_dir
+
+SHARED_DATA = shared_data_dir()
 PG_ENV = "FEWSHOT_TEST_POSTGRES_URL"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -21,16 +22,6 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared dataset not available: {path}")
     return path
-
-
-def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            rows.append(json.loads(line))
-            if limit is not None and len(rows) >= limit:
-                break
-    return rows
 
 
 @pytest.fixture

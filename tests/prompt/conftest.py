@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
+from shared_data import read_jsonl, shared_data_dir
 
 from fewshot.prompt import HFTokenCounter
 from fewshot.retrieve import bundled_model_path
-
-
-def shared_data_dir() -> Path:
-    """``$FEWSHOT_SHARED_DATA``, else ``<repo>/../shared/data``."""
-    env = os.environ.get("FEWSHOT_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def read_jsonl(path: Path, n: int) -> list[dict]:
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            rows.append(json.loads(line))
-            if len(rows) == n:
-                break
-    return rows
 
 
 @pytest.fixture(scope="session")

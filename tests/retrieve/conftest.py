@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import read_jsonl, shared_data_dir
 
 from fewshot.retrieve import Corpus, DenseRetriever, SentenceEncoder
 
 N_SST5 = 500
-
-
-def shared_data_dir() -> Path:
-    """``$FEWSHOT_SHARED_DATA``, else ``<repo>/../shared/data``."""
-    env = os.environ.get("FEWSHOT_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def read_jsonl(path: Path, n: int) -> list[dict]:
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            rows.append(json.loads(line))
-            if len(rows) == n:
-                break
-    return rows
 
 
 @pytest.fixture(scope="session")
