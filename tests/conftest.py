@@ -24,6 +24,14 @@ def shared_file(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The shared data folder, or skip the test cleanly when it is absent."""
+    if not (SHARED_DATA / "sst5" / "train.jsonl").is_file():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (set FEWSHOT_SHARED_DATA)")
+    return SHARED_DATA
+
+
 @pytest.fixture
 def data_slice(tmp_path):
     """Write the first ``n`` rows of a shared dataset to a temporary JSONL file."""

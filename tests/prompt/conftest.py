@@ -5,18 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from shared_data import read_jsonl, shared_data_dir
+from shared_data import read_jsonl
 
 from fewshot.prompt import HFTokenCounter
 from fewshot.retrieve import bundled_model_path
-
-
-@pytest.fixture(scope="session")
-def data_dir() -> Path:
-    path = shared_data_dir()
-    if not (path / "sst5" / "train.jsonl").is_file():
-        pytest.skip(f"shared data not found at {path} (set FEWSHOT_SHARED_DATA)")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -6,19 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from shared_data import read_jsonl, shared_data_dir
+from shared_data import read_jsonl
 
 from fewshot.retrieve import Corpus, DenseRetriever, SentenceEncoder
 
 N_SST5 = 500
-
-
-@pytest.fixture(scope="session")
-def data_dir() -> Path:
-    path = shared_data_dir()
-    if not (path / "sst5" / "train.jsonl").is_file():
-        pytest.skip(f"shared data not found at {path} (set FEWSHOT_SHARED_DATA)")
-    return path
 
 
 @pytest.fixture(scope="session")
