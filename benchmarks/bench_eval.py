@@ -78,9 +78,11 @@ def report(paths: list[Path]) -> str:
                          "majority share | select s |")
             lines.append("|---|---|---|---|---|---|---|")
             for r in rows:
+                chosen = (f"{r['n_labels_chosen_mean']:.1f}/{r['n_labels_total']}" if r["n_labels_total"]
+                          else f"{r['n_labels_chosen_mean']:.0f} distinct answers")
                 lines.append(f"| {r['method']} | {r['budget']} | {r['accuracy_mean']:.3f} ± "
                              f"{r['accuracy_std']:.3f} | {_pct(r['gain_vs_random'])} | "
-                             f"{r['n_labels_chosen_mean']:.1f}/{r['n_labels_total']} | "
+                             f"{chosen} | "
                              f"{r['majority_share_mean']:.2f} | {r['selection_seconds_mean']:.2f} |")
             lines.append("")
         for dataset, t in data["timings"].items():

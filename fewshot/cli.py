@@ -434,7 +434,8 @@ def eval_cmd(config: Optional[Path] = typer.Option(None, "--config", help="YAML 
           ["dataset", "scorer", "retriever", "method", "B", "seeds", "accuracy", "vs random", "labels chosen", "majority share"],
           [[r.dataset, r.scorer if r.scorer == "proxy" else f"lm:{r.lm}", r.retriever, r.method, r.budget, r.n_seeds,
             f"{r.accuracy_mean:.3f} ± {r.accuracy_std:.3f}", pct(r.gain_vs_random),
-            f"{r.n_labels_chosen_mean:.1f}/{r.n_labels_total}", f"{r.majority_share_mean:.2f}"] for r in result.summary])
+            f"{r.n_labels_chosen_mean:.1f}/{r.n_labels_total}" if r.n_labels_total else f"{r.n_labels_chosen_mean:.0f} answers",
+            f"{r.majority_share_mean:.2f}"] for r in result.summary])
     if "proxy" in cfg.scorers:
         console.print(f"[dim]{PROXY_NOTE}[/]")
     console.print(f"{len(result.runs)} runs in {result.seconds:.0f} s; wrote " + ", ".join(result.files.values()))
