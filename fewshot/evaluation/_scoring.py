@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from fewshot.evaluation._cache import LMCache
+from fewshot.exceptions import InvalidInputError
 from fewshot.prompt import ApproxTokenCounter, HFTokenCounter, PromptBuilder, PromptTemplate, TokenCounter
 
 __all__ = ["knn_vote_proxy", "extract_answer", "normalize_answer", "answers_match",

@@ -4,8 +4,6 @@ saved to disk and loaded through ``get_backend("hf:<dir>")``."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,13 +13,6 @@ SLICES = {  # dataset -> {split: rows}
     "rte": {"train": 120, "dev": 30},
     "gsm8k": {"train": 40, "test": 8},
 }
-
-
-def _shared_data_dir() -> Path:
-    env = os.environ.get("FEWSHOT_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def _head(path: Path, n: int) -> list[str]:
@@ -35,11 +26,9 @@ def _head(path: Path, n: int) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def mini_data(tmp_path_factory) -> Path:
+def mini_data(data_dir, tmp_path_factory) -> Path:
     """A data folder with the first rows of SST-5, RTE and GSM8K (skips without shared data)."""
-    src = _shared_data_dir()
-    if not (src / "sst5" / "train.jsonl").is_file():
-        pytest.skip(f"shared data not found at {src} (set FEWSHOT_SHARED_DATA)")
+    src = data_dir
     out = tmp_path_factory.mktemp("mini-data")
     for name, splits in SLICES.items():
         (out / name).mkdir()
@@ -49,12 +38,6 @@ def mini_data(tmp_path_factory) -> Path:
                 pytest.skip(f"shared data file missing: {path}")
             (out / name / f"{split}.jsonl").write_text("".join(_head(path, n)), encoding="utf-8")
     return out
-
-
-@pytest.fixture(scope="session")
-def sst5_rows(mini_data) -> list[dict]:
-    return [json.loads(line) for line in
-            (mini_data / "sst5" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.fixture(scope="session")
