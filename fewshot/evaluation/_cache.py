@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from fewshot.store.vectors import content_hash as text_hash
+
 __all__ = ["CacheStats", "content_hash", "EmbeddingCache", "SelectionCache", "LMCache"]
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ class EmbeddingCache:
                        encode) -> tuple[np.ndarray, str]:
         """``(matrix of shape (len(texts), dim), content hash)``; ``encode(list of texts)`` runs
         on the texts missing from the cache only."""
-        keys = [hashlib.sha256(t.encode("utf-8")).hexdigest()[:32] for t in texts]
+        keys = [text_hash(t)[:32] for t in texts]
         path = self.path(dataset, model)
         have_keys: list[str] = []
         have = np.zeros((0, 0), dtype=np.float32)

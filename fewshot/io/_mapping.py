@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import string
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import IngestError
+from ..store.vectors import content_hash
 
 __all__ = ["FieldMapping", "MappedRecord"]
 
@@ -103,7 +103,7 @@ class FieldMapping:
     def _external_id(self, record: dict[str, Any], text: str, fail) -> str:
         name = self.id_field or ("id" if "id" in record else None)
         if name is None:
-            return "h:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+            return "h:" + content_hash(text)[:16]
         if name not in record or record[name] is None or record[name] == "":
             raise fail("missing id", name)
         value = record[name]
