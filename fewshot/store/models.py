@@ -14,7 +14,7 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["Base", "Pool", "Example", "ExampleStatus", "SelectionRound", "SelectionItem", "Job", "JobStatus", "ApiKey",
-           "PromptLog", "IndexVersion"]
+           "PromptLog", "IndexVersion", "TrainedModel", "FeedbackScore"]
 
 
 def _now() -> dt.datetime:
@@ -51,6 +51,8 @@ class Pool(Base):
     embedding_model: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    # pool-level options, e.g. {"skills": [...vocabulary...], "difficulty": {...thresholds...}}
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     examples: Mapped[list[Example]] = relationship(back_populates="pool", cascade="all, delete-orphan",
                                                    passive_deletes=True)
@@ -181,4 +183,39 @@ class IndexVersion(Base):
     path: Mapped[str] = mapped_column(Text)
     count: Mapped[int] = mapped_column(Integer)
     labeled_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class TrainedModel(Base):
+    """A trained encoder (e.g. a UDR retriever): a sentence-transformers folder under the data
+    directory, versioned by name."""
+
+    __tablename__ = "trained_models"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_trained_models_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(50), default="udr")
+    base_model: Mapped[str] = mapped_column(String(500))
+    path: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class FeedbackScore(Base):
+    """An LM's score of one demonstration for one item (UDR feedback): mean NLL of the item's gold
+    output given the demonstration. Keyed by content, so it is reused across pools and runs."""
+
+    __tablename__ = "feedback_scores"
+    __table_args__ = (UniqueConstraint("lm", "template_hash", "item_hash", "demo_hash", name="uq_feedback_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lm: Mapped[str] = mapped_column(String(500))
+    template_hash: Mapped[str] = mapped_column(String(64))
+    item_hash: Mapped[str] = mapped_column(String(64), index=True)
+    demo_hash: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    n_tokens: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
