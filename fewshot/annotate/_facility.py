@@ -40,30 +40,33 @@ class FacilityLocation(SelectionStrategy):
     ----------
     k : int, default 20
         Neighbours per item whose similarity counts.
-    exact, n_threads, center
+    exact, n_threads, center, device
         As for :class:`VoteK`.
     """
 
     name = "facility"
 
     def __init__(self, *, k: int = 20, exact: bool | None = None, n_threads: int | None = None,
+                 device: str | None = None,
                  center: bool = True) -> None:
         super().__init__(center=center)
         self.k = k
         self.exact = exact
         self.n_threads = n_threads
+        self.device = device
 
     def _check_params(self, n: int) -> dict[str, Any]:
         params = super()._check_params(n)
         params["k"] = check_int(self.k, "k", low=1)
         params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
         params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
+        params["device"] = self.device
         return params
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
         n = Z.shape[0]
         graph = build_knn_graph(Z, params["k"], exact=params["exact"],
-                                n_threads=params["n_threads"], progress=progress)
+                                n_threads=params["n_threads"], device=params["device"], progress=progress)
         params.update(k_used=graph.k, exact_graph=graph.exact)
         # w(i, s): item i is covered by s. Add the self pair as column 0.
         nbrs = np.concatenate([np.arange(n, dtype=np.int64)[:, None],

@@ -16,14 +16,21 @@ order, which can differ from the float64 order only between entries closer than
 ``2 * sim_error``; consumers that depend on that order (vote-k's first-vote order) re-rank them.
 Approximate graphs (HNSW, used above ``exact_threshold`` items or with ``exact=False``) carry
 ``sim_error=None``. No ``n x n`` matrix is ever built.
+
+On a GPU (``device="cuda"``, or by default when torch sees one and the pool has at least
+``GPU_MIN_ITEMS`` items) the exact search runs as blocked float32 matrix products and ``topk`` in
+torch (TF32 off, so the same error bound holds) and the same float64 near-tie resolution follows:
+the graph is identical to the CPU one. Exact search is then affordable far beyond
+``exact_threshold`` (``GPU_EXACT_THRESHOLD``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,13 +38,19 @@ import numpy as np
 from fewshot.annotate._base import ProgressCallback
 from fewshot.exceptions import InvalidInputError
 
-__all__ = ["KnnGraph", "build_knn_graph", "canonical_ip", "reverse_edges", "faiss_threads"]
+__all__ = ["KnnGraph", "build_knn_graph", "canonical_ip", "reverse_edges", "faiss_threads", "resolve_graph_device"]
 
 logger = logging.getLogger(__name__)
 
 #: Above this many items ``build_knn_graph(exact=None)`` uses HNSW instead of a flat index.
 EXACT_THRESHOLD = 200_000
 _MARGIN = 8  # extra candidates fetched beyond k + 1 to resolve near-ties at the boundary
+#: With ``device=None``, pools of at least this many items use a CUDA GPU when torch sees one.
+GPU_MIN_ITEMS = 20_000
+#: On a GPU, ``exact=None`` means exact search up to this many items.
+GPU_EXACT_THRESHOLD = 5_000_000
+#: Bytes of the (block x n) similarity matrix a torch search holds at once.
+_TORCH_BLOCK_BYTES = {"cuda": 2 * 2**30, "cpu": 256 * 2**20}
 
 
 @dataclass(frozen=True)
@@ -130,10 +143,41 @@ def float32_ip_error(X: np.ndarray) -> float:
 
 # -- graph construction ---------------------------------------------------------------------
 
+def resolve_graph_device(device: str | None, n: int) -> str | None:
+    """The torch device for an exact graph search, or None for FAISS on the CPU.
+
+    ``None``/``"auto"``: ``"cuda"`` when torch is installed, sees a GPU and ``n >= GPU_MIN_ITEMS``;
+    ``"cpu"``: FAISS; ``"cuda"``/``"cuda:N"``: torch on that GPU (an error if there is none);
+    ``"torch:<device>"``: the torch search on any torch device (e.g. ``"torch:cpu"``, for tests).
+    """
+    if device is None or device == "auto":
+        if n < GPU_MIN_ITEMS or importlib.util.find_spec("torch") is None:
+            return None
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else None
+    if not isinstance(device, str):
+        raise InvalidInputError(f"device must be a string such as 'cpu' or 'cuda'; got {device!r}")
+    if device == "cpu":
+        return None
+    name = device[len("torch:"):] if device.startswith("torch:") else device
+    if not (name == "cpu" or name == "cuda" or name.startswith("cuda:")):
+        raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'torch:<device>'; "
+                                f"got {device!r}")
+    if importlib.util.find_spec("torch") is None:
+        raise InvalidInputError(f"device {device!r} needs torch, which is not installed")
+    import torch
+
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidInputError(f"device {device!r} was asked for but torch sees no CUDA GPU")
+    return name
+
+
 def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric: str = "ip",
                     block_size: int = 4096, n_threads: int | None = None,
                     exact_threshold: int = EXACT_THRESHOLD, hnsw_m: int = 16,
                     ef_construction: int = 40, ef_search: int | None = None,
+                    device: str | None = None,
                     progress: ProgressCallback | None = None) -> KnnGraph:
     """Build the k-nearest-neighbour graph of the rows of ``X``.
 
@@ -156,6 +200,10 @@ def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric:
         HNSW settings (``ef_search`` defaults to ``max(k + 17, 64)``). The defaults favour
         speed (about 4-5 minutes for a 1M x 384 vote-k graph on 2 cores); raise ``hnsw_m`` and
         ``ef_search`` for better recall.
+    device : str, optional
+        Where the exact search runs (see :func:`resolve_graph_device`): by default a CUDA GPU
+        for pools of ``GPU_MIN_ITEMS`` items or more when torch sees one, else FAISS on the CPU.
+        On a GPU, ``exact=None`` means exact up to ``GPU_EXACT_THRESHOLD`` items.
     progress : callable, optional
         ``progress(rows_done, n_examples)``.
 
@@ -169,17 +217,27 @@ def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric:
         raise InvalidInputError(f"metric must be 'ip' (inner product); got {metric!r}")
     n, d = X.shape
     k_eff = min(int(k), n - 1)
+    torch_device = None if exact is False else resolve_graph_device(device, n)
     if exact is None:
-        exact = n <= exact_threshold
+        exact = n <= (max(exact_threshold, GPU_EXACT_THRESHOLD) if torch_device is not None
+                      and torch_device.startswith("cuda") else exact_threshold)
+    if not exact:
+        torch_device = None
     idx_dtype = np.int32 if n < 2 ** 31 else np.int64
     if k_eff <= 0:
         return KnnGraph(np.zeros((n, 0), idx_dtype), np.zeros((n, 0), np.float32), metric,
                         bool(exact), None)
+    if torch_device is not None:
+        search, block = _torch_search(X, torch_device)
+        with _no_tf32():
+            nbrs, sims, err = _search_exact(search, X, k_eff, min(block_size, block), progress, idx_dtype)
+        logger.debug("exact kNN graph of %d items searched with torch on %s", n, torch_device)
+        return _drop_self_edges(nbrs, sims, metric, err)
     with faiss_threads(n_threads):
         if exact:
             index = faiss.IndexFlatIP(d)
             index.add(X)
-            nbrs, sims, err = _search_exact(index, X, k_eff, block_size, progress, idx_dtype)
+            nbrs, sims, err = _search_exact(index.search, X, k_eff, block_size, progress, idx_dtype)
         else:
             index = faiss.IndexHNSWFlat(d, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = int(ef_construction)
@@ -188,14 +246,56 @@ def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric:
             nbrs, sims = _search_approx(index, X, k_eff, block_size, progress, idx_dtype)
             err = None
         del index
-    rows = np.arange(n, dtype=idx_dtype)[:, None]
+    return _drop_self_edges(nbrs, sims, metric, err)
+
+
+def _drop_self_edges(nbrs: np.ndarray, sims: np.ndarray, metric: str, err: float | None) -> KnnGraph:
+    rows = np.arange(nbrs.shape[0], dtype=nbrs.dtype)[:, None]
     self_edge = nbrs == rows
     if self_edge.any():
         logger.debug("%d item(s) were outranked by a duplicate; their self edge is dropped",
                      int(self_edge.sum()))
         nbrs[self_edge] = -1
         sims[self_edge] = 0.0
-    return KnnGraph(nbrs, sims, metric, bool(exact), err)
+    return KnnGraph(nbrs, sims, metric, err is not None, err)
+
+
+SearchFn = Callable[[np.ndarray, int], "tuple[np.ndarray, np.ndarray]"]
+
+
+@contextlib.contextmanager
+def _no_tf32() -> Iterator[None]:
+    """Full float32 matrix products on GPUs (TF32 would void the float32 error bound)."""
+    import torch
+
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
+
+
+def _torch_search(X: np.ndarray, device: str) -> tuple[SearchFn, int]:
+    """``search(queries, kf) -> (D, I)`` over all rows of ``X`` by exact float32 inner products on
+    a torch device, plus the largest query block that keeps the similarity block in budget."""
+    import torch
+
+    base = torch.from_numpy(np.ascontiguousarray(X)).to(device)
+    n = base.shape[0]
+    block = max(1, _TORCH_BLOCK_BYTES["cuda" if device.startswith("cuda") else "cpu"] // (4 * n))
+
+    def search(q: np.ndarray, kf: int) -> tuple[np.ndarray, np.ndarray]:
+        D = np.empty((q.shape[0], kf), dtype=np.float32)
+        I = np.empty((q.shape[0], kf), dtype=np.int64)
+        for s in range(0, q.shape[0], block):
+            qt = torch.from_numpy(np.ascontiguousarray(q[s:s + block])).to(device)
+            vals, idx = torch.topk(qt @ base.T, kf, dim=1, largest=True, sorted=True)
+            D[s:s + block] = vals.cpu().numpy()
+            I[s:s + block] = idx.cpu().numpy()
+        return D, I
+
+    return search, block
 
 
 def _add_in_chunks(index, X: np.ndarray, progress: ProgressCallback | None) -> None:
@@ -221,7 +321,7 @@ def _search_approx(index, X, k_eff, block_size, progress, idx_dtype):
     return nbrs, sims
 
 
-def _search_exact(index, X, k_eff, block_size, progress, idx_dtype):
+def _search_exact(search: SearchFn, X, k_eff, block_size, progress, idx_dtype):
     """Exhaustive search plus float64 resolution of the near-ties that change the graph.
 
     Positions 0..k_eff of each ranking are needed: position 0 is dropped and 1..k_eff kept.
@@ -239,7 +339,7 @@ def _search_exact(index, X, k_eff, block_size, progress, idx_dtype):
     for s in range(0, n, block_size):
         q = X[s:s + block_size]
         Kf = min(K1 + _MARGIN, n)
-        D, I = index.search(q, Kf)
+        D, I = search(q, Kf)
         rows = np.arange(s, s + q.shape[0])
         pending = _ambiguous_rows(D, K1, tol)
         while pending.size:
@@ -255,7 +355,7 @@ def _search_exact(index, X, k_eff, block_size, progress, idx_dtype):
                 break
             Kf = min(2 * Kf, n)
             sub = np.asarray(again)
-            D2, I2 = index.search(q[sub], Kf)
+            D2, I2 = search(q[sub], Kf)
             D = _widen(D, Kf, np.float32, -np.inf)
             I = _widen(I, Kf, np.int64, -1)
             D[sub], I[sub] = D2, I2

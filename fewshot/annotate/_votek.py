@@ -273,6 +273,9 @@ class VoteK(SelectionStrategy):
         Only the exact graph gives the research code's selection.
     n_threads : int, optional
         FAISS threads.
+    device : str, optional
+        Where the exact graph search runs: ``"cpu"`` (FAISS), ``"cuda"`` (torch); default: a
+        CUDA GPU when torch sees one and the pool is large (see :func:`build_knn_graph`).
     center : bool, default True
         Subtract the pool mean before cosine similarity.
 
@@ -287,12 +290,13 @@ class VoteK(SelectionStrategy):
     name = "votek"
 
     def __init__(self, *, k: int = 150, rho: float = 10, exact: bool | None = None,
-                 n_threads: int | None = None, center: bool = True) -> None:
+                 n_threads: int | None = None, center: bool = True, device: str | None = None) -> None:
         super().__init__(center=center)
         self.k = k
         self.rho = rho
         self.exact = exact
         self.n_threads = n_threads
+        self.device = device
 
     def _check_params(self, n: int) -> dict[str, Any]:
         params = super()._check_params(n)
@@ -300,12 +304,13 @@ class VoteK(SelectionStrategy):
         params["rho"] = _check_rho(self.rho)
         params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
         params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
+        params["device"] = self.device
         return params
 
     def _graph(self, Z: np.ndarray, params: dict[str, Any],
                progress: ProgressCallback | None) -> KnnGraph:
         graph = build_knn_graph(Z, params["k"], exact=params["exact"],
-                                n_threads=params["n_threads"], progress=progress)
+                                n_threads=params["n_threads"], device=params["device"], progress=progress)
         params["k_used"] = graph.k
         params["exact_graph"] = graph.exact
         return graph
@@ -338,7 +343,7 @@ class TwoStageVoteK(VoteK):
     stage1_size : int, default 10
         Items chosen by the plain greedy first (at most ``budget``).
     bucket_fraction : float, default 0.9
-    k, rho, exact, n_threads, center
+    k, rho, exact, n_threads, center, device
         As for :class:`VoteK`.
     """
 
@@ -346,9 +351,9 @@ class TwoStageVoteK(VoteK):
 
     def __init__(self, *, confidence: ConfidenceFn | None = None, stage1_size: int = 10,
                  bucket_fraction: float = 0.9, k: int = 150, rho: float = 10,
-                 exact: bool | None = None, n_threads: int | None = None,
+                 exact: bool | None = None, n_threads: int | None = None, device: str | None = None,
                  center: bool = True) -> None:
-        super().__init__(k=k, rho=rho, exact=exact, n_threads=n_threads, center=center)
+        super().__init__(k=k, rho=rho, exact=exact, n_threads=n_threads, center=center, device=device)
         self.confidence = confidence
         self.stage1_size = stage1_size
         self.bucket_fraction = bucket_fraction

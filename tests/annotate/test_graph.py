@@ -88,3 +88,72 @@ def test_progress_callback_reaches_total():
 def test_ragged_arange():
     assert ragged_arange(np.array([3, 10, 0]), np.array([2, 0, 3])).tolist() == [3, 4, 0, 1, 2]
     assert ragged_arange(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).size == 0
+
+
+# -- the torch search (the GPU path, run here on the CPU) ------------------------------------
+
+def _torch_graph(Z, k, **kw):
+    pytest.importorskip("torch")
+    return build_knn_graph(Z, k, exact=True, device="torch:cpu", **kw)
+
+
+def test_torch_search_gives_the_canonical_graph_with_duplicates_and_near_ties():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 24)).astype(np.float32)
+    X[200:230] = X[0:30]
+    X[230:260] = X[30:60] + np.float32(1e-7) * rng.normal(size=(30, 24)).astype(np.float32)
+    Z = prepare_vectors(X)
+    g = _torch_graph(Z, 12, block_size=64)
+    f = build_knn_graph(Z, 12, exact=True, device="cpu", block_size=128)
+    want = brute_force(Z, 12)
+    for i in range(len(Z)):
+        assert sorted(g.neighbors[i].tolist()) == sorted(want[i]), i
+    assert np.array_equal(np.sort(g.neighbors, axis=1), np.sort(f.neighbors, axis=1))
+    assert g.exact and g.sim_error == f.sim_error
+    ok = g.neighbors >= 0
+    exact = canonical_ip(Z, np.repeat(np.arange(len(Z)), 12)[ok.ravel()], g.neighbors[ok])
+    assert np.abs(exact - g.similarities[ok]).max() <= g.sim_error
+
+
+def test_torch_search_fetches_more_when_a_tie_run_reaches_the_last_candidate():
+    # 40 identical rows: every row's tie run spans far more than k + 1 + margin candidates
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 8)).astype(np.float32)
+    X[:40] = X[0]
+    Z = prepare_vectors(X)
+    g = _torch_graph(Z, 5)
+    want = brute_force(Z, 5)
+    for i in range(len(Z)):
+        assert sorted(g.neighbors[i].tolist()) == sorted(want[i]), i
+    # the canonical tie-break ranks the 40 duplicates larger row first: 39 takes the dropped
+    # first place, 34-38 are kept
+    assert sorted(g.neighbors[0].tolist()) == [34, 35, 36, 37, 38]
+
+
+def test_votek_selection_is_the_same_on_the_torch_path(sst5_vectors):
+    from fewshot.annotate import select
+
+    X = sst5_vectors[:1200]
+
+    cpu = select(X, 18, "votek", k=50, device="cpu")
+    gpu_path = select(X, 18, "votek", k=50, device="torch:cpu")
+    assert cpu.indices.tolist() == gpu_path.indices.tolist()
+    assert np.allclose(cpu.scores, gpu_path.scores)
+    ideal_cpu = select(X, 10, "ideal", device="cpu", seed=1)
+    ideal_torch = select(X, 10, "ideal", device="torch:cpu", seed=1)
+    assert ideal_cpu.indices.tolist() == ideal_torch.indices.tolist()
+
+
+def test_graph_device_errors_name_the_value():
+    Z = prepare_vectors(np.random.default_rng(4).normal(size=(30, 4)))
+    with pytest.raises(InvalidInputError, match="'tpu'"):
+        build_knn_graph(Z, 3, device="tpu")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidInputError, match="no CUDA GPU"):
+            build_knn_graph(Z, 3, device="cuda")
+    # small pools stay on FAISS by default, whatever the hardware
+    from fewshot.annotate._graph import resolve_graph_device
+
+    assert resolve_graph_device(None, 100) is None
+    assert resolve_graph_device("torch:cpu", 100) == "cpu"
