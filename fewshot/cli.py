@@ -446,6 +446,11 @@ def _unescape(template: Optional[str]) -> Optional[str]:
     return None if template is None else template.replace("\\n", "\n").replace("\\t", "\t")
 
 
+from ._cli_udr import udr_app  # noqa: E402  (UDR: mine, train, models, index)
+
+app.add_typer(udr_app, name="udr")
+
+
 def main() -> None:
     app()
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import select, update
 
+from ._udr_service import run_mine_job, run_train_job
 from .exceptions import FewshotError, InvalidInputError, NotFoundError
 from .store.models import Job, JobStatus
 
@@ -42,6 +43,8 @@ def _run_embed(ws: "Workspace", params: dict[str, Any], progress: Callable[[int,
 JOB_KINDS: dict[str, Callable[["Workspace", dict[str, Any], Callable[[int, int], None]], dict[str, Any]]] = {
     "select": _run_select,
     "embed": _run_embed,
+    "udr_mine": run_mine_job,
+    "udr_train": run_train_job,
 }
 
 

@@ -198,8 +198,11 @@ class PoolServing:
 
     def _retriever(self, pool: str, name: str = "dense", **params: Any) -> tuple[int, int, Any]:
         """(pool id, index version, retriever)."""
+        if name == "udr" or name.startswith("udr:"):  # a trained UDR model: its own index (_udr_service)
+            return self.ws.udr.retriever(pool, name, **params)
         if name not in RETRIEVER_NAMES:
-            raise InvalidInputError(f"unknown retriever {name!r}; choose from {', '.join(RETRIEVER_NAMES)}")
+            raise InvalidInputError(f"unknown retriever {name!r}; choose from {', '.join(RETRIEVER_NAMES)}, "
+                                    "udr, udr:<model>, udr:<model>:v<N>")
         pool_id, version, dense = self._dense(pool)
         if name == "dense":
             return pool_id, version, dense

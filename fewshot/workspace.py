@@ -415,6 +415,37 @@ class Workspace:
         """Which demonstrations went into a logged prompt, found how."""
         return self.serving.prompt_log(prompt_id)
 
+    # ------------------------------------------------------------------ UDR trained retriever
+    @property
+    def udr(self):
+        """UDR mining, training, trained models and UDR indexes (:class:`fewshot._udr_service.UDRService`)."""
+        if self.__dict__.get("_udr") is None:
+            from ._udr_service import UDRService
+
+            self._udr = UDRService(self)
+        return self._udr
+
+    def udr_mine(self, pools: str | Sequence[str], *, lm: Any, n_candidates: int = 50, **options: Any) -> dict[str, Any]:
+        """Score each training item's top BM25 candidates with ``lm`` (an LM spec or backend) and store
+        the scores in ``feedback_scores``; already-scored pairs are skipped. Returns the statistics."""
+        return self.udr.mine([pools] if isinstance(pools, str) else list(pools), lm=lm, n_candidates=n_candidates,
+                             **options)
+
+    def udr_train(self, name: str, pools: str | Sequence[str], *, lm: Any, rounds: int = 1, **options: Any):
+        """Train (mining what is missing) a UDR retriever over ``pools`` jointly and save it as the next
+        version of ``name``; returns a :class:`fewshot._udr_service.ModelInfo`. Retrieve with it as
+        ``retriever="udr:<name>"``."""
+        return self.udr.train(name, [pools] if isinstance(pools, str) else list(pools), lm=lm, rounds=rounds,
+                              **options)
+
+    def list_models(self, name: str | None = None) -> list:
+        """Trained models (every version), oldest first."""
+        return self.udr.list_models(name)
+
+    def get_model(self, name: str | None = None, version: int | None = None):
+        """One trained model version (latest when ``version`` is None)."""
+        return self.udr.get_model(name, version)
+
     def rounds(self, pool: str) -> list[RoundInfo]:
         with self.session() as s:
             return list_rounds(s, crud.get_pool(s, name=pool))
