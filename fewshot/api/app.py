@@ -26,6 +26,7 @@ from ..workspace import Workspace
 from ._metrics import Metrics
 from .deps import require_key
 from .routes import examples, health, pools, retrieval, selections
+from .routes import udr as udr_routes
 
 __all__ = ["create_app"]
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
     protected = APIRouter(dependencies=[Depends(require_key)])
     for module in (pools, examples, selections, retrieval):
         protected.include_router(module.router)
+    protected.include_router(udr_routes.router)
     v1.include_router(protected)
     app.include_router(v1)
 

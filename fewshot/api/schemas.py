@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -173,7 +173,7 @@ class FilterIn(BaseModel):
     exclude_ids: list[str] | None = Field(None, description="Never these item ids (e.g. the query itself).")
 
 
-RETRIEVERS = Literal["dense", "bm25", "mmr", "label_balanced", "random"]
+RETRIEVERS = Annotated[str, Field(pattern=r"^(dense|bm25|mmr|label_balanced|random|udr(:[A-Za-z0-9][A-Za-z0-9_.-]*(:v[0-9]+)?)?)$", description="dense, bm25, mmr, label_balanced, random, or a trained model: udr, udr:<name>, udr:<name>:v<N>.")]
 
 
 class IndexPublic(BaseModel):
