@@ -244,18 +244,32 @@ class PoolServing:
                      template: str = "classification", instruction: str | None = None, max_tokens: int = 1024,
                      reserve_tokens: int = 16, max_demo_tokens: int | None = None, tokenizer: str = "approx",
                      order: str = "similar_last", filter: Filter | None = None, candidates: int | None = None,
-                     log: bool = True, retriever_params: dict[str, Any] | None = None) -> "tuple[BuiltPrompt, str]":
+                     log: bool = True, retriever_params: dict[str, Any] | None = None,
+                     output_field: str | None = None, demos: Sequence[Any] | None = None,
+                     log_params: dict[str, Any] | None = None) -> "tuple[BuiltPrompt, str]":
         """Retrieve demonstrations for ``query`` and pack them into a prompt; returns the prompt and
-        its provenance id (logged in ``prompt_logs`` unless ``log=False``)."""
+        its provenance id (logged in ``prompt_logs`` unless ``log=False``).
+
+        ``output_field``: the item field rendered as each demonstration's answer (e.g. ``answer``
+        for GSM8K's worked solutions with the ``math`` template). ``demos``: demonstrations already
+        chosen (best first; e.g. by the adaptive policy) instead of retrieving them.
+        ``log_params``: extra entries for the log's params (e.g. the adaptive branch and reason)."""
         from .prompt import PromptBuilder, get_template
 
         if not isinstance(query, str) or not query.strip():
             raise InvalidInputError("query must be a non-empty string")
-        changes = {} if instruction is None else {"instruction": instruction}
+        changes: dict[str, Any] = {} if instruction is None else {"instruction": instruction}
+        if output_field is not None:
+            if not output_field.isidentifier():
+                raise InvalidInputError(f"output_field must be a field name, got {output_field!r}")
+            changes["output"] = " {" + output_field + "}"
         tpl = get_template(template, **changes)
-        pool_id, version, results = self._retrieve(pool, [query], k=candidates or k, retriever=retriever, filter=filter,
-                                          **(retriever_params or {}))
-        demos = results[0]
+        if demos is None:
+            pool_id, version, results = self._retrieve(pool, [query], k=candidates or k, retriever=retriever,
+                                                       filter=filter, **(retriever_params or {}))
+            demos = results[0]
+        else:
+            pool_id, _model, version, _path = self._latest(pool)
         builder = PromptBuilder(tpl, self.counter(tokenizer), max_tokens=max_tokens, k=k,
                                 reserve_tokens=reserve_tokens, max_demo_tokens=max_demo_tokens, order=order)
         prompt = builder.build(query, demos, retriever_name=retriever)
@@ -266,8 +280,9 @@ class PoolServing:
                                 retriever=retriever, template=template, demo_ids=[d.id for d in prompt.demos],
                                 scores=[d.score for d in prompt.demos], n_tokens=prompt.n_tokens,
                                 params={"k": k, "max_tokens": max_tokens, "tokenizer": tokenizer, "order": order,
-                                        "index_version": version,
-                                        "filter": None if filter is None else filter.to_dict()}))
+                                        "index_version": version, "output_field": output_field,
+                                        "filter": None if filter is None else filter.to_dict(),
+                                        **(log_params or {})}))
         return prompt, prompt_id
 
     def prompt_log(self, prompt_id: str) -> dict[str, Any]:

@@ -111,6 +111,7 @@ class Workspace:
         self._sessions = make_session_factory(self.engine)
         self._embedders: dict[str, Embedder] = {}
         self._serving = None
+        self._adaptive = None
 
     @classmethod
     def open(cls, home: str | Path | None = None, *, database_url: str | None = None, **settings: Any) -> "Workspace":
@@ -445,6 +446,57 @@ class Workspace:
     def get_model(self, name: str | None = None, version: int | None = None):
         """One trained model version (latest when ``version`` is None)."""
         return self.udr.get_model(name, version)
+
+    # ------------------------------------------------------------- skills, adaptive prompts
+    @property
+    def adaptive(self):
+        """Skill vocabularies, skill edits and prediction, adaptive prompts
+        (:class:`fewshot.adaptive._service.AdaptiveService`)."""
+        if self._adaptive is None:
+            from .adaptive._service import AdaptiveService
+
+            self._adaptive = AdaptiveService(self)
+        return self._adaptive
+
+    def skill_vocabulary(self, pool: str) -> dict[str, Any]:
+        """``{"skills", "stored", "counts"}``: the stored vocabulary, else the skills items carry."""
+        return self.adaptive.vocabulary_info(pool)
+
+    def set_skill_vocabulary(self, pool: str, skills: Sequence[str] | None) -> dict[str, Any]:
+        """Store the pool's skill vocabulary (None: derive it from the items again)."""
+        return self.adaptive.set_vocabulary(pool, skills)
+
+    def edit_skills(self, pool: str, ids: Sequence[str] | None = None, *, set: Sequence[str] | None = None,
+                    add: Sequence[str] | None = None, remove: Sequence[str] | None = None,
+                    path: str | Path | None = None, mode: str = "set", fmt: str | None = None):
+        """Bulk skill edits, all or nothing: one change (set/add/remove) for many ``ids``, or per-item
+        skills from a JSONL/CSV ``path``. Re-run :meth:`build_index` to retrieve with the new skills."""
+        if path is not None:
+            if ids is not None or set is not None or add is not None or remove is not None:
+                raise InvalidInputError("give either a file or ids with set/add/remove, not both")
+            return self.adaptive.edit_from_file(pool, path, mode=mode, fmt=fmt)
+        return self.adaptive.edit_many(pool, list(ids or ()), set=set, add=add, remove=remove)
+
+    def difficulty_thresholds(self, pool: str, update: dict[str, Any] | None = None, *, reset: bool = False):
+        """The pool's difficulty thresholds, after applying ``update`` (or ``reset`` to the defaults)."""
+        if reset:
+            return self.adaptive.set_thresholds(pool, None)
+        return self.adaptive.set_thresholds(pool, update) if update else self.adaptive.thresholds(pool)
+
+    def predict_skills(self, pool: str, queries: str | Sequence[str], *, method: str = "knn", top: int = 1,
+                       lm: str | None = None) -> list[list[str]]:
+        """Skills of each query from the pool's labeled items (knn, logreg) or an LM (``lm`` spec)."""
+        return self.adaptive.predict(pool, queries, method=method, top=top, lm=lm)
+
+    def adaptive_prompt(self, pool: str, query: str, *, feedback: Any = None, **options: Any):
+        """AdaptMI: the prompt the policy chooses given ``feedback`` on a first answer (None: stage 1);
+        returns an :class:`fewshot.adaptive.AdaptivePrompt` (prompt, decision, prompt_id)."""
+        return self.adaptive.adaptive_prompt(pool, query, feedback=feedback, **options)
+
+    def two_pass(self, pool: str, query: str, *, lm: str, **options: Any):
+        """Model -> judge -> rebuilt prompt -> model with LM backend ``lm`` (see
+        :meth:`fewshot.adaptive._service.AdaptiveService.two_pass`)."""
+        return self.adaptive.two_pass(pool, query, lm=lm, **options)
 
     def rounds(self, pool: str) -> list[RoundInfo]:
         with self.session() as s:
