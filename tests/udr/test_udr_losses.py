@@ -103,3 +103,12 @@ def test_sample_candidates_seeded():
     a = sample_candidates(list(range(50)), 8, rng=np.random.default_rng(7))
     b = sample_candidates(list(range(50)), 8, rng=np.random.default_rng(7))
     assert a == b
+
+
+@pytest.mark.parametrize("name", ["fewshot.retrieve.udr._losses", "fewshot.retrieve.udr._sampling"])
+def test_doctests(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0 and result.attempted > 0

@@ -92,3 +92,11 @@ def test_training_needs_feedback(task, base_model):
         train_udr(prepare_model(copy.deepcopy(base_model)), [task], {"sst5": {}}, config=TrainConfig(epochs=1))
     with pytest.raises(InvalidInputError, match="epochs"):
         TrainConfig(epochs=0)
+
+
+def test_multi_task_model_needs_a_task_for_unknown_pools(base_model):
+    udr = UDRModel(base_model, {"a": "A: ", "b": "B: "}, name="m")
+    assert udr.encoder("a").instruction == "A: "
+    with pytest.raises(InvalidInputError, match=r"several tasks \['a', 'b'\].*task="):
+        udr.encoder(None)
+    assert UDRModel(base_model, {"a": "A: "}).encoder(None).instruction == "A: "

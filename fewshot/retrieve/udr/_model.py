@@ -52,6 +52,9 @@ class UDRModel:
             return next(iter(self.instructions.values()))
         if task is None and not self.instructions:
             return ""
+        if task is None:
+            raise InvalidInputError(f"UDR model {self.name!r} was trained on several tasks "
+                                    f"{sorted(self.instructions)}; say which one's instruction to use (task=)")
         raise InvalidInputError(f"UDR model {self.name!r} has no task {task!r}; "
                                 f"known tasks: {sorted(self.instructions)}")
 

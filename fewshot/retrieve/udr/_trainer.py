@@ -187,6 +187,7 @@ def train_udr(model: Any, tasks: Sequence[UDRTask], feedback: Mapping[str, Feedb
         opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
     result = TrainResult(steps=0, seconds=0.0, items=counts, device=str(device))
     queries = [{q.id: q for q in t.queries} for t in tasks]
+    tokenize = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers >= 6 / older
     t0 = time.perf_counter()
     step = 0
     for epoch in range(config.epochs):
@@ -197,7 +198,7 @@ def train_udr(model: Any, tasks: Sequence[UDRTask], feedback: Mapping[str, Feedb
             kk = len(batch[0][1])
             texts = [task.instruction + queries[t_index][qid].text for qid, _ in batch]
             texts += [task.instruction + task.demo(cid).text for _, cids in batch for cid in cids]
-            features = batch_to_device(model.tokenize(texts), device)
+            features = batch_to_device(tokenize(texts), device)
             ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else contextlib.nullcontext()
             with ctx:
                 emb = model(features)["sentence_embedding"].float()
