@@ -27,6 +27,7 @@ from ._metrics import Metrics
 from .deps import require_key
 from .routes import examples, health, pools, retrieval, selections
 from .routes import udr as udr_routes
+from .routes import skills as skill_routes
 
 __all__ = ["create_app"]
 
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
     for module in (pools, examples, selections, retrieval):
         protected.include_router(module.router)
     protected.include_router(udr_routes.router)
+    protected.include_router(skill_routes.router)
     v1.include_router(protected)
     app.include_router(v1)
 

@@ -214,6 +214,25 @@ class RetrieveResponse(BaseModel):
     index_version: int
 
 
+class FeedbackIn(BaseModel):
+    """What is known about the model's first answer (every field optional; see fewshot.adaptive.Feedback)."""
+
+    first_answer: str | None = Field(None, max_length=100_000, description="The model's first answer.")
+    step_scores: list[float] | None = Field(None, min_length=1, max_length=1000,
+                                            description="Per-step scores of the first answer (e.g. a process reward "
+                                                        "model); difficult if final <= 0.85, mean <= 0.85 or a later "
+                                                        "step <= 0.7 (pool thresholds).")
+    confidence: float | None = Field(None, description="Mean token log-prob of the first answer (by your LM).")
+    token_logprobs: list[float] | None = Field(None, min_length=1, max_length=100_000)
+    samples: list[str] | None = Field(None, min_length=1, max_length=64,
+                                      description="Sampled answers to the same prompt (self-consistency).")
+    missing_skills: list[str] | None = Field(None, max_length=50,
+                                             description="Skills the first answer lacked (AdaptMI+).")
+    difficult: bool | None = Field(None, description="Your own verdict; overrides every judge.")
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class PromptRequest(BaseModel):
     pool: str = Field(min_length=1)
     query: str = Field(min_length=1, max_length=100_000)
@@ -227,9 +246,20 @@ class PromptRequest(BaseModel):
     tokenizer: str = Field("approx", description="approx, hf:<name-or-path> or tiktoken:<encoding>.")
     order: Literal["similar_last", "retrieval", "random"] = "similar_last"
     filter: FilterIn | None = None
+    output_field: str | None = Field(None, description="Item field rendered as each demonstration's answer "
+                                     "(e.g. answer for GSM8K solutions with the math template).")
+    feedback: FeedbackIn | None = Field(None, description="Feedback on the model's first answer: switches on the "
+                                        "adaptive policy (AdaptMI / AdaptMI+); the response says which branch and why.")
+    predictor: Literal["knn", "logreg"] = Field("knn", description="Skill predictor for difficult queries.")
+    n_skills: int = Field(1, ge=1, le=20, description="Skills predicted per difficult query.")
+    thresholds: dict[str, float] | None = Field(None, description="Override the pool's difficulty thresholds "
+                                                "(final, mean, step, confidence, consistency) for this request.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"pool": "sst5", "query": "a gorgeous, witty film", "k": 8, "max_tokens": 512}]})
+        {"pool": "sst5", "query": "a gorgeous, witty film", "k": 8, "max_tokens": 512},
+        {"pool": "gsm8k", "query": "Janet's ducks lay 16 eggs per day...", "k": 5, "template": "math",
+         "output_field": "answer", "feedback": {"first_answer": "16 - 3 = 13 ... #### 26",
+                                                "step_scores": [0.9, 0.6, 0.4]}}]})
 
 
 class PromptDemoPublic(BaseModel):
@@ -247,6 +277,12 @@ class PromptResponse(BaseModel):
     n_tokens: int
     template: str
     retriever: str
+    branch: Literal["first_pass", "easy", "difficult", "adaptmi_plus"] | None = Field(
+        None, description="Adaptive branch taken (only with feedback).")
+    reason: str | None = Field(None, description="Why that branch (judge verdict, skills).")
+    skills: list[str] | None = Field(None, description="Skills the demonstrations were chosen for.")
+    skill_source: str | None = None
+    judgement: dict[str, Any] | None = None
 
 
 class PromptLogPublic(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ...exceptions import InvalidInputError
 from ...retrieve import Filter
 from ..deps import KeyDep, WorkspaceDep, check_pool_access
 from ..schemas import (
@@ -54,15 +55,26 @@ def retrieve(pool: str, body: RetrieveRequest, ws: WorkspaceDep, key: KeyDep) ->
 @router.post("/prompts", response_model=PromptResponse, summary="Build a prompt for a query (logged)")
 def build_prompt(body: PromptRequest, ws: WorkspaceDep, key: KeyDep) -> dict:
     check_pool_access(key, body.pool)
-    prompt, prompt_id = ws.build_prompt(
-        body.pool, body.query, k=body.k, retriever=body.retriever, template=body.template,
-        instruction=body.instruction, max_tokens=body.max_tokens, reserve_tokens=body.reserve_tokens,
-        max_demo_tokens=body.max_demo_tokens, tokenizer=body.tokenizer, order=body.order,
-        filter=_filter(body.filter))
+    options = dict(retriever=body.retriever, template=body.template, instruction=body.instruction,
+                   max_tokens=body.max_tokens, reserve_tokens=body.reserve_tokens, max_demo_tokens=body.max_demo_tokens,
+                   tokenizer=body.tokenizer, order=body.order, filter=_filter(body.filter),
+                   output_field=body.output_field)
+    adaptive: dict = {}
+    if body.feedback is None:
+        prompt, prompt_id = ws.build_prompt(body.pool, body.query, k=body.k, **options)
+    else:
+        if body.k < 1:
+            raise InvalidInputError("adaptive prompts need k >= 1")
+        built = ws.adaptive_prompt(body.pool, body.query, feedback=body.feedback.model_dump(exclude_none=True),
+                                   k=body.k, predictor=body.predictor, n_skills=body.n_skills,
+                                   thresholds=body.thresholds, **options)
+        prompt, prompt_id, d = built.prompt, built.prompt_id, built.decision
+        adaptive = {"branch": d.branch, "reason": d.reason, "skills": list(d.skills), "skill_source": d.skill_source,
+                    "judgement": None if d.judgement is None else d.judgement.to_dict()}
     return {"id": prompt_id, "text": prompt.text, "messages": prompt.messages, "n_tokens": prompt.n_tokens,
             "template": body.template, "retriever": body.retriever,
             "demos": [{"id": str(d.id), "score": d.score, "rank": d.rank, "truncated": d.truncated}
-                      for d in prompt.demos]}
+                      for d in prompt.demos], **adaptive}
 
 
 @router.get("/prompts/{prompt_id}", response_model=PromptLogPublic, summary="Provenance of a built prompt")
