@@ -446,6 +446,12 @@ def _unescape(template: Optional[str]) -> Optional[str]:
     return None if template is None else template.replace("\\n", "\n").replace("\\t", "\t")
 
 
+from ._cli_skills import adaptive_app, skills_app  # noqa: E402  (after the root app it extends)
+
+app.add_typer(skills_app, name="skills")
+app.add_typer(adaptive_app, name="adaptive")
+
+
 from ._cli_udr import udr_app  # noqa: E402  (UDR: mine, train, models, index)
 
 app.add_typer(udr_app, name="udr")

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["REPO", "shared_data_dir", "read_jsonl"]
+__all__ = ["REPO", "shared_data_dir", "read_jsonl", "write_jsonl"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,3 +26,9 @@ def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
             if limit is not None and len(rows) >= limit:
                 break
     return rows
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    """Write ``rows`` as a JSONL file (e.g. a slice, or a file of edits) and return its path."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import write_jsonl
+from shared_data import write_jsonl
 from fewshot.exceptions import IngestError, InvalidInputError, NotFoundError
 
 
