@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,6 +15,8 @@ from fewshot.exceptions import InvalidInputError
 __all__ = ["AdaptivePrompt", "AdaptivePrompter", "TwoPassResult", "run_two_pass", "DEFAULT_STOP"]
 
 logger = logging.getLogger(__name__)
+
+_FLOOR = -1e4  # the lowest token log-prob a confidence is computed from
 
 #: Where a GSM8K-style answer ends (the harness's stop strings).
 DEFAULT_STOP = ("\n\nQuestion:", "\nQuestion:", "\n\n")
@@ -134,7 +137,9 @@ def run_two_pass(lm: Any, build: BuildFn | AdaptivePrompter, query: str | None =
     gen = lm.generate([first.text], max_new_tokens=max_new_tokens, stop=list(stop))[0]
     feedback = Feedback(first_answer=gen.text)
     if judge == "confidence":
-        feedback = replace(feedback, token_logprobs=tuple(gen.token_logprobs) or (float("-inf"),))
+        # an empty or -inf log-prob (a token the model deemed impossible) reads as no confidence at all
+        lps = tuple(max(lp, _FLOOR) if math.isfinite(lp) else _FLOOR for lp in gen.token_logprobs)
+        feedback = replace(feedback, token_logprobs=lps or (_FLOOR,))
     elif judge == "consistency":
         samples = lm.generate([first.text], max_new_tokens=max_new_tokens, stop=list(stop), temperature=temperature,
                               seed=seed, n=n_samples)
@@ -148,7 +153,8 @@ def run_two_pass(lm: Any, build: BuildFn | AdaptivePrompter, query: str | None =
         if named:
             feedback = replace(feedback, missing_skills=tuple(named))
             second = build(feedback)
-            ids.append(second.prompt_id) if second.prompt_id else None
+            if second.prompt_id:
+                ids.append(second.prompt_id)
     if second.decision.branch == "easy":
         return TwoPassResult(gen.text, gen.text, first.text, first.text, second.decision, feedback, False, ids)
     final = lm.generate([second.text], max_new_tokens=max_new_tokens, stop=list(stop))[0]
