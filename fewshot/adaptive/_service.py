@@ -36,6 +36,7 @@ __all__ = ["AdaptiveService", "SkillEdit", "SkillEditReport", "EDIT_MODES"]
 logger = logging.getLogger(__name__)
 
 EDIT_MODES = ("set", "add", "remove")
+IN_CHUNK = 500  # ids per SQL IN list
 
 
 @dataclass(frozen=True)
@@ -160,9 +161,12 @@ class AdaptiveService:
         known = set(stored) if stored else set(vocabulary_from(self._item_skills(pool)))
         with self.ws.session() as s:
             p = crud.get_pool(s, name=pool)
-            ids = [e.id for e in edits]
-            rows = {r.external_id: r for r in s.scalars(select(Example).where(Example.pool_id == p.id,
-                                                                                 Example.external_id.in_(set(ids))))}
+            wanted = sorted({e.id for e in edits})
+            rows = {}
+            for start in range(0, len(wanted), IN_CHUNK):  # bounded IN lists (SQLite's variable limit)
+                part = wanted[start:start + IN_CHUNK]
+                rows.update((r.external_id, r) for r in s.scalars(
+                    select(Example).where(Example.pool_id == p.id, Example.external_id.in_(part))))
             new: dict[str, None] = {}
             planned: dict[str, list[str]] = {}
             for n, e in enumerate(edits, start=1):

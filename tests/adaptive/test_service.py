@@ -67,6 +67,17 @@ def test_bulk_edits_by_ids(ws, edit_pool):
     assert _skills(ws, edit_pool)[ids[0]] == ["Time Speed Distance"]
 
 
+def test_bulk_edit_of_many_ids_in_chunks(ws, edit_pool, monkeypatch):
+    import fewshot.adaptive._service as service
+
+    monkeypatch.setattr(service, "IN_CHUNK", 7)
+    ids = [f"gsm8k-train-{i}" for i in range(30)]
+    assert ws.edit_skills(edit_pool, ids, add=["algebra"]).read == 30
+    assert all("algebra" in s for s in _skills(ws, edit_pool).values())
+    with pytest.raises(InvalidInputError, match="line 31, id 'gsm8k-train-99'"):
+        ws.edit_skills(edit_pool, ids + ["gsm8k-train-99"], remove=["algebra"])
+
+
 def test_bulk_edits_are_all_or_nothing(ws, edit_pool, tmp_path):
     before = _skills(ws, edit_pool)
     with pytest.raises(InvalidInputError, match=r"line 2, id 'nope': no item with this id"):
