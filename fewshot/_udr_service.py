@@ -29,6 +29,7 @@ from .exceptions import ConflictError, InvalidInputError, NotFoundError
 from .prompt import PromptTemplate
 from .retrieve import Corpus, DenseRetriever
 from .store.models import Example, ExampleStatus, IndexVersion, TrainedModel
+from .store.vectors import content_hash
 
 if TYPE_CHECKING:
     from .lm import LMBackend
@@ -45,7 +46,7 @@ StageProgress = Callable[[str, int, int], None]
 #: The prompt format of LM feedback when a pool names no template: ``x`` then `` y``.
 DEFAULT_UDR_TEMPLATE = PromptTemplate(name="udr-default", input="Input: {text}\nAnswer:", output=" {label}")
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,29}$")  # index kinds are 50 chars
 _SPEC = re.compile(r"^udr(?::(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]{0,99})(?::v(?P<version>\d+))?)?$")
 
 
@@ -93,7 +94,7 @@ class ModelInfo:
 
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInputError(f"model name must be 1-100 letters, digits, '_', '.', '-' (not starting with "
+        raise InvalidInputError(f"model name must be 1-30 letters, digits, '_', '.', '-' (not starting with "
                                 f"a punctuation mark), got {name!r}")
     return name
 
@@ -225,6 +226,14 @@ class UDRService:
                   **config.to_dict()}
         return self._save(name, run.model, base, params, run.metrics())
 
+    def save_model(self, name: str, model: "UDRModel", *, base_model: str = "unknown",
+                   params: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> ModelInfo:
+        """Register a UDR model trained elsewhere (e.g. with `fewshot.retrieve.udr.run_udr`) as the next
+        version of ``name``; it is copied under the workspace's models folder."""
+        _check_name(name)
+        return self._save(name, model, base_model, dict(params or {"pools": sorted(model.instructions)}),
+                          dict(metrics or {}))
+
     def _save(self, name: str, model: "UDRModel", base: str, params: dict[str, Any],
               metrics: dict[str, Any]) -> ModelInfo:
         root = self.ws.settings.home / "models" / name
@@ -299,7 +308,12 @@ class UDRService:
         built or refreshed when the pool's labeled items changed since it was built."""
         info = self.resolve(spec)
         pool_info = self.ws.get_pool(pool)
-        kind = info.spec
+        # the pool's own instruction (or the single task's): kind udr:<name>:v<N>; another task's
+        # instruction gives other vectors, hence another index: udr:<name>:v<N>#<instruction hash>
+        model = self.load(info)
+        instruction = model.instruction_for(task if task is not None else pool if pool in model.instructions
+                                            else None)
+        kind = info.spec if task is None else f"{info.spec}#{content_hash(instruction)[:8]}"
         fingerprint = self._current_fingerprint(pool_info.id)
         with self._lock:
             with self.ws.session() as s:
@@ -312,7 +326,7 @@ class UDRService:
             fresh = latest is not None and (fingerprint is None or latest[2] == fingerprint
                                             or self._checked.get(key, "") == fingerprint)
             if not fresh:
-                built = self._build(pool, info, task, latest)
+                built = self._build(pool, info, task, latest, kind)
                 if built is not None:
                     cached = self._indexes[key] = built
                 self._checked[key] = fingerprint
@@ -348,7 +362,7 @@ class UDRService:
         return model.encoder(task, n_threads=None)
 
     def _build(self, pool: str, info: ModelInfo, task: str | None,
-               latest: tuple[int, str, str] | None) -> tuple[int, DenseRetriever] | None:
+               latest: tuple[int, str, str] | None, kind: str) -> tuple[int, DenseRetriever] | None:
         """A new index version over the current labeled items (None: the latest is still current)."""
         from .serving import _demonstration, _fingerprint
 
@@ -378,10 +392,12 @@ class UDRService:
             retriever = DenseRetriever(Corpus(demos), encoder, kind="flat", metric="ip")
         retriever.sync()
         version = (latest[0] + 1) if latest is not None else 1
-        path = self.ws.settings.home / "indexes" / f"pool-{pool_info.id}" / f"udr-{info.name}-v{info.version}-i{version}"
+        suffix = kind[len(info.spec):].replace("#", "-")  # the instruction hash of a task override
+        path = (self.ws.settings.home / "indexes" / f"pool-{pool_info.id}"
+                / f"udr-{info.name}-v{info.version}{suffix}-i{version}")
         retriever.save(path)
         with self.ws.session() as s:
-            s.add(IndexVersion(pool_id=pool_info.id, kind=info.spec, version=version, embedding_model=encoder.name,
+            s.add(IndexVersion(pool_id=pool_info.id, kind=kind, version=version, embedding_model=encoder.name,
                                path=str(path), count=len(retriever.corpus), labeled_fingerprint=fingerprint))
         logger.info("UDR index %s v%d of pool %s: %d items", info.spec, version, pool, len(retriever.corpus))
         return version, retriever

@@ -13,7 +13,7 @@ from ..schemas import JobPublic
 
 router = APIRouter(tags=["udr"])
 
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,29}$"
 
 
 class UDRMineRequest(BaseModel):
