@@ -20,13 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
 from fewshot.adaptive._judges import DifficultyThresholds
-from fewshot.adaptive._policy import AdaptivePolicy, Decision, Feedback, skill_demonstrations
+from fewshot.adaptive._policy import AdaptivePolicy, Feedback, skill_demonstrations
 from fewshot.adaptive._predict import PREDICTORS, KNNSkillPredictor, LMSkillPredictor, LogisticSkillPredictor, chat_wrapper
 from fewshot.adaptive._prompter import DEFAULT_STOP, AdaptivePrompt, TwoPassResult, run_two_pass
 from fewshot.adaptive._skills import check_skills, skill_counts, vocabulary_from
 from fewshot.exceptions import IngestError, InvalidInputError
 from fewshot.store import crud
-from fewshot.store.models import Example, Pool
+from fewshot.store.models import Example
 
 if TYPE_CHECKING:
     from fewshot.workspace import Workspace

@@ -3,11 +3,9 @@ GSM8K slice: vocabulary, bulk edits (all or nothing), thresholds, prediction, ev
 
 from __future__ import annotations
 
-import json
-
 import pytest
-
 from shared_data import write_jsonl
+
 from fewshot.exceptions import IngestError, InvalidInputError, NotFoundError
 
 
