@@ -254,26 +254,40 @@ def part2(args, lm, cache, retriever, results):
 
 
 def _mix(per, judge, hard_key):
+    """Per-question (correct, nll) when difficult questions (by ``judge``) take ``hard_key``."""
     acc, nl, fired = [], [], 0
     for r in per:
-        d = r["difficult"][judge]
+        d = True if judge == "always" else r["difficult"][judge]
         fired += d
         src = r[hard_key] if d else r["fixed"]
         acc.append(src["correct"])
         nl.append(src["nll"])
-    return float(np.mean(acc)), float(np.mean(nl)), fired / len(per)
+    return np.array(acc, float), np.array(nl), fired / len(per)
+
+
+def _delta(nl, base, seed=0, n_boot=2000):
+    """Mean paired NLL difference to the fixed prompt, its 95% bootstrap interval, and how many
+    questions got a lower / higher NLL."""
+    d = nl - base
+    rng = np.random.default_rng(seed)
+    boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
+    return {"dnll": float(d.mean()), "dnll_lo": float(np.quantile(boots, 0.025)),
+            "dnll_hi": float(np.quantile(boots, 0.975)), "lower": int((d < -1e-9).sum()), "higher": int((d > 1e-9).sum())}
 
 
 def summarize(per):
-    rows = [{"condition": "fixed examples", "acc": float(np.mean([r["fixed"]["correct"] for r in per])),
-             "nll": float(np.mean([r["fixed"]["nll"] for r in per])), "gate": None},
-            {"condition": "always skill-based (kNN skill)", "acc": float(np.mean([r["skill"]["correct"] for r in per])),
-             "nll": float(np.mean([r["skill"]["nll"] for r in per])), "gate": 1.0}]
+    base_acc, base_nll, _ = _mix(per, "always", "fixed")
+    rows = [{"condition": "fixed examples", "acc": float(base_acc.mean()), "nll": float(base_nll.mean()),
+             "gate": None, **_delta(base_nll, base_nll)}]
+    acc, nl, _ = _mix(per, "always", "skill")
+    rows.append({"condition": "always skill-based (kNN skill)", "acc": float(acc.mean()), "nll": float(nl.mean()),
+                 "gate": 1.0, **_delta(nl, base_nll)})
     for judge in ("confidence", "consistency", "oracle"):
         for label, key in (("AdaptMI", "skill"), ("AdaptMI+ (LM names missing skill)", "plus_lm"),
                            ("AdaptMI+ (kNN on failed answer)", "plus_knn")):
             acc, nl, fired = _mix(per, judge, key)
-            rows.append({"condition": f"{label}, judge={judge}", "acc": acc, "nll": nl, "gate": fired})
+            rows.append({"condition": f"{label}, judge={judge}", "acc": float(acc.mean()), "nll": float(nl.mean()),
+                         "gate": fired, **_delta(nl, base_nll)})
     return rows
 
 
@@ -307,11 +321,35 @@ def report(args, results, lm_name):
                          f"{r['knn_acc_same_items']:.3f} |")
         lines.append("")
     if "comparison" in results:
-        lines += ["## Comparison", "", "| condition | exact match | mean NLL of gold solution | gate fired |",
-                  "|---|---|---|---|"]
+        n = len(results.get("per_question", [])) or args.n
+        lines += ["## Comparison", "", f"{n} questions. NLL = mean per-token NLL of the gold solution under the final "
+                  "prompt; dNLL = paired difference to fixed examples with a 95% bootstrap interval; lower/higher = "
+                  "questions whose gold NLL went down/up.", "",
+                  "| condition | exact match | mean NLL | dNLL vs fixed [95% CI] | lower/higher | gate fired |",
+                  "|---|---|---|---|---|---|"]
         for r in results["comparison"]:
             gate = "-" if r["gate"] is None else f"{r['gate']:.2f}"
-            lines.append(f"| {r['condition']} | {r['acc']:.3f} | {r['nll']:.4f} | {gate} |")
+            lines.append(f"| {r['condition']} | {r['acc']:.3f} | {r['nll']:.4f} | {r['dnll']:+.4f} "
+                         f"[{r['dnll_lo']:+.4f}, {r['dnll_hi']:+.4f}] | {r['lower']}/{r['higher']} | {gate} |")
+        per = results.get("per_question", [])
+        if per:
+            same_lm = np.mean([r["plus_lm"]["same_as_skill"] for r in per])
+            same_knn = np.mean([r["plus_knn"]["same_as_skill"] for r in per])
+            pred_ok = np.mean([bool(r["pred_skills"]) and r["pred_skills"][0] in r["gold_skills"] for r in per])
+            lines += ["", f"Predicted (kNN) skill matches the gold skill on {pred_ok:.2f} of these questions. "
+                      f"AdaptMI+ prompts equal the AdaptMI prompt on {same_lm:.2f} (LM-named) / {same_knn:.2f} "
+                      "(kNN on the failed answer) of the questions. LM-named missing skills: "
+                      + ", ".join(f"{k} {v}" for k, v in Counter(r["missing_lm"][0] for r in per).most_common(4)) + "."]
+            lines += ["", "Does the gate find the questions skill examples help? Skill-minus-fixed gold NLL (mean, n) "
+                      "on the questions each judge calls difficult vs easy (the paper's claim: negative on difficult, "
+                      "positive on easy):", ""]
+            for judge in ("confidence", "consistency", "oracle"):
+                parts = []
+                for verdict in (True, False):
+                    d = [r["skill"]["nll"] - r["fixed"]["nll"] for r in per if r["difficult"][judge] == verdict]
+                    parts.append(f"{'difficult' if verdict else 'easy'} {np.mean(d):+.4f} (n={len(d)})" if d
+                                 else f"{'difficult' if verdict else 'easy'} - (n=0)")
+                lines.append(f"* {judge}: " + ", ".join(parts))
         lines += ["", "Confidence-threshold sweep (AdaptMI with kNN skills; thresholds at quantiles of the first "
                   "answers' mean token log-prob):", "", "| threshold | gate fired | exact match | mean NLL |",
                   "|---|---|---|---|"]
