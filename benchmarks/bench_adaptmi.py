@@ -165,6 +165,35 @@ def part1(args, encoder, lm, cache, gsm_retriever, results):
     log("skills math", row)
 
 
+def part1_shots(args, encoder, lm, cache, gsm_retriever, results):
+    """The LM skill predictor again, with the 4 most similar pool items (and their skills) as shots."""
+    from fewshot.adaptive import LMSkillPredictor, chat_wrapper, parse_skills, skill_accuracy
+    from fewshot.retrieve import Example
+
+    test = read_jsonl(DATA / "gsm8k" / "test.jsonl")[:args.lm_skill_n]
+    sets = [("gsm8k_test", gsm_retriever, [r["question"] for r in test], [r["skills"] for r in test])]
+    rows = [r for r in read_jsonl(DATA / "math" / "train.jsonl") if r.get("skills")]
+    random.Random(0).shuffle(rows)
+    cut = int(len(rows) * 0.8)
+    retr = build_retriever([Example(id=r["id"], text=r["problem"], skills=tuple(r["skills"])) for r in rows[:cut]],
+                           encoder, "math-pool")
+    held = rows[cut:cut + args.math_lm_n]
+    sets.append(("math_heldout", retr, [r["problem"] for r in held], [r["skills"] for r in held]))
+    for name, retriever, qs, gold in sets:
+        from fewshot.adaptive import vocabulary_from
+
+        vocab = vocabulary_from(e.skills for e in retriever.corpus)
+        lmp = LMSkillPredictor(lm, vocab, wrap=chat_wrapper(lm), shot_retriever=retriever, n_shots=4)
+        preds = []
+        for q in qs:
+            text = cache.get_or(Cache.key("skill", lm.name, lmp.prompt(q)), lambda q=q: _lm_skill_raw(lmp, q))
+            preds.append(parse_skills(text, vocab, limit=1))
+        row = results["skill_prediction"][name]
+        row["lm_shots_acc"] = skill_accuracy(preds, gold)
+        row["lm_shots_parsed"] = float(np.mean([bool(p) for p in preds]))
+        log("skills with shots", name, row["lm_shots_acc"], row["lm_shots_parsed"])
+
+
 def _lm_skill_raw(lmp, q, answer=None):
     prompt = lmp.prompt(q, answer)
     if lmp.wrap is not None:
@@ -314,10 +343,12 @@ def report(args, results, lm_name):
     sp = results.get("skill_prediction", {})
     if sp:
         lines += ["## Skill prediction (top-1 in gold skills)", "",
-                  "| data | n | vocab | majority | kNN | logreg | LM (n) | LM parsed | kNN on LM items |", "|---|---|---|---|---|---|---|---|---|"]
+                  "| data | n | vocab | majority | kNN | logreg | LM (n) | LM parsed | LM + 4 retrieved shots (parsed) "
+                  "| kNN on LM items |", "|---|---|---|---|---|---|---|---|---|---|"]
         for name, r in sp.items():
+            shots = (f"{r['lm_shots_acc']:.3f} ({r['lm_shots_parsed']:.2f})" if "lm_shots_acc" in r else "-")
             lines.append(f"| {name} | {r['n']} | {r['vocabulary']} | {r['majority_acc']:.3f} | {r['knn_acc']:.3f} | "
-                         f"{r['logreg_acc']:.3f} | {r['lm_acc']:.3f} ({r['lm_n']}) | {r['lm_parsed']:.2f} | "
+                         f"{r['logreg_acc']:.3f} | {r['lm_acc']:.3f} ({r['lm_n']}) | {r['lm_parsed']:.2f} | {shots} | "
                          f"{r['knn_acc_same_items']:.3f} |")
         lines.append("")
     if "comparison" in results:
@@ -372,9 +403,27 @@ def main() -> None:
     ap.add_argument("--math-lm-n", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-part1", action="store_true")
+    ap.add_argument("--lm-shots", action="store_true",
+                    help="After a run: the LM skill predictor with 4 retrieved pool items as shots (adds to results.json).")
     ap.add_argument("--summarize-only", action="store_true",
                     help="Report from the per-question results written so far (a run still going, or stopped).")
     args = ap.parse_args()
+    if args.lm_shots:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        from fewshot.lm import get_backend
+        from fewshot.retrieve import Example, SentenceEncoder
+
+        results = json.loads((OUT / "results.json").read_text())
+        encoder = SentenceEncoder.from_pretrained(n_threads=args.threads)
+        train = read_jsonl(DATA / "gsm8k" / "train.jsonl")
+        examples = [Example(id=r["id"], text=r["question"], skills=tuple(r["skills"])) for r in train]
+        lm = get_backend(args.lm)
+        part1_shots(args, encoder, lm, Cache(OUT / "cache.jsonl"), build_retriever(examples, encoder, "gsm8k-train"),
+                    results)
+        (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))
+        args.summarize_only = True
     if args.summarize_only:
         per = json.loads((OUT / "per_question.json").read_text())
         old = json.loads((OUT / "results.json").read_text()) if (OUT / "results.json").exists() else {}

@@ -169,6 +169,9 @@ class LMSkillPredictor(SkillPredictor):
     vocabulary : list of str
     shots : sequence of (question, skill), optional
         Worked examples placed before the question (e.g. a few labeled pool items).
+    shot_retriever : retriever over skill-labeled items, optional
+        Instead of fixed shots: the ``n_shots`` items most similar to each question, with their
+        first skill, least similar first.
     max_new_tokens : int
     wrap : callable(prompt) -> prompt, optional
         E.g. an instruction model's chat template (`chat_wrapper`).
@@ -181,6 +184,7 @@ class LMSkillPredictor(SkillPredictor):
                "answer lacked:\n{skills}\nAnswer with one skill name from the list.")
 
     def __init__(self, lm: Any, vocabulary: Sequence[str], *, shots: Sequence[tuple[str, str]] = (),
+                 shot_retriever: Any = None, n_shots: int = 4,
                  max_new_tokens: int = 16, max_answer_chars: int = 1200,
                  wrap: Callable[[str], str] | None = None) -> None:
         if not vocabulary:
@@ -188,16 +192,24 @@ class LMSkillPredictor(SkillPredictor):
         self.lm = lm
         self.vocabulary = list(vocabulary)
         self.shots = [(str(q), str(s)) for q, s in shots]
+        self.shot_retriever = shot_retriever
+        self.n_shots = n_shots
         self.max_new_tokens = max_new_tokens
         self.max_answer_chars = max_answer_chars
         self.wrap = wrap
         self.n_unparsed = 0
         self.raw: list[str] = []
 
+    def _shots_for(self, question: str) -> list[tuple[str, str]]:
+        if self.shot_retriever is None:
+            return self.shots
+        demos = self.shot_retriever.retrieve([question], self.n_shots, filter=Filter(skills=self.vocabulary))[0]
+        return [(d.text, d.example.skills[0]) for d in reversed(demos)]
+
     def prompt(self, question: str, answer: str | None = None) -> str:
         skills = "\n".join(f"- {s}" for s in self.vocabulary)
         head = (self.MISSING if answer is not None else self.INSTRUCTION).format(skills=skills)
-        blocks = [head] + [f"Question: {q}\nSkill: {s}" for q, s in self.shots]
+        blocks = [head] + [f"Question: {q}\nSkill: {s}" for q, s in self._shots_for(question)]
         if answer is not None:
             blocks.append(f"Question: {question}\nStudent's answer: {answer[:self.max_answer_chars]}\n"
                           "Missing skill:")

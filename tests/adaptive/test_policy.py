@@ -174,3 +174,21 @@ def test_adaptmi_plus_uses_caller_named_skills(policy, gsm_test):
         policy.decide(q, {"difficult": True, "missing_skills": ["cooking"]})
     with pytest.raises(InvalidInputError, match="nothing to judge"):
         policy.decide(q, {"first_answer": "#### 1"})
+
+
+def test_lm_skill_predictor_prompts_and_parses(gsm_retriever, gsm_test, tiny_lm):
+    from fewshot.adaptive import LMSkillPredictor
+
+    vocab = vocabulary_from(e.skills for e in gsm_retriever.corpus)
+    q = gsm_test[0]["question"]
+    lmp = LMSkillPredictor(tiny_lm, vocab, shot_retriever=gsm_retriever, n_shots=2, max_new_tokens=4)
+    prompt = lmp.prompt(q)
+    assert all(f"- {s}" in prompt for s in vocab) and prompt.endswith(f"Question: {q}\nSkill:")
+    near = gsm_retriever.retrieve([q], 2, filter=Filter(skills=vocab))[0]
+    assert prompt.count("\nSkill: ") == 2 and f"{near[0].text}\nSkill: {near[0].example.skills[0]}" in prompt
+    missing = lmp.prompt(q, "#### 7")
+    assert "Student's answer: #### 7\nMissing skill:" in missing
+    preds = lmp.predict([q, gsm_test[1]["question"]])
+    # a random tiny model rarely names a skill: whatever it says is parsed against the vocabulary
+    assert len(preds) == 2 and all(set(p) <= set(vocab) and len(p) <= 1 for p in preds)
+    assert lmp.n_unparsed == sum(not p for p in preds) and len(lmp.raw) == 2
