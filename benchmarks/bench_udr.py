@@ -56,6 +56,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-rounds", action="store_true", help="also evaluate the model after each round")
     p.add_argument("--methods", default="random,bm25,dense,udr")
+    p.add_argument("--feedback", default=None, help="feedback cache file [OUT/feedback.sqlite]; share it between "
+                   "runs to reuse LM scores")
+    p.add_argument("--lm-cache", default=None, help="LM answer cache for the evaluation [OUT/lm_cache.sqlite]")
     return p.parse_args()
 
 
@@ -186,7 +189,7 @@ def main() -> None:
     lm = get_backend(args.lm, device="cpu", dtype=args.dtype, batch_size=8)
     logging.info("LM %s; tasks %s", lm.name, [(t.name, len(t.pool), len(t.queries), len(tests[t.name]))
                                              for t in tasks])
-    cache = SQLFeedbackCache.sqlite(out / "feedback.sqlite")
+    cache = SQLFeedbackCache.sqlite(args.feedback or out / "feedback.sqlite")
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     report = progress_logger()
     methods = args.methods.split(",")
@@ -194,7 +197,7 @@ def main() -> None:
     costs: dict = {}
     dense_encoder = SentenceEncoder.from_pretrained(device="cpu")
     stats = CacheStats()
-    with LMCache(out / "lm_cache.sqlite", stats) as lm_cache:
+    with LMCache(Path(args.lm_cache or out / "lm_cache.sqlite"), stats) as lm_cache:
 
         def eval_round(r: int, run) -> None:
             if not args.eval_rounds or r == args.rounds - 1:
