@@ -391,6 +391,7 @@ def report(args, results, lm_name):
 
 
 def main() -> None:
+    global OUT
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lm", default="smollm2")
     ap.add_argument("--n", type=int, default=48)
@@ -403,11 +404,14 @@ def main() -> None:
     ap.add_argument("--math-lm-n", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-part1", action="store_true")
+    ap.add_argument("--out", default=str(OUT), help="Output folder (default benchmarks/out/adaptmi).")
     ap.add_argument("--lm-shots", action="store_true",
                     help="After a run: the LM skill predictor with 4 retrieved pool items as shots (adds to results.json).")
     ap.add_argument("--summarize-only", action="store_true",
                     help="Report from the per-question results written so far (a run still going, or stopped).")
     args = ap.parse_args()
+    OUT = Path(args.out)
+    OUT.mkdir(parents=True, exist_ok=True)
     if args.lm_shots:
         import torch
 
