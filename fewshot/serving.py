@@ -220,6 +220,13 @@ class PoolServing:
                  filter: Filter | None = None, **params: Any):
         return self._retrieve(pool, queries, k=k, retriever=retriever, filter=filter, **params)[2]
 
+    def retrieve_versioned(self, pool: str, queries: Sequence[str], *, k: int = 8, retriever: str = "dense",
+                           filter: Filter | None = None, **params: Any) -> tuple[int, list]:
+        """``(index version, demonstrations)``: the version is that of the index the retriever
+        searched (the pool's dense index, or the UDR model's own index)."""
+        _pool_id, version, results = self._retrieve(pool, queries, k=k, retriever=retriever, filter=filter, **params)
+        return version, results
+
     def _retrieve(self, pool: str, queries: Sequence[str], *, k: int, retriever: str, filter: Filter | None,
                   **params: Any) -> tuple[int, int, list]:
         if isinstance(queries, str):
