@@ -50,6 +50,8 @@ class Feedback:
     token_logprobs : the first answer's token log-probs (the mean is the confidence).
     samples : several sampled answers to the same prompt (self-consistency).
     missing_skills : skills the answer lacked (AdaptMI+), from the pool's vocabulary.
+    missing_skills_source : who named them (default "caller"; the two-pass helper sets "lm",
+        "predicted:knn", ...).
     difficult : the caller's own verdict, overriding every judge.
     """
 
@@ -59,6 +61,7 @@ class Feedback:
     token_logprobs: tuple[float, ...] | None = None
     samples: tuple[str, ...] | None = None
     missing_skills: tuple[str, ...] | None = None
+    missing_skills_source: str | None = None
     difficult: bool | None = None
 
     @classmethod
@@ -78,7 +81,7 @@ class Feedback:
         for name, value in data.items():
             if value is None:
                 continue
-            if name in ("first_answer",):
+            if name in ("first_answer", "missing_skills_source"):
                 if not isinstance(value, str):
                     raise InvalidInputError(f"feedback.{name} must be a string")
             elif name in ("step_scores", "token_logprobs"):
@@ -219,8 +222,10 @@ class AdaptivePolicy:
             return Decision("easy", judgement.reason + " -> default demonstrations" + note, judgement=judgement)
         lead = judgement.reason + "; " if judgement is not None else ""
         if missing:
+            source = feedback.missing_skills_source or "caller"
             return Decision("adaptmi_plus", f"{lead}AdaptMI+: demonstrations for the missing skills "
-                            f"{', '.join(missing)} named by the caller", tuple(missing), "caller", judgement)
+                            f"{', '.join(missing)} named by {'the ' if source == 'caller' else ''}{source}",
+                            tuple(missing), source, judgement)
         if judgement is None:
             raise InvalidInputError("feedback holds nothing to judge: give step_scores, confidence, "
                                     "token_logprobs, samples, difficult or missing_skills")

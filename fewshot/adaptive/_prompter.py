@@ -107,7 +107,8 @@ def run_two_pass(lm: Any, build: BuildFn | AdaptivePrompter, query: str | None =
                  n_samples: int = 3, temperature: float = 0.7, seed: int = 0, max_new_tokens: int = 256,
                  stop: Sequence[str] = DEFAULT_STOP,
                  step_scorer: Callable[[str, str], Sequence[float]] | None = None,
-                 missing_skills: Callable[[str, str], Sequence[str]] | None = None) -> TwoPassResult:
+                 missing_skills: Callable[[str, str], Sequence[str]] | None = None,
+                 missing_skills_source: str = "namer") -> TwoPassResult:
     """Answer with the stage-1 prompt, judge the answer, and answer again from the adaptive
     prompt when the query is difficult.
 
@@ -121,6 +122,8 @@ def run_two_pass(lm: Any, build: BuildFn | AdaptivePrompter, query: str | None =
         answer)`` returns step scores, e.g. from a reward model).
     missing_skills : callable(query, answer) -> skills, optional
         AdaptMI+: asked only when the query is judged difficult; its skills drive the choice.
+    missing_skills_source : str
+        Recorded as the decision's ``skill_source`` for those skills (e.g. "lm", "predicted:knn").
     """
     if isinstance(build, AdaptivePrompter):
         if query is None:
@@ -151,7 +154,7 @@ def run_two_pass(lm: Any, build: BuildFn | AdaptivePrompter, query: str | None =
     if second.decision.branch == "difficult" and missing_skills is not None:
         named = [s for s in missing_skills(query or "", gen.text) if s]
         if named:
-            feedback = replace(feedback, missing_skills=tuple(named))
+            feedback = replace(feedback, missing_skills=tuple(named), missing_skills_source=missing_skills_source)
             second = build(feedback)
             if second.prompt_id:
                 ids.append(second.prompt_id)

@@ -322,7 +322,8 @@ class AdaptiveService:
             else:
                 raise InvalidInputError(f"plus must be lm, knn or logreg, got {plus!r}")
         return run_two_pass(backend, build, query, judge=judge, n_samples=n_samples, temperature=temperature,
-                            seed=seed, max_new_tokens=max_new_tokens, stop=stop, missing_skills=missing)
+                            seed=seed, max_new_tokens=max_new_tokens, stop=stop, missing_skills=missing,
+                            missing_skills_source="lm" if plus == "lm" else f"predicted:{plus}")
 
 
 class _LazyPredictor:

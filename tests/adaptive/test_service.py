@@ -172,5 +172,5 @@ def test_two_pass_through_the_service(ws, gsm_test, tiny_lm_dir):
     easy = ws.two_pass("gsm", q, judge="consistency", thresholds={"consistency": 0.0}, n_samples=2, **opts)
     assert easy.decision.branch == "easy" and not easy.regenerated and easy.answer == hard.first_answer
     plus = ws.two_pass("gsm", q, judge="confidence", thresholds={"confidence": 0.0}, plus="knn", **opts)
-    assert plus.decision.branch == "adaptmi_plus" and plus.decision.skill_source == "caller"
+    assert plus.decision.branch == "adaptmi_plus" and plus.decision.skill_source == "predicted:knn"
     assert len(plus.prompt_ids) == 3
