@@ -9,18 +9,9 @@ import subprocess
 import sys
 import time
 
-from typer.testing import CliRunner
+from cli_helpers import run, runner
 
 from fewshot.cli import app
-
-runner = CliRunner()
-
-
-def run(home, *args, ok=True):
-    result = runner.invoke(app, ["--home", str(home), *map(str, args)], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
 
 
 def test_every_command_has_help():

@@ -12,7 +12,10 @@ through the real ``hf:`` path of `fewshot.lm.get_backend`. Shared by the LM test
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 SENTENCES = [
     "The movie is great and the actors are great too.",
@@ -60,3 +63,16 @@ def save_bpe_gpt2(out: Path, *, seed: int = 1) -> Path:
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Run tiny models on one torch thread (import this fixture into a conftest to apply it there):
+    at 64 dims, thread hand-offs cost more than they save, and on a shared 2-core machine OpenMP
+    spin-waiting can slow each op by 10x."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import json
 
-from typer.testing import CliRunner
-
+from cli_helpers import run
 from shared_data import write_jsonl
-from fewshot.cli import app
-
-runner = CliRunner()
-
-
-def run(home, *args, ok=True):
-    result = runner.invoke(app, ["--home", str(home), *map(str, args)], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
 
 
 def test_skills_and_adaptive_commands(tmp_path, gsm_train, gsm_test, tiny_lm_dir):

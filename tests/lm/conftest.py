@@ -9,17 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from tiny_lm import save_bpe_gpt2, save_wordpiece_gpt2  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Run the tiny models on one thread: at 64 dims, thread hand-offs cost more than they save,
-    and on a shared 2-core machine OpenMP spin-waiting can slow each op by 10x."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tiny_lm import one_torch_thread, save_bpe_gpt2, save_wordpiece_gpt2  # noqa: E402,F401 -- one_torch_thread is an autouse fixture
 
 
 @pytest.fixture(scope="session")

@@ -10,16 +10,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("sentence_transformers")
 
-from tiny_lm import save_wordpiece_gpt2  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on a shared 2-core machine: one thread is faster and leaves the other core free."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tiny_lm import one_torch_thread, save_wordpiece_gpt2  # noqa: E402,F401 -- one_torch_thread is an autouse fixture
 
 
 @pytest.fixture(scope="session")

@@ -6,18 +6,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from typer.testing import CliRunner
 
-from fewshot.cli import app
-
-runner = CliRunner()
-
-
-def run(home, *args, ok=True):
-    result = runner.invoke(app, ["--home", str(home), *map(str, args)], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.output
-    return result
+from cli_helpers import run
 
 
 def test_udr_mine_train_models_retrieve(tmp_path, data_slice, tiny_lm_dir):
