@@ -80,7 +80,8 @@ def skills_edit(ctx: typer.Context, pool: str,
     else:
         report = ws.edit_skills(pool, _split(ids) or [], set=_split(set_), add=_split(add), remove=_split(remove))
     new = f"; new skills: {', '.join(report.new_skills)}" if report.new_skills else ""
-    console.print(f"{pool}: {report.changed} items changed, {report.unchanged} unchanged of {report.read}{new}")
+    index = f"; index refreshed to v{report.index_version}" if report.index_version is not None else ""
+    console.print(f"{pool}: {report.changed} items changed, {report.unchanged} unchanged of {report.read}{new}{index}")
 
 
 @skills_app.command("predict")

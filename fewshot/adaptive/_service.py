@@ -24,7 +24,7 @@ from fewshot.adaptive._policy import AdaptivePolicy, Feedback, skill_demonstrati
 from fewshot.adaptive._predict import PREDICTORS, KNNSkillPredictor, LMSkillPredictor, LogisticSkillPredictor, chat_wrapper
 from fewshot.adaptive._prompter import DEFAULT_STOP, AdaptivePrompt, TwoPassResult, run_two_pass
 from fewshot.adaptive._skills import check_skills, skill_counts, vocabulary_from
-from fewshot.exceptions import IngestError, InvalidInputError
+from fewshot.exceptions import IngestError, InvalidInputError, NotFoundError
 from fewshot.store import crud
 from fewshot.store.models import Example
 
@@ -56,6 +56,8 @@ class SkillEditReport:
     changed: int = 0
     unchanged: int = 0
     new_skills: list[str] = field(default_factory=list)
+    #: the pool's index version after the edit (refreshed when the pool had an index), else None
+    index_version: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -198,7 +200,17 @@ class AdaptiveService:
                     flag_modified(row, "skills")
                     report.changed += 1
             report.new_skills = list(new)
+        report.index_version = self._refresh_index(pool) if report.changed else None
         return report
+
+    def _refresh_index(self, pool: str) -> int | None:
+        """Bring an existing index up to date with edited skills, so skill-filtered retrieval sees
+        them at once (incremental: no text changed, so nothing is embedded again)."""
+        try:
+            self.ws.index_info(pool)
+        except NotFoundError:
+            return None
+        return self.ws.build_index(pool).version
 
     def edit_many(self, pool: str, ids: Sequence[str], *, set: Sequence[str] | None = None,
                   add: Sequence[str] | None = None, remove: Sequence[str] | None = None) -> SkillEditReport:

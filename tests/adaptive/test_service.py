@@ -174,3 +174,21 @@ def test_two_pass_through_the_service(ws, gsm_test, tiny_lm_dir):
     plus = ws.two_pass("gsm", q, judge="confidence", thresholds={"confidence": 0.0}, plus="knn", **opts)
     assert plus.decision.branch == "adaptmi_plus" and plus.decision.skill_source == "predicted:knn"
     assert len(plus.prompt_ids) == 3
+
+
+def test_skill_edits_reach_an_indexed_pool_at_once(ws, gsm_train, tmp_path):
+    """An edit on an indexed pool refreshes its index: skill-filtered retrieval sees the new skill
+    without re-running `index`; an unindexed pool's edit reports no index version."""
+    from fewshot.retrieve import Filter
+
+    name = f"indexed-{tmp_path.name}"
+    ws.ingest(name, write_jsonl(tmp_path / "i.jsonl", gsm_train[:30]), id_field="id", text_field="question",
+              label_field="final_answer", skills_field="skills")
+    before = ws.build_index(name).version
+    query = gsm_train[5]["question"]
+    assert ws.retrieve(name, [query], k=3, filter=Filter(skills=["Time Speed Distance"]))[0] == []
+    rep = ws.edit_skills(name, ["gsm8k-train-7"], add=["Time Speed Distance"])
+    assert rep.changed == 1 and rep.index_version == before + 1
+    hits = ws.retrieve(name, [query], k=3, filter=Filter(skills=["Time Speed Distance"]))[0]
+    assert [str(d.id) for d in hits] == ["gsm8k-train-7"]
+    assert ws.edit_skills(name, ["gsm8k-train-7"], add=["Time Speed Distance"]).index_version is None  # no change

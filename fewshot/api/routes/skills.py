@@ -53,6 +53,7 @@ class SkillEditReportPublic(BaseModel):
     changed: int
     unchanged: int
     new_skills: list[str]
+    index_version: int | None = None
 
 
 class ThresholdsIn(BaseModel):
