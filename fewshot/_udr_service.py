@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from .exceptions import ConflictError, InvalidInputError, NotFoundError
 from .prompt import PromptTemplate
 from .retrieve import Corpus, DenseRetriever
+from .store import crud
 from .store.models import Example, ExampleStatus, IndexVersion, TrainedModel
 from .store.vectors import content_hash
 
@@ -307,21 +308,22 @@ class UDRService:
         """(pool id, UDR index version, retriever) for ``pool`` with the model ``spec``; the index is
         built or refreshed when the pool's labeled items changed since it was built."""
         info = self.resolve(spec)
-        pool_info = self.ws.get_pool(pool)
+        with self.ws.session() as s:  # the pool's id only: no per-request status counts
+            pool_id = crud.get_pool(s, name=pool).id
         # the pool's own instruction (or the single task's): kind udr:<name>:v<N>; another task's
         # instruction gives other vectors, hence another index: udr:<name>:v<N>#<instruction hash>
         model = self.load(info)
         instruction = model.instruction_for(task if task is not None else pool if pool in model.instructions
                                             else None)
         kind = info.spec if task is None else f"{info.spec}#{content_hash(instruction)[:8]}"
-        fingerprint = self._current_fingerprint(pool_info.id)
+        fingerprint = self._current_fingerprint(pool_id)
         with self._lock:
             with self.ws.session() as s:
-                row = s.scalar(select(IndexVersion).where(IndexVersion.pool_id == pool_info.id,
+                row = s.scalar(select(IndexVersion).where(IndexVersion.pool_id == pool_id,
                                                           IndexVersion.kind == kind)
                                .order_by(IndexVersion.version.desc()).limit(1))
                 latest = None if row is None else (row.version, row.path, row.labeled_fingerprint)
-            key = (pool_info.id, kind)
+            key = (pool_id, kind)
             cached = self._indexes.get(key)
             fresh = latest is not None and (fingerprint is None or latest[2] == fingerprint
                                             or self._checked.get(key, "") == fingerprint)
@@ -331,7 +333,7 @@ class UDRService:
                     cached = self._indexes[key] = built
                 self._checked[key] = fingerprint
                 with self.ws.session() as s:
-                    row = s.scalar(select(IndexVersion).where(IndexVersion.pool_id == pool_info.id,
+                    row = s.scalar(select(IndexVersion).where(IndexVersion.pool_id == pool_id,
                                                               IndexVersion.kind == kind)
                                    .order_by(IndexVersion.version.desc()).limit(1))
                     latest = (row.version, row.path, row.labeled_fingerprint)
@@ -339,7 +341,7 @@ class UDRService:
                 model = self.load(info)
                 retriever = DenseRetriever.load(latest[1], encoder=self._encoder(model, pool, task))
                 cached = self._indexes[key] = (latest[0], retriever)
-            return pool_info.id, cached[0], cached[1]
+            return pool_id, cached[0], cached[1]
 
     def build_index(self, pool: str, spec: str = "udr", *, task: str | None = None) -> dict[str, Any]:
         """Build or refresh the pool's UDR index now; returns its description."""

@@ -112,6 +112,7 @@ class Workspace:
         self._embedders: dict[str, Embedder] = {}
         self._serving = None
         self._adaptive = None
+        self._udr = None
 
     @classmethod
     def open(cls, home: str | Path | None = None, *, database_url: str | None = None, **settings: Any) -> "Workspace":
@@ -420,7 +421,7 @@ class Workspace:
     @property
     def udr(self):
         """UDR mining, training, trained models and UDR indexes (:class:`fewshot._udr_service.UDRService`)."""
-        if self.__dict__.get("_udr") is None:
+        if self._udr is None:
             from ._udr_service import UDRService
 
             self._udr = UDRService(self)
@@ -470,7 +471,8 @@ class Workspace:
                     add: Sequence[str] | None = None, remove: Sequence[str] | None = None,
                     path: str | Path | None = None, mode: str = "set", fmt: str | None = None):
         """Bulk skill edits, all or nothing: one change (set/add/remove) for many ``ids``, or per-item
-        skills from a JSONL/CSV ``path``. Re-run :meth:`build_index` to retrieve with the new skills."""
+        skills from a JSONL/CSV ``path``. An indexed pool's index is refreshed at once (the report's
+        ``index_version``)."""
         if path is not None:
             if ids is not None or set is not None or add is not None or remove is not None:
                 raise InvalidInputError("give either a file or ids with set/add/remove, not both")
