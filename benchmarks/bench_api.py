@@ -38,8 +38,7 @@ def build_pool(home: Path, n: int) -> tuple[str, list[str]]:
     import numpy as np
 
     from fewshot import Workspace
-    from fewshot.keys import create_key
-    from fewshot.store.vectors import content_hash
+    from fewshot.hashing import content_hash
 
     src = REPO.parent / "shared" / "data" / "sst5" / "train.jsonl"
     if src.exists():
@@ -64,8 +63,7 @@ def build_pool(home: Path, n: int) -> tuple[str, list[str]]:
     t = time.perf_counter()
     ws.build_index("big")
     print(f"index {n} items: {time.perf_counter() - t:.1f}s")
-    with ws.session() as s:
-        key, _ = create_key(s, name="bench")
+    key, _ = ws.keys.create("bench")
     queries = [json.loads(line)["text"] for line in open(REPO / "fewshot" / "data" / "sst5_queries.jsonl")]
     body = {"k": 8, "max_tokens": 512}
     t_lib = []

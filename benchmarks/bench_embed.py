@@ -32,8 +32,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     import numpy as np
 
-    from fewshot.embedding import Embedder
-    from fewshot.workspace import Workspace
+    from fewshot.embed import Embedder
+    from fewshot import Workspace
 
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")][: args.n]
     texts = [r["text"] for r in rows]

@@ -78,7 +78,7 @@ def progress_logger():
 
 def load_tasks(args):
     from fewshot.evaluation._datasets import load_dataset, sample_rows
-    from fewshot.retrieve.udr import UDRTask
+    from fewshot.udr import UDRTask
 
     tasks, tests, datasets = [], {}, {}
     for name in args.tasks.split(","):
@@ -182,7 +182,8 @@ def main() -> None:
     from fewshot.evaluation._cache import CacheStats, LMCache
     from fewshot.lm import get_backend
     from fewshot.retrieve import SentenceEncoder
-    from fewshot.retrieve.udr import SQLFeedbackCache, TrainConfig, run_udr
+    from fewshot.store.feedback import SQLFeedbackCache
+    from fewshot.udr import TrainConfig, run_udr
 
     t_start = time.perf_counter()
     tasks, tests, datasets = load_tasks(args)

@@ -61,7 +61,7 @@ def main() -> None:
 
     from fewshot.prompt import PromptTemplate
     from fewshot.retrieve import Example
-    from fewshot.retrieve.udr import (TrainConfig, UDRModel, UDRTask, load_udr_model, prepare_model,
+    from fewshot.udr import (TrainConfig, UDRModel, UDRTask, load_udr_model, prepare_model,
                                       sample_candidates, train_udr, udr_loss)
 
     out = Path(args.out)
@@ -70,7 +70,7 @@ def main() -> None:
         base = random_minilm(Path(args.tokenizer), out)
         base_name = "random all-MiniLM-L6-v2-shaped BERT"
     else:
-        from fewshot.embedding import load_sentence_transformer
+        from fewshot.embed import load_sentence_transformer
 
         base = load_sentence_transformer(args.model or "all-MiniLM-L6-v2", device="cpu")
         base_name = args.model or "all-MiniLM-L6-v2"

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 def main() -> None:
     from bench_udr import load_tasks
 
-    from fewshot.retrieve.udr import SQLFeedbackCache, bm25_candidates, mine_feedback
+    from fewshot.store.feedback import SQLFeedbackCache
+    from fewshot.udr import bm25_candidates, mine_feedback
 
     p = argparse.ArgumentParser()
     p.add_argument("--out", default="benchmarks/out/udr")

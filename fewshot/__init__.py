@@ -13,13 +13,13 @@ __all__ = ["Workspace", "Settings", "__version__"]
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .workspace import Workspace
+    from .service.workspace import Workspace
 
 
 def __getattr__(name: str) -> Any:
     # Lazy, so that `import fewshot.annotate` does not pull in the store, FastAPI or torch.
     if name == "Workspace":
-        from .workspace import Workspace
+        from .service.workspace import Workspace
 
         return Workspace
     if name == "Settings":

@@ -135,5 +135,5 @@ def udr_index(ctx: typer.Context, pool: str,
               task: Optional[str] = typer.Option(None, help="Which trained task's instruction to use for a pool "
                                                  "the model was not trained on.")) -> None:
     """Build or refresh POOL's index for a UDR model (re-encodes the labeled items with it)."""
-    info = _ws(ctx).udr.build_index(pool, model, task=task)
+    info = _ws(ctx).retrieval.build_udr_index(pool, model, task=task)
     console.print(f"UDR index {info['model']} of {pool}: version {info['version']}, {info['count']} items")

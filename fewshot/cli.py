@@ -30,7 +30,7 @@ class _State:
     @property
     def ws(self):
         if self._ws is None:
-            from .workspace import Workspace
+            from .service.workspace import Workspace
 
             self._ws = Workspace(self.settings)
         return self._ws
@@ -308,7 +308,7 @@ def prompts_show(ctx: typer.Context, prompt_id: str) -> None:
 @prompts_app.command("list")
 def prompts_list(ctx: typer.Context, pool: str, limit: int = typer.Option(20)) -> None:
     """The latest prompts built from POOL."""
-    logs = _ws(ctx).serving.prompt_logs(pool, limit=limit)
+    logs = _ws(ctx).prompts.logs(pool, limit=limit)
     table(f"{pool}: prompts", ["id", "created", "retriever", "demos", "tokens", "query"],
           [[p["id"], p["created_at"][:19], p["retriever"], len(p["demo_ids"]), p["n_tokens"], p["query"][:50]]
            for p in logs])
@@ -320,7 +320,7 @@ def demo_cmd(ctx: typer.Context, budget: Optional[int] = typer.Option(None, help
              method: str = typer.Option("votek", help="Selection method."),
              query: int = typer.Option(0, help="Which bundled test sentence to build a prompt for (0-49).")) -> None:
     """The main job on the bundled SST-5 sample: ingest, embed, budget, select, label, index, prompt."""
-    from .demo import run_demo
+    from .service.demo import run_demo
 
     ws = _ws(ctx)
     plot = ws.settings.home / "demo-budget.png"
@@ -349,10 +349,7 @@ def demo_cmd(ctx: typer.Context, budget: Optional[int] = typer.Option(None, help
 def keys_create(ctx: typer.Context, name: str,
                 pool: Optional[list[str]] = typer.Option(None, "--pool", help="Limit the key to this pool (repeatable).")) -> None:
     """Create an API key; the secret is printed once and only its hash is stored."""
-    from .keys import create_key
-
-    with _ws(ctx).session() as s:
-        secret, info = create_key(s, name=name, pools=pool)
+    secret, info = _ws(ctx).keys.create(name, pools=pool)
     console.print(f"key {info.id} ({info.name}) pools: {', '.join(info.pools) if info.pools else 'all'}")
     typer.echo(secret)
 
@@ -360,10 +357,7 @@ def keys_create(ctx: typer.Context, name: str,
 @keys_app.command("list")
 def keys_list(ctx: typer.Context) -> None:
     """List API keys (never their secrets)."""
-    from .keys import list_keys
-
-    with _ws(ctx).session() as s:
-        keys = list_keys(s)
+    keys = _ws(ctx).keys.list()
     table("API keys", ["id", "name", "prefix", "pools", "revoked"],
           [[k.id, k.name, k.prefix + "...", ", ".join(k.pools) if k.pools else "all", k.revoked] for k in keys])
 
@@ -371,10 +365,7 @@ def keys_list(ctx: typer.Context) -> None:
 @keys_app.command("revoke")
 def keys_revoke(ctx: typer.Context, key_id: int) -> None:
     """Revoke an API key by id."""
-    from .keys import revoke_key
-
-    with _ws(ctx).session() as s:
-        info = revoke_key(s, key_id=key_id)
+    info = _ws(ctx).keys.revoke(key_id)
     console.print(f"revoked key {info.id} ({info.name})")
 
 

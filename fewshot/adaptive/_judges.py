@@ -144,7 +144,7 @@ class ConfidenceJudge:
 
 
 def _default_extract(text: str) -> str | None:
-    from fewshot.evaluation._scoring import extract_answer
+    from fewshot.prompt import extract_answer
 
     return extract_answer(text)
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from fewshot.adaptive._skills import parse_skills, vocabulary_from
 from fewshot.exceptions import InvalidInputError
+from fewshot.registry import Registry
 from fewshot.retrieve import Filter
 
 __all__ = ["SkillPredictor", "KNNSkillPredictor", "LogisticSkillPredictor", "LMSkillPredictor",
@@ -19,8 +20,10 @@ __all__ = ["SkillPredictor", "KNNSkillPredictor", "LogisticSkillPredictor", "LMS
 
 logger = logging.getLogger(__name__)
 
-#: Names accepted where a predictor is chosen by name (CLI, API, pool settings).
-PREDICTORS = ("knn", "logreg", "lm")
+#: Skill predictor classes by name (filled at the end of this module). Every surface that picks a
+#: predictor by name (service, CLI, API) reads this registry; a registered class needs a
+#: ``for_pool(retriever, vocabulary, *, lm=None, **params)`` classmethod and ``needs_lm``.
+PREDICTORS: Registry[type["SkillPredictor"]] = Registry("skill predictor")
 
 
 def _check_top(top: int) -> int:
@@ -41,7 +44,16 @@ class SkillPredictor(ABC):
     """Names the skills a query needs, from a fixed vocabulary."""
 
     name: ClassVar[str] = "base"
+    #: True when `for_pool` needs an LM backend (``lm=``).
+    needs_lm: ClassVar[bool] = False
     vocabulary: list[str]
+
+    @classmethod
+    def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None,
+                 **params: Any) -> "SkillPredictor":
+        """The predictor for a pool: ``retriever`` is the pool's `DenseRetriever` over its labeled
+        items, ``vocabulary`` its skills, ``lm`` an LM backend (only when ``needs_lm``)."""
+        raise NotImplementedError
 
     def predict(self, queries: Sequence[str] | str, *, top: int = 1) -> list[list[str]]:
         """Up to ``top`` skills per query, most likely first (``[]`` when none could be named)."""
@@ -75,6 +87,11 @@ class KNNSkillPredictor(SkillPredictor):
     """
 
     name: ClassVar[str] = "knn"
+
+    @classmethod
+    def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None, n_neighbors: int = 16,
+                 **params: Any) -> "KNNSkillPredictor":
+        return cls(retriever, n_neighbors=n_neighbors, vocabulary=vocabulary)
 
     def __init__(self, retriever: Any, *, n_neighbors: int = 16, vocabulary: Sequence[str] | None = None) -> None:
         if not isinstance(n_neighbors, int) or n_neighbors < 1:
@@ -112,6 +129,11 @@ class LogisticSkillPredictor(SkillPredictor):
     """
 
     name: ClassVar[str] = "logreg"
+
+    @classmethod
+    def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None,
+                 **params: Any) -> "LogisticSkillPredictor":
+        return cls.from_retriever(retriever)
 
     def __init__(self, encoder: Any, X: np.ndarray, skill_lists: Sequence[Sequence[str]], *, C: float = 10.0,
                  max_iter: int = 2000, seed: int = 0) -> None:
@@ -178,6 +200,14 @@ class LMSkillPredictor(SkillPredictor):
     """
 
     name: ClassVar[str] = "lm"
+    needs_lm: ClassVar[bool] = True
+
+    @classmethod
+    def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None,
+                 **params: Any) -> "LMSkillPredictor":
+        if lm is None:
+            raise InvalidInputError("the lm skill predictor needs an LM backend spec (e.g. smollm2)")
+        return cls(lm, vocabulary, wrap=chat_wrapper(lm))
     INSTRUCTION = ("Classify math questions by the skill they need. Choose from this list of skills:\n{skills}\n"
                    "Answer with one skill name from the list.")
     MISSING = ("A student answered a math question incorrectly. Choose from this list the skill the student's "
@@ -263,3 +293,7 @@ def chat_wrapper(lm: Any) -> Callable[[str], str] | None:
                                        add_generation_prompt=True)
 
     return wrap
+
+
+for _name, _cls in (("knn", KNNSkillPredictor), ("logreg", LogisticSkillPredictor), ("lm", LMSkillPredictor)):
+    PREDICTORS.register(_name, _cls)

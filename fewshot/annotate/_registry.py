@@ -10,20 +10,19 @@ from fewshot.annotate._facility import FacilityLocation
 from fewshot.annotate._ideal import Ideal
 from fewshot.annotate._kmeans import KMeansSelection
 from fewshot.annotate._random import RandomSelection
-from fewshot.annotate._votek import TwoStageVoteK, VoteK
+from fewshot.annotate._votek import VoteK
+from fewshot.annotate._votek_two_stage import TwoStageVoteK
 from fewshot.exceptions import InvalidInputError
+from fewshot.registry import Registry
 
 __all__ = ["STRATEGIES", "get_strategy", "select"]
 
-#: Registered selection methods by name.
-STRATEGIES: dict[str, type[SelectionStrategy]] = {
-    "votek": VoteK,
-    "votek2": TwoStageVoteK,
-    "ideal": Ideal,
-    "random": RandomSelection,
-    "kmeans": KMeansSelection,
-    "facility": FacilityLocation,
-}
+#: Registered selection methods by name. ``STRATEGIES.register("name", cls)`` with a
+#: `SelectionStrategy` subclass makes a method usable by `select`, the service, the CLI and the API.
+STRATEGIES: Registry[type[SelectionStrategy]] = Registry("selection method")
+for _name, _cls in (("votek", VoteK), ("votek2", TwoStageVoteK), ("ideal", Ideal), ("random", RandomSelection),
+                    ("kmeans", KMeansSelection), ("facility", FacilityLocation)):
+    STRATEGIES.register(_name, _cls)
 
 
 def get_strategy(name: str, **params: Any) -> SelectionStrategy:
@@ -39,12 +38,7 @@ def get_strategy(name: str, **params: Any) -> SelectionStrategy:
     >>> get_strategy("votek", k=50)
     VoteK(center=True, k=50, rho=10, exact=None, n_threads=None)
     """
-    try:
-        cls = STRATEGIES[name]
-    except (KeyError, TypeError):
-        raise InvalidInputError(
-            f"unknown selection method {name!r}; valid methods: {', '.join(sorted(STRATEGIES))}"
-        ) from None
+    cls = STRATEGIES.get(name)
     try:
         return cls(**params)
     except TypeError as exc:
@@ -64,8 +58,8 @@ def select(vectors: Any, budget: int, method: str = "votek", *, labeled: Iterabl
     budget : int
         ``0 < budget <= n_examples - len(labeled)``; ``budget == n_examples`` works.
     method : str
-        One of ``"votek"``, ``"votek2"``, ``"ideal"``, ``"random"``, ``"kmeans"``,
-        ``"facility"``.
+        A name registered in `STRATEGIES`: ``"votek"``, ``"votek2"``, ``"ideal"``,
+        ``"random"``, ``"kmeans"``, ``"facility"`` and any method registered later.
     labeled : iterable of int
         Rows already annotated (earlier rounds); they count as selected and are never returned.
     seed : int

@@ -20,9 +20,8 @@ from ..exceptions import (
     MissingDependencyError,
     NotFoundError,
 )
-from ..jobs import JobRunner
-from ..labels import LabelImportError
-from ..workspace import Workspace
+from ..service.labels import LabelImportError
+from ..service.workspace import Workspace
 from ._metrics import Metrics
 from .deps import require_key
 from .routes import examples, health, pools, retrieval, selections
@@ -97,7 +96,7 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
                               "Every route but /v1/health and /v1/ready needs an API key "
                               "(`fewshot keys create NAME`), sent as `Authorization: Bearer <key>` or `X-API-Key`.")
     app.state.workspace = ws
-    app.state.jobs = JobRunner(ws)
+    app.state.jobs = ws.job_runner()
     app.state.metrics = Metrics()
 
     v1 = APIRouter(prefix="/v1")

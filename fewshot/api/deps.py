@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
-from ..jobs import JobRunner
-from ..keys import KeyInfo, verify_key
-from ..workspace import Workspace
+from ..service.jobs import JobRunner
+from ..service.keys import KeyInfo
+from ..service.workspace import Workspace
 
 __all__ = ["WorkspaceDep", "JobsDep", "KeyDep", "require_key", "check_pool_access"]
 
@@ -37,8 +37,7 @@ def require_key(ws: WorkspaceDep, authorization: Annotated[str | None, Header()]
     if not secret:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing API key (Authorization: Bearer <key> or X-API-Key)",
                             headers={"WWW-Authenticate": "Bearer"})
-    with ws.session() as s:
-        info = verify_key(s, secret)
+    info = ws.keys.verify(secret)
     if info is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key",
                             headers={"WWW-Authenticate": "Bearer"})

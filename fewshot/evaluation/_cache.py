@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from fewshot.store.vectors import content_hash as text_hash
+from fewshot.hashing import content_hash as text_hash
 
 __all__ = ["CacheStats", "content_hash", "EmbeddingCache", "SelectionCache", "LMCache"]
 

@@ -97,7 +97,7 @@ def run_eval(config: EvalConfig, *, embedder: Any = None, lm: Any = None,
     ----------
     config : EvalConfig
     embedder : Embedder, optional
-        Anything with ``encode(texts) -> (n, dim) array``; default a `fewshot.embedding.Embedder`
+        Anything with ``encode(texts) -> (n, dim) array``; default a `fewshot.embed.Embedder`
         of ``config.embedding_model`` (loaded only when embeddings are not cached).
     lm : LMBackend, optional
         The model for the ``lm`` scorer; default ``get_backend(config.lm, **config.lm_options)``,
@@ -155,7 +155,7 @@ class _Models:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from fewshot.embedding import Embedder
+            from fewshot.embed import Embedder
 
             self._embedder = Embedder(self.config.embedding_model)
         return self._embedder

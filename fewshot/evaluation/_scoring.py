@@ -23,6 +23,7 @@ import numpy as np
 
 from fewshot.evaluation._cache import LMCache
 from fewshot.exceptions import InvalidInputError
+from fewshot.prompt import answers_match, extract_answer, normalize_answer
 from fewshot.prompt import ApproxTokenCounter, HFTokenCounter, PromptBuilder, PromptTemplate, TokenCounter
 
 __all__ = ["knn_vote_proxy", "extract_answer", "normalize_answer", "answers_match",
@@ -86,49 +87,6 @@ def knn_vote_proxy(neighbor_labels: Sequence[Sequence[Hashable | None]],
                 best = lb
         out.append(best)
     return out
-
-
-# ------------------------------------------------------------------------- exact match
-
-_NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?")
-
-
-def normalize_answer(text: str) -> str:
-    """Canonical form of a final answer: no ``$``/commas/trailing period, ``18.0`` -> ``18``."""
-    s = str(text).strip().replace(",", "").replace("$", "").rstrip(".").strip()
-    try:
-        value = float(s)
-    except ValueError:
-        return s.lower()
-    if math.isfinite(value) and value == int(value):
-        return str(int(value))
-    return repr(value)
-
-
-def extract_answer(text: str) -> str | None:
-    """The final answer of a worked solution: the number after ``####``, else the last number.
-
-    >>> extract_answer("9 * 2 = 18 dollars.\\n#### 18")
-    '18'
-    >>> extract_answer("So she makes $1,200.")
-    '1200'
-    >>> extract_answer("no idea") is None
-    True
-    """
-    if "####" in text:
-        tail = text.split("####", 1)[1]
-        m = _NUMBER.search(tail)
-        if m:
-            return normalize_answer(m.group())
-        tail = tail.strip().splitlines()[0].strip() if tail.strip() else ""
-        return normalize_answer(tail) if tail else None
-    found = _NUMBER.findall(text)
-    return normalize_answer(found[-1]) if found else None
-
-
-def answers_match(predicted: str | None, gold: str) -> bool:
-    """Exact match after `normalize_answer` (``None`` never matches)."""
-    return predicted is not None and normalize_answer(predicted) == normalize_answer(gold)
 
 
 # ---------------------------------------------------------------------------- LM scorer

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import InvalidInputError
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from ..service.workspace import Workspace
 
 __all__ = ["FewshotExampleSelector"]
 

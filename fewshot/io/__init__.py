@@ -3,6 +3,7 @@
 from ._annotation_formats import LABEL_FORMATS, LabelRecord, read_labels, to_argilla_record, to_labelstudio_task
 from ._mapping import FieldMapping, MappedRecord
 from ._readers import detect_format, iter_records
-from ._writers import write_records
+from ._writers import WRITE_FORMATS, write_json_atomic, write_records
 
-__all__ = ["LABEL_FORMATS", "LabelRecord", "read_labels", "to_argilla_record", "to_labelstudio_task", "FieldMapping", "MappedRecord", "detect_format", "iter_records", "write_records"]
+__all__ = ["LABEL_FORMATS", "WRITE_FORMATS", "LabelRecord", "read_labels", "to_argilla_record", "to_labelstudio_task",
+           "FieldMapping", "MappedRecord", "detect_format", "iter_records", "write_json_atomic", "write_records"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import IngestError
-from ..store.vectors import content_hash
+from ..hashing import content_hash
 
 __all__ = ["FieldMapping", "MappedRecord"]
 

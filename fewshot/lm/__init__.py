@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fewshot.lm._errors import LMBackendError
-from fewshot.lm._factory import BACKEND_SPECS, get_backend
+from fewshot.lm._factory import BACKEND_SPECS, BACKENDS, get_backend
 from fewshot.lm._llamacpp import LlamaCpp
 from fewshot.lm._offline import OFFLINE_MODELS, gemma3_270m_gguf_path, offline_model_path, smollm2_gguf_path
 from fewshot.lm._openai import OpenAICompatible
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from fewshot.lm._hf import HFCausalLM
 
 __all__ = [
-    "BACKEND_SPECS",
+    "BACKEND_SPECS", "BACKENDS",
     "Generation",
     "HFCausalLM",
     "LMBackend",

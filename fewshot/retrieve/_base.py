@@ -85,6 +85,8 @@ class BaseRetriever(ABC):
     """
 
     name: ClassVar[str] = "base"
+    #: True when the retriever is built over a `DenseRetriever` (re-ranks its candidates) instead of a `Corpus`.
+    needs_dense: ClassVar[bool] = False
     #: Whether ``_prepare`` accepts pre-computed vectors instead of texts.
     accepts_vectors: ClassVar[bool] = False
 

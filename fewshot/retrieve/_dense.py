@@ -14,7 +14,7 @@ from fewshot.exceptions import InvalidInputError
 from fewshot.retrieve._artifact import atomic_dir, read_manifest, utc_now, write_manifest
 from fewshot.retrieve._base import BaseRetriever
 from fewshot.retrieve._corpus import Corpus
-from fewshot.retrieve._encoder import Encoder, SentenceEncoder
+from fewshot.embed import Encoder, SentenceEncoder
 from fewshot.retrieve._hits import Hits
 from fewshot.retrieve._index import DenseIndex
 

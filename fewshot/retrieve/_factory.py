@@ -6,6 +6,7 @@ import inspect
 from typing import Any
 
 from fewshot.exceptions import InvalidInputError
+from fewshot.registry import Registry
 from fewshot.retrieve._balanced import LabelBalancedRetriever
 from fewshot.retrieve._base import BaseRetriever
 from fewshot.retrieve._bm25 import BM25Retriever
@@ -16,11 +17,13 @@ from fewshot.retrieve._random import RandomRetriever
 
 __all__ = ["get_retriever", "RETRIEVERS"]
 
-#: Retriever classes by name.
-RETRIEVERS: dict[str, type[BaseRetriever]] = {
-    cls.name: cls for cls in (RandomRetriever, BM25Retriever, DenseRetriever, MMRRetriever,
-                              LabelBalancedRetriever)
-}
+#: Retriever classes by name. A class registered here (``RETRIEVERS.register(name, cls)``) is
+#: usable by `get_retriever`, the service, the CLI, the API and evaluation configs. A class whose
+#: ``needs_dense`` is True is built over a `DenseRetriever` (``cls(dense, **params)``), any other
+#: over a `Corpus` (``cls(corpus, **params)``).
+RETRIEVERS: Registry[type[BaseRetriever]] = Registry("retriever")
+for _cls in (RandomRetriever, BM25Retriever, DenseRetriever, MMRRetriever, LabelBalancedRetriever):
+    RETRIEVERS.register(_cls.name, _cls)
 
 _DENSE_PARAMS = ("encoder", "query_encoder", "index", "kind", "metric", "filter_strategy",
                  "n_threads", "use_gpu")
@@ -38,12 +41,8 @@ def get_retriever(name: str, corpus: Corpus | None = None, **params: Any) -> Bas
     >>> type(r).__name__
     'RandomRetriever'
     """
-    try:
-        cls = RETRIEVERS[name]
-    except KeyError:
-        raise InvalidInputError(
-            f"unknown retriever {name!r}; choose from {sorted(RETRIEVERS)}") from None
-    if cls in (MMRRetriever, LabelBalancedRetriever):
+    cls = RETRIEVERS.get(name)
+    if getattr(cls, "needs_dense", False):
         dense = params.pop("dense", None)
         dense_params = {p: params.pop(p) for p in _DENSE_PARAMS if p in params}
         if dense is not None and dense_params:

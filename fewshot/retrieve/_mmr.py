@@ -75,6 +75,7 @@ class MMRRetriever(BaseRetriever):
     """
 
     name: ClassVar[str] = "mmr"
+    needs_dense: ClassVar[bool] = True
     accepts_vectors: ClassVar[bool] = True
 
     def __init__(self, dense: DenseRetriever, *, lambda_: float = 0.5,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..exceptions import InvalidInputError, MissingDependencyError
 
-__all__ = ["create_db_engine", "migrate", "make_session_factory"]
+__all__ = ["create_db_engine", "migrate", "make_session_factory", "schema_version"]
 
 logger = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -66,3 +66,10 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def schema_version(session: Session) -> str | None:
+    """The Alembic revision the database is at (None before the first migration)."""
+    from sqlalchemy import text
+
+    return session.execute(text("select version_num from alembic_version")).scalar()

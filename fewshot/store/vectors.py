@@ -28,21 +28,12 @@ from typing import Sequence
 import numpy as np
 
 from ..exceptions import ConflictError, InvalidInputError
+from ..hashing import hash_to_key
 
-__all__ = ["VectorStore", "content_hash", "hash_to_key"]
+__all__ = ["VectorStore"]
 
 FORMAT_VERSION = 1
 _SHARD_RE = re.compile(r"^shard-(\d{6})\.keys\.npy$")
-
-
-def content_hash(text: str) -> str:
-    """sha256 hex digest of a rendered text: the key of its vector."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def hash_to_key(hashes: Sequence[str]) -> np.ndarray:
-    """Hex digests -> ``|S32`` array of raw digests."""
-    return np.array([bytes.fromhex(h) for h in hashes], dtype="S32").reshape(-1)
 
 
 def _model_slug(model: str) -> str:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from shared_data import read_jsonl
+from shared_data import math_skill_sample, read_jsonl, uses_shipped_slices
 
 CALC = re.compile(r"<<[^<>]*>>")
 
@@ -24,15 +24,10 @@ def gsm_test(data_dir) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def math_slice(data_dir) -> list[dict]:
-    """300 seeded MATH train problems whose skill is one of the 8 most frequent ones."""
-    import random
-    from collections import Counter
-
-    rows = [r for r in read_jsonl(data_dir / "math" / "train.jsonl") if r.get("skills")]
-    top = {s for s, _ in Counter(s for r in rows for s in r["skills"]).most_common(8)}
-    rows = [r for r in rows if r["skills"][0] in top]
-    random.Random(0).shuffle(rows)
-    return rows[:300]
+    """300 seeded MATH train problems whose skill is one of the 8 most frequent ones
+    (``math_skill_sample``; the shipped tests/data/math/train.jsonl is that sample, in order)."""
+    rows = read_jsonl(data_dir / "math" / "train.jsonl")
+    return rows if uses_shipped_slices(data_dir) else math_skill_sample(rows, n=300, top=8, seed=0)
 
 
 @pytest.fixture(scope="session")

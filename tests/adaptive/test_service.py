@@ -11,7 +11,7 @@ from fewshot.exceptions import IngestError, InvalidInputError, NotFoundError
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory, embedder, gsm_train):
-    from fewshot.workspace import Workspace
+    from fewshot import Workspace
 
     home = tmp_path_factory.mktemp("adaptive-ws")
     workspace = Workspace.open(home / "home")
@@ -66,9 +66,9 @@ def test_bulk_edits_by_ids(ws, edit_pool):
 
 
 def test_bulk_edit_of_many_ids_in_chunks(ws, edit_pool, monkeypatch):
-    import fewshot.adaptive._service as service
+    import fewshot.store.examples as example_rows
 
-    monkeypatch.setattr(service, "IN_CHUNK", 7)
+    monkeypatch.setattr(example_rows, "IN_CHUNK", 7)
     ids = [f"gsm8k-train-{i}" for i in range(30)]
     assert ws.edit_skills(edit_pool, ids, add=["algebra"]).read == 30
     assert all("algebra" in s for s in _skills(ws, edit_pool).values())

@@ -11,10 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared_data import REPO, shared_data_dir
+from shared_data import REPO
 from shared_data import read_jsonl as _read_jsonl
-
-SHARED_DATA = shared_data_dir()
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +27,7 @@ def ref():
 @pytest.fixture(scope="session")
 def minilm():
     pytest.importorskip("sentence_transformers")
-    from fewshot.embedding import load_sentence_transformer
+    from fewshot.embed import load_sentence_transformer
 
     return load_sentence_transformer("all-MiniLM-L6-v2", device="cpu")
 
@@ -59,21 +57,15 @@ def embed_texts(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def sst5_vectors(embed_texts) -> np.ndarray:
+def sst5_vectors(embed_texts, data_dir) -> np.ndarray:
     """MiniLM embeddings of the first 1,200 SST-5 training sentences."""
-    path = SHARED_DATA / "sst5" / "train.jsonl"
-    if not path.exists():
-        pytest.skip(f"shared dataset not available: {path}")
-    return embed_texts([r["text"] for r in _read_jsonl(path, 1200)])
+    return embed_texts([r["text"] for r in _read_jsonl(data_dir / "sst5" / "train.jsonl", 1200)])
 
 
 @pytest.fixture(scope="session")
-def rte_vectors(embed_texts) -> np.ndarray:
+def rte_vectors(embed_texts, data_dir) -> np.ndarray:
     """MiniLM embeddings of the first 300 RTE pairs, rendered "{premise}<newline>question: {hypothesis}"."""
-    path = SHARED_DATA / "rte" / "train.jsonl"
-    if not path.exists():
-        pytest.skip(f"shared dataset not available: {path}")
-    rows = _read_jsonl(path, 300)
+    rows = _read_jsonl(data_dir / "rte" / "train.jsonl", 300)
     return embed_texts([f"{r['premise']}\nquestion: {r['hypothesis']}" for r in rows])
 
 

@@ -11,7 +11,6 @@ import pytest
 import uvicorn
 
 from fewshot.api import create_app
-from fewshot.keys import create_key
 
 
 def _free_port() -> int:
@@ -51,8 +50,7 @@ def server(ws):
 
 @pytest.fixture
 def api_key(ws):
-    with ws.session() as s:
-        secret, _ = create_key(s, name="test")
+    secret, _ = ws.keys.create("test")
     return secret
 
 

@@ -9,8 +9,6 @@ import time
 import httpx
 
 from fewshot.api import create_app
-from fewshot.jobs import JobRunner
-from fewshot.keys import create_key
 
 
 def _wait(client, job, timeout=120):
@@ -57,8 +55,7 @@ def test_every_other_route_needs_a_valid_key(server, anon):
 def test_revoked_and_pool_limited_keys(server, ws, client):
     client.post("/pools", json={"name": "a"})
     client.post("/pools", json={"name": "b"})
-    with ws.session() as s:
-        limited, _ = create_key(s, name="only-a", pools=["a"])
+    limited, _ = ws.keys.create("only-a", pools=["a"])
     with httpx.Client(base_url=server.url + "/v1", headers={"X-API-Key": limited}) as c:
         assert [p["name"] for p in c.get("/pools").json()["data"]] == ["a"]
         assert c.get("/pools/a").status_code == 200
@@ -66,10 +63,7 @@ def test_revoked_and_pool_limited_keys(server, ws, client):
         assert r.status_code == 403 and "may not access pool 'b'" in r.json()["detail"]
         assert c.get("/pools/b/examples").status_code == 403
         assert c.post("/pools/b/selections", json={"budget": 1}).status_code == 403
-    from fewshot.keys import list_keys, revoke_key
-
-    with ws.session() as s:
-        revoke_key(s, key_id=[k for k in list_keys(s) if k.name == "only-a"][0].id)
+    ws.keys.revoke([k for k in ws.keys.list() if k.name == "only-a"][0].id)
     assert httpx.get(server.url + "/v1/pools", headers={"X-API-Key": limited}).status_code == 401
 
 
@@ -145,7 +139,7 @@ def test_jobs_survive_a_restart(ws, data_slice, api_key, live_server):
     path = data_slice("sst5", "train", 40)
     ws.ingest("sst5", path)
     pool_id = ws.get_pool("sst5").id
-    pending = JobRunner(ws).submit("embed", {"pool": "sst5"}, pool_id=pool_id)  # never started: a "crash"
+    pending = ws.job_runner().submit("embed", {"pool": "sst5"}, pool_id=pool_id)  # never started: a "crash"
     assert pending["status"] == "pending"
     with live_server(create_app(workspace=ws)) as live:
         with httpx.Client(base_url=live.url + "/v1", headers={"X-API-Key": api_key}) as c:

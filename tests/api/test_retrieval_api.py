@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from fewshot.keys import create_key
 
 
 def _labeled_pool(client, data_slice, n=80):
@@ -71,8 +70,7 @@ def test_retrieval_validation_and_pool_limits(server, ws, client, data_slice):
     assert r.status_code == 422 and "the query alone needs" in r.json()["detail"]
     r = client.post("/prompts", json={"pool": "nope", "query": "x"})
     assert r.status_code == 404
-    with ws.session() as s:
-        other, _ = create_key(s, name="other", pools=["elsewhere"])
+    other, _ = ws.keys.create("other", pools=["elsewhere"])
     import httpx
 
     with httpx.Client(base_url=server.url + "/v1", headers={"X-API-Key": other}) as c:

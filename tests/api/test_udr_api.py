@@ -65,7 +65,7 @@ def test_udr_train_job_models_and_retrieval(client, server, data_slice, tiny_lm_
     assert [d["id"] for d in demos] == [str(d.id) for d in expected]
     assert demos[0]["score"] >= demos[1]["score"] >= demos[2]["score"]
     # the version reported is that of the UDR model's own index, not the pool's dense index
-    assert res.json()["index_version"] == ws.serving.retrieve_versioned("sst5", [query], k=3, retriever="udr:api")[0]
+    assert res.json()["index_version"] == ws.retrieval.retrieve_versioned("sst5", [query], k=3, retriever="udr:api")[0]
     assert client.post("/pools/sst5/retrieve", json={"queries": [query], "retriever": "udr:"}).status_code == 422
 
     prompt = client.post("/prompts", json={"pool": "sst5", "query": query, "k": 2, "retriever": "udr:api:v1"})

@@ -1,5 +1,5 @@
-"""Fixtures for the evaluation tests: small slices of the shared datasets laid out like the shared
-data folder (so the presets load them through ``data_dir``), and a tiny randomly initialised GPT-2
+"""Fixtures for the evaluation tests: small slices of the test datasets (tests/data) laid out like
+the shared data folder (so the presets load them through ``data_dir``), and a tiny randomly initialised GPT-2
 saved to disk and loaded through ``get_backend("hf:<dir>")``."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shared_data import read_jsonl
 
 SLICES = {  # dataset -> {split: rows}
     "sst5": {"train": 260, "test": 40},
@@ -16,6 +17,8 @@ SLICES = {  # dataset -> {split: rows}
 
 
 def _head(path: Path, n: int) -> list[str]:
+    """The first ``n`` lines of ``path``; a missing or shorter file is an error (see tests/data)."""
+    read_jsonl(path, n)  # checks the file exists and holds n records
     lines = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -27,16 +30,14 @@ def _head(path: Path, n: int) -> list[str]:
 
 @pytest.fixture(scope="session")
 def mini_data(data_dir, tmp_path_factory) -> Path:
-    """A data folder with the first rows of SST-5, RTE and GSM8K (skips without shared data)."""
+    """A data folder with the first rows of SST-5, RTE and GSM8K (from ``data_dir``: tests/data)."""
     src = data_dir
     out = tmp_path_factory.mktemp("mini-data")
     for name, splits in SLICES.items():
         (out / name).mkdir()
         for split, n in splits.items():
-            path = src / name / f"{split}.jsonl"
-            if not path.is_file():
-                pytest.skip(f"shared data file missing: {path}")
-            (out / name / f"{split}.jsonl").write_text("".join(_head(path, n)), encoding="utf-8")
+            lines = _head(src / name / f"{split}.jsonl", n)
+            (out / name / f"{split}.jsonl").write_text("".join(lines), encoding="utf-8")
     return out
 
 

@@ -18,10 +18,7 @@ def sst5_rows(data_dir: Path) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def gsm8k_rows(data_dir: Path) -> list[dict]:
-    path = data_dir / "gsm8k" / "train.jsonl"
-    if not path.is_file():
-        pytest.skip("gsm8k slice not available")
-    return read_jsonl(path, 200)
+    return read_jsonl(data_dir / "gsm8k" / "train.jsonl", 200)
 
 
 @pytest.fixture(scope="session")

@@ -31,10 +31,7 @@ def sst5_corpus(sst5_rows: list[dict]) -> Corpus:
 
 @pytest.fixture(scope="session")
 def gsm8k_rows(data_dir: Path) -> list[dict]:
-    path = data_dir / "gsm8k" / "train.jsonl"
-    if not path.is_file():
-        pytest.skip("gsm8k slice not available")
-    return read_jsonl(path, 300)
+    return read_jsonl(data_dir / "gsm8k" / "train.jsonl", 300)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from fewshot.exceptions import IngestError
-from fewshot.labels import LabelImportError
+from fewshot.service.labels import LabelImportError
 
 
 @pytest.fixture

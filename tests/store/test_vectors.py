@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fewshot.exceptions import ConflictError
-from fewshot.store.vectors import VectorStore, content_hash
+from fewshot.hashing import content_hash
+from fewshot.store.vectors import VectorStore
 
 
 def _data(n, dim=8, seed=0):

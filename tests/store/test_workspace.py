@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect
 
 from fewshot.exceptions import ConflictError, IngestError, InvalidInputError, NotFoundError
-from fewshot.workspace import Workspace
+from fewshot import Workspace
 
 
 def test_migrations_create_the_schema(ws):
@@ -141,7 +141,7 @@ def test_export_round_trip(ws, data_slice, tmp_path):
 def test_delete_pool_removes_vectors(ws, data_slice):
     ws.ingest("sst5", data_slice("sst5", "train", 10))
     ws.embed("sst5")
-    store = ws.vector_store(ws.get_pool("sst5"))
+    store = ws.embeddings.store("sst5")
     assert store.path.exists()
     ws.delete_pool("sst5")
     assert not store.path.exists()

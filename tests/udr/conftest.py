@@ -29,6 +29,6 @@ def tiny_lm(tiny_lm_dir):
 @pytest.fixture(scope="session")
 def base_model():
     """The bundled MiniLM, loaded once (tests copy it before training: training changes weights)."""
-    from fewshot.embedding import load_sentence_transformer
+    from fewshot.embed import load_sentence_transformer
 
     return load_sentence_transformer("all-MiniLM-L6-v2", device="cpu")

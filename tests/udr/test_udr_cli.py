@@ -39,7 +39,7 @@ def test_udr_mine_train_models_retrieve(tmp_path, data_slice, tiny_lm_dir):
     out = run(home, "retrieve", "sst5", query, "-k", "3", "--retriever", "udr:mix", "--json").output
     res = json.loads(out[out.index('{"query"'):].strip())  # CliRunner mixes in stderr's model-loading bar
     # the scores are dot products of the trained encoder's vectors, instruction prefixed, best first
-    from fewshot.retrieve.udr import load_udr_model
+    from fewshot.udr import load_udr_model
 
     model = load_udr_model(info["path"], device="cpu")
     texts = [json.loads(line)["text"] for line in data_slice("sst5", "train", 30).read_text().splitlines()]

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from fewshot.exceptions import InvalidInputError  # noqa: E402
-from fewshot.retrieve.udr import (inbatch_loss, lambdarank_loss, predicted_positions,  # noqa: E402
+from fewshot.udr import (inbatch_loss, lambdarank_loss, predicted_positions,  # noqa: E402
                                   sample_candidates, udr_loss)
 
 
@@ -105,7 +105,7 @@ def test_sample_candidates_seeded():
     assert a == b
 
 
-@pytest.mark.parametrize("name", ["fewshot.retrieve.udr._losses", "fewshot.retrieve.udr._sampling"])
+@pytest.mark.parametrize("name", ["fewshot.udr._losses", "fewshot.udr._sampling"])
 def test_doctests(name):
     import doctest
     import importlib

@@ -6,7 +6,8 @@ import pytest
 
 from fewshot.prompt import PromptTemplate
 from fewshot.retrieve import Example
-from fewshot.retrieve.udr import (MemoryFeedbackCache, MiningStats, SQLFeedbackCache, UDRTask, bm25_candidates,
+from fewshot.store.feedback import SQLFeedbackCache
+from fewshot.udr import (MemoryFeedbackCache, MiningStats, UDRTask, bm25_candidates,
                                   merge_candidates, mine_feedback)
 
 TEMPLATE = PromptTemplate(name="sst5", input="Review: {text}\nSentiment:", output=" {label}")

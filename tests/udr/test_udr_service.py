@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from fewshot.exceptions import InvalidInputError, NotFoundError
-from fewshot.retrieve.udr import UDRModel, prepare_model
+from fewshot.udr import UDRModel, prepare_model
 from fewshot.store.models import IndexVersion
 
 
@@ -52,7 +52,7 @@ def test_udr_index_versions_and_refresh(ws, data_slice, base_model, tmp_path):
     assert versions() == [("udr:m:v1", 1, 20), ("udr:m:v1", 2, 30)]
 
     info2 = ws.udr.save_model("m", UDRModel(model.model, {"a": "A: ", "b": "B: "}))
-    assert info2.version == 2 and ws.udr.resolve("udr:m").version == 2
+    assert info2.version == 2 and ws.models.resolve("udr:m").version == 2
     assert [m.spec for m in ws.list_models()] == ["udr:m:v1", "udr:m:v2"]
     with pytest.raises(InvalidInputError, match="several tasks"):
         ws.retrieve("sst5", [query], retriever="udr:m")  # sst5 is not one of v2's tasks

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from fewshot.exceptions import InvalidInputError  # noqa: E402
 from fewshot.prompt import PromptTemplate  # noqa: E402
 from fewshot.retrieve import Corpus, Example  # noqa: E402
-from fewshot.retrieve.udr import (TrainConfig, UDRModel, UDRTask, load_udr_model, prepare_model,  # noqa: E402
+from fewshot.udr import (TrainConfig, UDRModel, UDRTask, load_udr_model, prepare_model,  # noqa: E402
                                   sample_candidates, train_udr, udr_loss)
 
 TEMPLATE = PromptTemplate(name="sst5", input="Review: {text}\nSentiment:", output=" {label}")

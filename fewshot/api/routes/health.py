@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import text
 
 from ... import __version__
 from ..deps import KeyDep, WorkspaceDep
@@ -19,8 +18,7 @@ def health() -> dict:
 @router.get("/ready", summary="Readiness: the database answers and the schema is current")
 def ready(ws: WorkspaceDep, response: Response) -> dict:
     try:
-        with ws.session() as s:
-            version = s.execute(text("select version_num from alembic_version")).scalar()
+        version = ws.ctx.schema_version()
     except Exception:  # noqa: BLE001 - any failure means not ready
         response.status_code = 503
         return {"status": "unavailable", "database": "unreachable"}
@@ -29,5 +27,5 @@ def ready(ws: WorkspaceDep, response: Response) -> dict:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics(request: Request, _key: KeyDep) -> Response:
-    body = request.app.state.metrics.render({"fewshot_jobs_queued": request.app.state.jobs._queue.qsize()})
+    body = request.app.state.metrics.render({"fewshot_jobs_queued": request.app.state.jobs.queued})
     return Response(body, media_type="text/plain; version=0.0.4")

@@ -44,7 +44,7 @@ def get_index(pool: str, ws: WorkspaceDep, key: KeyDep) -> dict:
              summary="Demonstrations for a batch of queries")
 def retrieve(pool: str, body: RetrieveRequest, ws: WorkspaceDep, key: KeyDep) -> dict:
     check_pool_access(key, pool)
-    version, results = ws.serving.retrieve_versioned(pool, body.queries, k=body.k, retriever=body.retriever,
+    version, results = ws.retrieval.retrieve_versioned(pool, body.queries, k=body.k, retriever=body.retriever,
                                                      filter=_filter(body.filter))
     return {"index_version": version, "results": [
         [{"id": str(d.id), "score": float(d.score), "rank": d.rank, "text": d.text,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...adaptive._service import SkillEdit
+from ...service.skills import SkillEdit
 from ...exceptions import InvalidInputError
 from ..deps import KeyDep, WorkspaceDep, check_pool_access
 
@@ -107,7 +107,7 @@ def edit_skills(pool: str, body: SkillEditsIn, ws: WorkspaceDep, key: KeyDep) ->
         if any(v is not None for v in (body.ids, body.set, body.add, body.remove)):
             raise InvalidInputError("give either edits or ids with set/add/remove, not both")
         edits = [SkillEdit(e.id, tuple(e.skills), e.mode, n) for n, e in enumerate(body.edits, start=1)]
-        return ws.adaptive.edit(pool, edits, source="edits").to_dict()
+        return ws.skills.edit(pool, edits, source="edits").to_dict()
     return ws.edit_skills(pool, body.ids or [], set=body.set, add=body.add, remove=body.remove).to_dict()
 
 

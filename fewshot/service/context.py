@@ -1,0 +1,106 @@
+"""`ServiceContext`: what every sub-service of a workspace shares, passed explicitly.
+
+It holds the settings, the database engine and its unit of work (`session`), the loaded
+embedding models, the loaded LM backends and the data directory's layout. Sub-services receive
+the context and the sub-services they use in their constructor; none holds a reference back to the
+`Workspace`, so the service layer has no reference cycles.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from fewshot.config import Settings
+from fewshot.embed import Embedder
+from fewshot.store.db import create_db_engine, make_session_factory, migrate, schema_version
+from fewshot.store.vectors import VectorStore
+
+if TYPE_CHECKING:
+    from fewshot.lm import LMBackend
+
+__all__ = ["ServiceContext"]
+
+
+class ServiceContext:
+    """Settings, database, model caches and paths of one workspace (create one per process).
+
+    Opening it creates the data directory and migrates the database schema to the latest version.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        self.engine = create_db_engine(self.settings.resolved_database_url())
+        migrate(self.engine)
+        self._sessions = make_session_factory(self.engine)
+        self._lock = threading.RLock()
+        self._embedders: dict[str, Embedder] = {}
+        self._lms: dict[str, LMBackend] = {}
+
+    # ------------------------------------------------------------------ unit of work
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed when the block ends, rolled back on any error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        """Dispose of the engine's connections and close the LM backends this context opened."""
+        with self._lock:
+            lms, self._lms = list(self._lms.values()), {}
+        for lm in lms:
+            close = getattr(lm, "close", None)
+            if close is not None:
+                close()
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ models
+    def embedder(self, model: str) -> Embedder:
+        """The `Embedder` of ``model``, loaded once per context."""
+        with self._lock:
+            if model not in self._embedders:
+                self._embedders[model] = Embedder(model, device=self.settings.device,
+                                                  batch_size=self.settings.embed_batch_size)
+            return self._embedders[model]
+
+    def use_embedder(self, embedder: Embedder) -> None:
+        """Reuse an already-loaded `Embedder` for its model (notebooks, tests, servers)."""
+        with self._lock:
+            self._embedders[embedder.model_name] = embedder
+
+    def lm(self, spec: str) -> LMBackend:
+        """The LM backend for ``spec``, opened once per context (closed by `close`)."""
+        from fewshot.lm import get_backend
+
+        with self._lock:
+            if spec not in self._lms:
+                self._lms[spec] = get_backend(spec)
+            return self._lms[spec]
+
+    # ------------------------------------------------------------------ layout
+    def vector_store(self, pool_id: int, model: str) -> VectorStore:
+        """The pool's vectors for ``model`` under ``{home}/vectors``."""
+        return VectorStore(self.settings.vectors_dir, pool_id=pool_id, model=model)
+
+    def index_dir(self, pool_id: int) -> Path:
+        """``{home}/indexes/pool-{id}``: the pool's index versions."""
+        return self.settings.home / "indexes" / f"pool-{pool_id}"
+
+    def model_dir(self, name: str) -> Path:
+        """``{home}/models/{name}``: a trained model's versions."""
+        return self.settings.home / "models" / name
+
+    def schema_version(self) -> str | None:
+        """The database's schema revision (raises when the database does not answer)."""
+        with self.session() as s:
+            return schema_version(s)
+
+    def describe(self) -> dict[str, Any]:
+        """Where the data lives (for health checks and the CLI)."""
+        return {"home": str(self.settings.home), "database": self.engine.url.render_as_string(hide_password=True)}

@@ -1,0 +1,131 @@
+"""Importing labels back from annotators: validated as a whole, applied all at once.
+
+Every record is checked before anything is written. Unknown ids, empty labels, conflicting
+labels (one item given two labels in the file, or by two annotators, or a label different from
+the one already stored) are collected item by item into :class:`LabelImportReport.problems`.
+With problems, nothing is applied and :class:`LabelImportError` carries the report, unless
+``skip_invalid=True`` (apply the clean items, report the rest). Importing the same file twice
+changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from pathlib import Path
+
+from fewshot.exceptions import InvalidInputError
+from fewshot.io import LabelRecord, read_labels
+from fewshot.service.context import ServiceContext
+from fewshot.store import examples as example_rows
+from fewshot.store import pools as pool_rows
+
+__all__ = ["LabelService", "LabelImportReport", "LabelImportError", "LabelProblem"]
+
+
+@dataclass(frozen=True)
+class LabelProblem:
+    line: int
+    external_id: str
+    kind: str  # unknown_id | empty_label | conflicting_labels | conflicts_stored
+    detail: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, id {self.external_id!r}: {self.detail}"
+
+
+@dataclass
+class LabelImportReport:
+    pool: str
+    read: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    problems: list[LabelProblem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["problems"] = [p.__dict__ for p in self.problems]
+        return d
+
+
+class LabelImportError(InvalidInputError):
+    def __init__(self, report: LabelImportReport) -> None:
+        shown = "\n".join(f"  {p}" for p in report.problems[:20])
+        more = f"\n  ... and {len(report.problems) - 20} more" if len(report.problems) > 20 else ""
+        super().__init__(f"{len(report.problems)} of {report.read} labels cannot be imported; nothing was applied "
+                         f"(use skip_invalid / --skip-invalid to apply the others):\n{shown}{more}")
+        self.report = report
+
+
+class LabelService:
+    """Labels coming back from annotators (files or in memory), applied all or nothing."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def import_labels(self, pool: str, path: str | Path, *, fmt: str | None = None, id_field: str = "id",
+                      label_field: str = "label", overwrite: bool = False,
+                      skip_invalid: bool = False) -> LabelImportReport:
+        """Read labels from JSONL/CSV or a Label Studio / Argilla export and apply them (see `apply`)."""
+        records = read_labels(path, fmt, id_field=id_field, label_field=label_field)
+        return self.apply(pool, records, overwrite=overwrite, skip_invalid=skip_invalid)
+
+    def apply(self, pool: str, labels: Sequence[LabelRecord] | dict[str, str], *, overwrite: bool = False,
+              skip_invalid: bool = False) -> LabelImportReport:
+        """Apply labels given in memory (``{external_id: label}`` or `LabelRecord` s).
+
+        Every record is checked first; with problems nothing is applied (`LabelImportError`
+        carries the report) unless ``skip_invalid``. Importing the same labels twice changes nothing.
+        """
+        if isinstance(labels, dict):
+            labels = [LabelRecord(line=i, external_id=str(k), labels=() if v is None or not str(v).strip()
+                                  else (str(v).strip(),)) for i, (k, v) in enumerate(labels.items(), start=1)]
+        records = list(labels)
+        with self.ctx.session() as s:
+            p = pool_rows.get_pool(s, name=pool)
+            rows = example_rows.by_external_ids(s, pool_id=p.id, ids=[r.external_id for r in records])
+            stored = {ext: (row.id, row.label) for ext, row in rows.items()}
+            report, to_apply = plan_labels(pool, records, stored, overwrite=overwrite)
+            if report.problems and not skip_invalid:
+                raise LabelImportError(report)
+            example_rows.set_labels(s, to_apply)
+            report.applied = len(to_apply)
+            return report
+
+
+def plan_labels(pool: str, records: Sequence[LabelRecord], stored: dict[str, tuple[int, str | None]], *,
+                overwrite: bool = False) -> tuple[LabelImportReport, dict[int, str]]:
+    """Check ``records`` against the ``stored`` ``{external_id: (example id, label)}``: the report
+    (problems listed item by item) and the labels to apply by example id."""
+    report = LabelImportReport(pool=pool, read=len(records))
+    by_id: dict[str, list[LabelRecord]] = {}
+    for rec in records:
+        by_id.setdefault(rec.external_id, []).append(rec)
+
+    to_apply: dict[int, str] = {}
+    for ext_id, recs in by_id.items():
+        first = recs[0]
+        labels = tuple(dict.fromkeys(lab for r in recs for lab in r.labels))
+        if ext_id not in stored:
+            report.problems.append(LabelProblem(first.line, ext_id, "unknown_id", f"no item with this id in pool {pool!r}"))
+            continue
+        if not labels:
+            report.problems.append(LabelProblem(first.line, ext_id, "empty_label", "the label is empty"))
+            continue
+        if len(labels) > 1:
+            lines = ", ".join(str(r.line) for r in recs)
+            report.problems.append(LabelProblem(first.line, ext_id, "conflicting_labels",
+                                                f"conflicting labels {list(labels)} (lines {lines})"))
+            continue
+        example_id, current = stored[ext_id]
+        if current == labels[0]:
+            report.unchanged += 1
+            continue
+        if current is not None and not overwrite:
+            report.problems.append(LabelProblem(first.line, ext_id, "conflicts_stored",
+                                                f"already labeled {current!r}, file says {labels[0]!r} (overwrite to replace)"))
+            continue
+        to_apply[example_id] = labels[0]
+
+    return report, to_apply

@@ -1,0 +1,112 @@
+"""Retrieval of demonstrations from a pool's labeled items by any registered retriever name.
+
+Names come from `fewshot.retrieve.RETRIEVERS` (``dense`` is the pool's index itself; a class with
+``needs_dense`` re-ranks it; any other is built over the index's corpus) plus the trained-model
+forms ``udr``, ``udr:<name>``, ``udr:<name>:v<N>`` (a UDR model's own index of the pool).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from fewshot.exceptions import InvalidInputError
+from fewshot.hashing import content_hash
+from fewshot.retrieve import RETRIEVERS, BaseRetriever, Demo, Filter
+from fewshot.service.indexes import DENSE, IndexService
+from fewshot.service.models import ModelInfo, ModelService
+from fewshot.service.pools import PoolService
+
+__all__ = ["RetrievalService", "retriever_names", "is_udr_spec", "UDR_FORMS"]
+
+#: How trained retrievers are named, next to the registered names (help texts, errors).
+UDR_FORMS = ("udr", "udr:<model>", "udr:<model>:v<N>")
+
+
+def is_udr_spec(name: str) -> bool:
+    return name == "udr" or name.startswith("udr:")
+
+
+def retriever_names() -> list[str]:
+    """The registered retriever names (``udr`` forms excluded)."""
+    return RETRIEVERS.names()
+
+
+class RetrievalService:
+    """Retrievers over pools, cached per (pool, index version, name, parameters)."""
+
+    def __init__(self, pools: PoolService, indexes: IndexService, models: ModelService) -> None:
+        self.pools, self.indexes, self.models = pools, indexes, models
+        self._lock = threading.RLock()
+        self._derived: dict[tuple[int, int, str, str], BaseRetriever] = {}
+
+    def retriever(self, pool: str, name: str = DENSE, **params: Any) -> tuple[int, int, BaseRetriever]:
+        """``(pool id, index version, retriever)`` for the retriever ``name`` over ``pool``."""
+        if not isinstance(name, str):
+            raise InvalidInputError(f"retriever must be a name, got {name!r}")
+        if is_udr_spec(name):
+            return self._udr(pool, name, **params)
+        if name not in RETRIEVERS:
+            names = ", ".join([*RETRIEVERS.names(), *UDR_FORMS])
+            raise InvalidInputError(f"unknown retriever {name!r}; choose from {names}")
+        pool_id, version, dense = self.indexes.dense(pool)
+        if name == DENSE:
+            return pool_id, version, dense
+        key = (pool_id, version, name, repr(sorted(params.items())))
+        with self._lock:
+            if key not in self._derived:
+                cls = RETRIEVERS.get(name)
+                base = dense if getattr(cls, "needs_dense", False) else dense.corpus
+                try:
+                    self._derived[key] = cls(base, **params)  # type: ignore[call-arg]
+                except TypeError as exc:
+                    raise InvalidInputError(f"retriever {name!r}: {exc}") from None
+            return pool_id, version, self._derived[key]
+
+    def _udr(self, pool: str, spec: str, *, task: str | None = None) -> tuple[int, int, BaseRetriever]:
+        """A UDR model's index of the pool: the pool's own instruction (kind ``udr:<name>:v<N>``),
+        or another task's (kind ``...#<instruction hash>``: other vectors, another index)."""
+        info = self.models.resolve(spec)
+        model = self.models.load(info)
+        own = task if task is not None else (pool if pool in model.instructions else None)
+        instruction = model.instruction_for(own)
+        kind = info.spec if task is None else f"{info.spec}#{content_hash(instruction)[:8]}"
+        suffix = kind[len(info.spec):].replace("#", "-")
+
+        def encoder() -> Any:
+            return self.models.load(info).encoder(own, n_threads=None)
+
+        return self.indexes.derived(pool, kind, encoder,
+                                    directory=lambda v: f"udr-{info.name}-v{info.version}{suffix}-i{v}")
+
+    def build_udr_index(self, pool: str, spec: str = "udr", *, task: str | None = None) -> dict[str, Any]:
+        """Build or refresh the pool's index for a UDR model now; returns its description."""
+        info: ModelInfo = self.models.resolve(spec)
+        _pool_id, version, retriever = self._udr(pool, spec, task=task)
+        return {"pool": pool, "model": info.spec, "version": version, "count": len(retriever.corpus),
+                "embedding_model": getattr(retriever, "encoder").name}
+
+    def retrieve_versioned(self, pool: str, queries: str | Sequence[str], *, k: int = 8, retriever: str = DENSE,
+                           filter: Filter | None = None, **params: Any) -> tuple[int, list[list[Demo]]]:
+        """``(index version, demonstrations per query)``: the version is that of the index the
+        retriever searched (the pool's dense index, or the UDR model's own index)."""
+        _pool_id, version, results = self.search(pool, queries, k=k, retriever=retriever, filter=filter, **params)
+        return version, results
+
+    def retrieve(self, pool: str, queries: str | Sequence[str], *, k: int = 8, retriever: str = DENSE,
+                 filter: Filter | None = None, **params: Any) -> list[list[Demo]]:
+        """Demonstrations for each query, best first: ``list[list[Demo]]``."""
+        return self.search(pool, queries, k=k, retriever=retriever, filter=filter, **params)[2]
+
+    def search(self, pool: str, queries: str | Sequence[str], *, k: int, retriever: str, filter: Filter | None,
+               **params: Any) -> tuple[int, int, list[list[Demo]]]:
+        """``(pool id, index version, demonstrations per query)``."""
+        if isinstance(queries, str):
+            queries = [queries]
+        if not queries:
+            raise InvalidInputError("queries must not be empty")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InvalidInputError(f"k must be a positive integer, got {k!r}")
+        pool_id, version, r = self.retriever(pool, retriever, **params)
+        return pool_id, version, r.retrieve(list(queries), k, filter=filter)
