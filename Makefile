@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup demo test test-all check bench clean
 
 setup: $(VENV)/.installed
 
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[test,postgres]"
+	$(PY) -m pip install --quiet -e ".[test,postgres,dev]"
 	touch $@
 
 demo: setup
@@ -24,6 +24,13 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory check
+
+check: setup
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check fewshot tests benchmarks
+	$(VENV)/bin/ruff format --check fewshot tests benchmarks
+	$(VENV)/bin/mypy
 
 test-all: setup
 	$(PY) -m pytest -m ""

@@ -161,7 +161,7 @@ class HFCausalLM(LMBackend):
                 "in the Hugging Face cache") from exc
         except ValueError as exc:
             raise InvalidInputError(f"transformers cannot load {model!r}: {exc}") from exc
-        lm.to(device)
+        lm.to(device)  # type: ignore[arg-type]  # transformers' stub types .to oddly
         label = name or (f"gguf:{Path(model) / gguf_file}" if gguf_file else f"hf:{model}")
         return cls(lm, tok, name=label, batch_size=batch_size, kv_reuse=kv_reuse,
                    max_context=max_context)
@@ -317,6 +317,7 @@ class HFCausalLM(LMBackend):
                 past = _expand_cache(cache, len(chunk))
                 logits, _ = self._forward(t_ids.to(self.device), t_mask.to(self.device),
                                           t_pos.to(self.device), past=past)
+            assert logits is not None
             for r, (e, t) in enumerate(zip(chunk, tails)):
                 rows = [first_lp[None]]
                 if len(t) > 1:
@@ -332,7 +333,7 @@ class HFCausalLM(LMBackend):
                   temperature: float, seed: int | None, n: int,
                   progress: Progress | None) -> list[Generation]:
         if temperature > 0 and seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**63))
+            seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] % (2**63))
         contexts = [self._enc.context(p, reserve=max_new_tokens) for p in prompts]
         samples = n if temperature > 0 else 1
         order = sorted(range(len(prompts)), key=lambda i: -len(contexts[i]))
@@ -350,11 +351,10 @@ class HFCausalLM(LMBackend):
                     progress(min(start + per_batch, len(order)), len(order))
         out: list[Generation] = []
         for i in range(len(prompts)):
-            gens = results[i]
+            row = results[i]
             if samples == 1 and n > 1:
-                gens = [Generation(g.text, g.token_logprobs, g.finish_reason, i, j)
-                        for g in gens for j in range(n)]
-            out.extend(gens)
+                row = [Generation(g.text, g.token_logprobs, g.finish_reason, i, j) for g in row for j in range(n)]
+            out.extend(row)
         return out
 
 

@@ -62,7 +62,7 @@ def generate_batch(lm: Any, contexts: list[list[int]], prompt_indices: list[int]
     for step in range(max_new_tokens):
         last = logits[:, -1]
         logp = torch.log_softmax(last, dim=-1)
-        if temperature > 0:
+        if gens is not None:
             probs = torch.softmax(last / temperature, dim=-1)
             nxt = torch.stack([torch.multinomial(probs[b], 1, generator=gens[r])[0]
                                for b, r in enumerate(active)])

@@ -146,7 +146,7 @@ class LlamaCpp(LMBackend):
                   temperature: float, seed: int | None, n: int,
                   progress: Progress | None) -> list[Generation]:
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**31))
+            seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] % (2**31))
         out = []
         samples = n if temperature > 0 else 1
         for i, prompt in enumerate(prompts):

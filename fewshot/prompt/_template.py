@@ -31,7 +31,7 @@ Verbalizer = Mapping[Hashable, str] | Callable[[Any], str]
 
 def _compile(source: str, where: str) -> tuple[tuple[str, str | None, str], ...]:
     """Split a template into (literal, field or None, format_spec) triples, checking fields."""
-    parts = []
+    parts: list[tuple[str, str | None, str]] = []
     try:
         parsed = list(string.Formatter().parse(source))
     except ValueError as exc:

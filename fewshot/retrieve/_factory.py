@@ -54,16 +54,16 @@ def get_retriever(name: str, corpus: Corpus | None = None, **params: Any) -> Bas
             _check_params(DenseRetriever, dense_params)
             dense = DenseRetriever(corpus, **dense_params)
         _check_params(cls, params)
-        return cls(dense, **params)  # type: ignore[call-arg]
+        return cls(dense, **params)
     if corpus is None:
         raise InvalidInputError(f"{name} needs a corpus")
     _check_params(cls, params)
-    return cls(corpus, **params)  # type: ignore[call-arg]
+    return cls(corpus, **params)
 
 
 def _check_params(cls: type, params: dict[str, Any]) -> None:
     """Reject keyword arguments the constructor does not take, naming them."""
-    accepted = inspect.signature(cls.__init__).parameters
+    accepted = inspect.signature(cls).parameters
     unknown = sorted(set(params) - {n for n, p in accepted.items()
                                     if p.kind is inspect.Parameter.KEYWORD_ONLY
                                     or p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD})

@@ -229,7 +229,7 @@ class _HNSWBackend:
             bitmap = np.isin(self.slot_ids, allowed)
             wanted = int(allowed.size)
         else:
-            bitmap = self.slot_ids >= 0 if self.n_dead else None
+            bitmap = (self.slot_ids >= 0) if self.n_dead else None  # type: ignore[assignment]
             wanted = self.count
         params = faiss.SearchParametersHNSW()
         params.efSearch = max(self.ef_search, k)

@@ -118,7 +118,7 @@ class DenseIndex:
         self.metric = metric
         self.embedding_model = embedding_model
         self.auto_threshold = int(auto_threshold)
-        self.hnsw_params = {"m": int(hnsw_m), "ef_construction": int(ef_construction),
+        self.hnsw_params: dict[str, Any] = {"m": int(hnsw_m), "ef_construction": int(ef_construction),
                             "ef_search": int(ef_search), "exact_below": int(exact_below)}
         self.filter_strategy = filter_strategy
         self.n_threads = n_threads

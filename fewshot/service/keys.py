@@ -28,7 +28,7 @@ class KeyService:
         with self.ctx.session() as s:
             return key_rows.verify_key(s, secret)
 
-    def list(self) -> list[KeyInfo]:
+    def all(self) -> list[KeyInfo]:
         """Every key (revoked ones too), oldest first; never the secrets."""
         with self.ctx.session() as s:
             return key_rows.list_keys(s)

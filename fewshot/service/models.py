@@ -112,7 +112,7 @@ class ModelService:
         logger.info("saved UDR model %s v%d at %s", name, version, path)
         return info
 
-    def list(self, name: str | None = None) -> list[ModelInfo]:
+    def versions(self, name: str | None = None) -> list[ModelInfo]:
         """Every version (of ``name``, or of every model), by name then version."""
         with self.ctx.session() as s:
             return [ModelInfo.from_row(r) for r in model_rows.list_models(s, name=name)]

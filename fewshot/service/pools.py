@@ -95,7 +95,7 @@ class PoolService:
                                          embedding_model=embedding_model or self.ctx.settings.embedding_model)
             return _pool_info(s, pool)
 
-    def list(self) -> list[PoolInfo]:
+    def all(self) -> list[PoolInfo]:
         """Every pool, by name."""
         with self.ctx.session() as s:
             return [_pool_info(s, p) for p in pool_rows.list_pools(s)]

@@ -15,6 +15,7 @@ from fewshot.adaptive import (
     DifficultyThresholds,
     Feedback,
     LMSkillPredictor,
+    SkillPredictor,
     TwoPassResult,
     chat_wrapper,
     run_two_pass,
@@ -174,14 +175,15 @@ class PromptService:
                             missing_skills_source="lm" if plus == "lm" else f"predicted:{plus}")
 
 
-class _LazyPredictor:
+class _LazyPredictor(SkillPredictor):
     """Loads the pool's predictor only when a difficult query needs one (easy and caller-named
     branches never pay for it)."""
 
     def __init__(self, skills: SkillService, pool: str, method: str, lm: str | None) -> None:
         PREDICTORS.get(method)  # unknown names fail now, naming the choices
-        self.skills, self.pool, self.name, self.lm = skills, pool, method, lm
+        self.skills, self.pool, self.method, self.lm = skills, pool, method, lm
+        self.name = method  # type: ignore[misc]  # the policy reports "predicted:<name>"
         self.vocabulary = skills.vocabulary(pool)
 
-    def predict(self, queries: Sequence[str], *, top: int = 1) -> list[list[str]]:
-        return self.skills.predictor(self.pool, self.name, lm=self.lm).predict(queries, top=top)
+    def _predict(self, queries: list[str], top: int) -> list[list[str]]:
+        return self.skills.predictor(self.pool, self.method, lm=self.lm).predict(queries, top=top)

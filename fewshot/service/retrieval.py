@@ -57,9 +57,9 @@ class RetrievalService:
         with self._lock:
             if key not in self._derived:
                 cls = RETRIEVERS.get(name)
-                base = dense if getattr(cls, "needs_dense", False) else dense.corpus
+                base: Any = dense if getattr(cls, "needs_dense", False) else dense.corpus
                 try:
-                    self._derived[key] = cls(base, **params)  # type: ignore[call-arg]
+                    self._derived[key] = cls(base, **params)
                 except TypeError as exc:
                     raise InvalidInputError(f"retriever {name!r}: {exc}") from None
             return pool_id, version, self._derived[key]

@@ -121,7 +121,7 @@ class Workspace:
         return self.pools.create(name, **options)
 
     def list_pools(self) -> list[PoolInfo]:
-        return self.pools.list()
+        return self.pools.all()
 
     def get_pool(self, name: str) -> PoolInfo:
         return self.pools.get(name)
@@ -226,7 +226,7 @@ class Workspace:
                               **options)
 
     def list_models(self, name: str | None = None) -> list[ModelInfo]:
-        return self.models.list(name)
+        return self.models.versions(name)
 
     def get_model(self, name: str | None = None, version: int | None = None) -> ModelInfo:
         return self.models.get(name, version)

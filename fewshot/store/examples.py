@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, insert, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -35,7 +34,7 @@ def check_status(status: str | None) -> None:
 
 
 def examples_query(*, pool_id: int, status: str | Sequence[str] | None = None,
-                   label: str | None = None) -> Select[tuple[Example]]:
+                   label: str | None = None) -> Select[Any]:
     """A SELECT of a pool's examples in id order, optionally filtered by status and label."""
     stmt = select(Example).where(Example.pool_id == pool_id)
     if isinstance(status, str):
@@ -72,17 +71,17 @@ def statuses(session: Session, *, pool_id: int) -> list[str]:
     return list(session.scalars(select(Example.status).where(Example.pool_id == pool_id).order_by(Example.id)))
 
 
-def hashes_and_texts(session: Session, *, pool_id: int) -> list[Row[tuple[str, str]]]:
+def hashes_and_texts(session: Session, *, pool_id: int) -> list[tuple[str, str]]:
     """``(content_hash, text)`` of every example, in id order."""
-    return list(session.execute(select(Example.content_hash, Example.text).where(Example.pool_id == pool_id)
-                                .order_by(Example.id)))
+    return [(h, t) for h, t in session.execute(select(Example.content_hash, Example.text)
+                                              .where(Example.pool_id == pool_id).order_by(Example.id))]
 
 
 def id_hash_rows(session: Session, *, pool_id: int,
-                 status: str | Sequence[str] | None = None) -> list[Row[tuple[int, str]]]:
+                 status: str | Sequence[str] | None = None) -> list[tuple[int, str]]:
     """``(id, content_hash)`` of the matching examples, in id order."""
     stmt = examples_query(pool_id=pool_id, status=status).with_only_columns(Example.id, Example.content_hash)
-    return list(session.execute(stmt))
+    return [(int(i), h) for i, h in session.execute(stmt)]
 
 
 def by_external_ids(session: Session, *, pool_id: int, ids: Sequence[str]) -> dict[str, Example]:

@@ -39,7 +39,7 @@ class SQLFeedbackCache:
     def sqlite(cls, path: str | os.PathLike[str]) -> SQLFeedbackCache:
         """A cache in its own SQLite file (created with just the ``feedback_scores`` table)."""
         engine = create_engine(f"sqlite:///{os.fspath(path)}")
-        FeedbackScore.__table__.create(engine, checkfirst=True)
+        FeedbackScore.metadata.create_all(engine, tables=[FeedbackScore.__table__], checkfirst=True)  # type: ignore[list-item]
         factory = sessionmaker(engine, expire_on_commit=False)
 
         @contextmanager

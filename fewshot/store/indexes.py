@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from fewshot.store.models import IndexVersion, Pool
@@ -28,7 +27,7 @@ def latest_fingerprint(session: Session, *, pool_id: int, kind: str = "dense") -
                           .order_by(IndexVersion.version.desc()).limit(1))
 
 
-def latest_by_pool_name(session: Session, *, name: str, kind: str = "dense") -> Row[Any]:
+def latest_by_pool_name(session: Session, *, name: str, kind: str = "dense") -> Any:
     """``(id, embedding_model, version, path)`` of a pool and its newest index of ``kind`` in one
     query; version and path are None when no index was built. `NotFoundError` for an unknown pool."""
     row = session.execute(select(Pool.id, Pool.embedding_model, IndexVersion.version, IndexVersion.path)

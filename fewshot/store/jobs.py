@@ -37,8 +37,9 @@ def get_job(session: Session, job_id: str) -> dict[str, Any]:
 def claim_job(session: Session, job_id: str) -> tuple[str, dict[str, Any]] | None:
     """Mark a pending job running, atomically; ``(kind, params)``, or None when another worker
     claimed it or it is not pending."""
-    claimed = session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.PENDING.value)
-                              .values(status=JobStatus.RUNNING.value)).rowcount
+    result: Any = session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.PENDING.value)
+                                  .values(status=JobStatus.RUNNING.value))
+    claimed = result.rowcount
     if claimed != 1:
         return None
     job = session.get(Job, job_id)
