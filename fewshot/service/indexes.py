@@ -11,6 +11,7 @@ among the labeled items (new, removed, relabeled, re-skilled).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fewshot.embed import CachedEncoder, Encoder, SentenceEncoder
-from fewshot.exceptions import InvalidInputError, NotFoundError
+from fewshot.exceptions import CorruptArtifactError, FewshotError, InvalidInputError, NotFoundError
 from fewshot.progress import Progress
 from fewshot.retrieve import CORE_FIELDS, Corpus, DenseRetriever
 from fewshot.retrieve import Example as Demonstration
@@ -87,8 +88,29 @@ class IndexService:
         self._lock = threading.RLock()
         self._loaded: dict[tuple[int, str], tuple[int, DenseRetriever]] = {}
         self._checked: dict[tuple[int, str], str | None] = {}  # dense fingerprint a derived index was checked at
+        self._corrupt: set[str] = set()  # index folders that failed to load
 
     # ------------------------------------------------------------------ reading
+    def _load(self, path: str, encoder: Encoder) -> DenseRetriever:
+        """A stored index version; `CorruptArtifactError` (never a bare error, never a 500) when its
+        folder is missing or unreadable. The path is remembered so that the next build replaces it."""
+        try:
+            return DenseRetriever.load(path, encoder=encoder)
+        except (FewshotError, OSError, ValueError, RuntimeError, KeyError) as exc:
+            with self._lock:
+                self._corrupt.add(path)
+            raise CorruptArtifactError(f"the index at {path} cannot be read ({type(exc).__name__}: {exc}); "
+                                       "rebuild it with `fewshot index POOL`") from None
+
+    def _intact(self, path: str) -> bool:
+        """Whether an index folder looks usable (its manifest parses; not seen failing to load)."""
+        if path in self._corrupt:
+            return False
+        try:
+            return isinstance(json.loads((Path(path) / "manifest.json").read_text(encoding="utf-8")), dict)
+        except (OSError, ValueError):
+            return False
+
     def _latest(self, pool_id: int, kind: str) -> _Latest | None:
         with self.ctx.session() as s:
             row = index_rows.latest(s, pool_id=pool_id, kind=kind)
@@ -137,8 +159,13 @@ class IndexService:
         """Bring the latest version up to date with ``rows`` (when ``reuse``) or build anew, save it
         as the next version and record it; ``(version, retriever)``."""
         demos = [demonstration(r) for r in rows]
+        retriever: DenseRetriever | None = None
         if reuse and latest is not None:
-            retriever = DenseRetriever.load(latest.path, encoder=encoder)
+            try:
+                retriever = self._load(latest.path, encoder)
+            except CorruptArtifactError as exc:  # rebuild from the labeled items instead
+                logger.warning("%s", exc)
+        if retriever is not None:
             wanted = {d.id: d for d in demos}
             corpus = retriever.corpus
             stale = [e.id for e in corpus if e.id not in wanted or wanted[e.id] != e]
@@ -171,10 +198,11 @@ class IndexService:
         rows = self._labeled(info.id)
         latest = self._latest(info.id, DENSE)
         same_model = latest is not None and latest.embedding_model == info.embedding_model
-        if same_model and latest is not None and latest.fingerprint == fingerprint(rows):
+        intact = latest is not None and self._intact(latest.path)
+        if same_model and intact and latest is not None and latest.fingerprint == fingerprint(rows):
             return self.info(pool, changed=False)
         encoder = self.query_encoder(info.id, info.embedding_model)
-        reuse = same_model and latest is not None and Path(latest.path).exists()
+        reuse = same_model and intact
         self._write_version(info.id, DENSE, encoder, rows, latest, reuse,
                             new=lambda corpus: DenseRetriever(corpus, encoder, kind=kind),
                             directory=lambda v: f"dense-v{v}")
@@ -199,7 +227,7 @@ class IndexService:
         with self._lock:
             cached = self._loaded.get((pool_id, DENSE))
             if cached is None or cached[0] != version:
-                retriever = DenseRetriever.load(row.path, encoder=self.query_encoder(pool_id, row.embedding_model))
+                retriever = self._load(row.path, self.query_encoder(pool_id, row.embedding_model))
                 cached = self._loaded[(pool_id, DENSE)] = (version, retriever)
             return pool_id, cached[0], cached[1]
 
@@ -222,7 +250,7 @@ class IndexService:
                 rows = self._labeled(pool_id)
                 if not rows:
                     raise InvalidInputError(f"pool {pool!r} has no labeled items to index; import labels first")
-                exists = latest is not None and Path(latest.path).exists()
+                exists = latest is not None and self._intact(latest.path)
                 if not (exists and latest is not None and latest.fingerprint == fingerprint(rows)):
                     encoder = encoder_factory()
                     self._write_version(pool_id, kind, encoder, rows, latest, exists,
@@ -233,6 +261,5 @@ class IndexService:
             assert latest is not None
             cached = self._loaded.get(key)
             if cached is None or cached[0] != latest.version:
-                cached = self._loaded[key] = (latest.version, DenseRetriever.load(latest.path,
-                                                                                  encoder=encoder_factory()))
+                cached = self._loaded[key] = (latest.version, self._load(latest.path, encoder_factory()))
             return pool_id, cached[0], cached[1]

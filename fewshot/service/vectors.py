@@ -76,6 +76,10 @@ class VectorService:
         return EmbedReport(pool=pool, model=model, total=len(rows), embedded=done, cached=len(hashes) - len(todo),
                            seconds=time.perf_counter() - start, dim=store.dim)
 
+    def run_embed_job(self, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        """The ``embed`` job: ``params["pool"]``."""
+        return self.embed(params["pool"], progress=progress).to_dict()
+
     def vectors(self, pool: str, *, status: str | Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(example_ids, X)``: database ids (int64, id order) and their vectors ``(n, dim)`` float32."""
         pool_id, model = self.pools.ref(pool)

@@ -81,7 +81,7 @@ class Workspace:
         self.job_kinds = job_kinds()
         kinds: dict[str, JobKind] = {
             "select": self.selection.run_select_job,
-            "embed": lambda params, progress: self.embeddings.embed(params["pool"], progress=progress).to_dict(),
+            "embed": self.embeddings.run_embed_job,
             "udr_mine": self.udr.run_mine_job,
             "udr_train": self.udr.run_train_job,
         }
