@@ -94,7 +94,8 @@ class SelectionService:
 
         Items already selected or labeled in earlier rounds count as chosen (the second round
         continues the first). The same pool, method, parameters and seed give the same round.
-        ``method="votek2"`` needs a stage-2 ``confidence``: a function, or ``"similarity"``.
+        ``method="votek2"`` takes a stage-2 ``confidence``: a function, or ``"similarity"`` (the
+        default: an LM-free proxy).
         """
         STRATEGIES.get(method)  # an unknown method fails before any vector is read
         ids, X, chosen = self._inputs(pool)
@@ -103,6 +104,7 @@ class SelectionService:
             raise InvalidInputError(f"budget must be between 1 and the {available} unlabeled, unselected items "
                                     f"of pool {pool!r}, got {budget!r}")
         if method == "votek2":
+            confidence = "similarity" if confidence is None else confidence
             params["confidence"] = confidence_function(confidence, X, center=center)
         sel = select_rows(X, budget, method, labeled=chosen, seed=seed, center=center, progress=progress, **params)
         stored_params = {k: v for k, v in dict(sel.params).items() if _is_jsonable(v)}
