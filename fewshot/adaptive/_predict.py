@@ -133,7 +133,7 @@ class LogisticSkillPredictor(SkillPredictor):
     @classmethod
     def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None,
                  **params: Any) -> "LogisticSkillPredictor":
-        return cls.from_retriever(retriever)
+        return cls.from_retriever(retriever, vocabulary=vocabulary)
 
     def __init__(self, encoder: Any, X: np.ndarray, skill_lists: Sequence[Sequence[str]], *, C: float = 10.0,
                  max_iter: int = 2000, seed: int = 0) -> None:
@@ -157,11 +157,18 @@ class LogisticSkillPredictor(SkillPredictor):
         self.classes = [str(c) for c in self.model.classes_]
 
     @classmethod
-    def from_retriever(cls, retriever: Any, **kw: Any) -> "LogisticSkillPredictor":
-        """Train on a dense retriever's stored corpus vectors (nothing is embedded again)."""
+    def from_retriever(cls, retriever: Any, *, vocabulary: Sequence[str] | None = None,
+                       **kw: Any) -> "LogisticSkillPredictor":
+        """Train on a dense retriever's stored corpus vectors (nothing is embedded again); with
+        ``vocabulary``, only on those skills (so only they are predicted)."""
         keys = retriever.corpus.keys()
         examples = retriever.corpus.examples_at(keys)
         rows, lists = _skill_rows(examples)
+        if vocabulary is not None:
+            allowed = set(vocabulary)
+            lists = [[s for s in skills if s in allowed] for skills in lists]
+            rows = rows[np.asarray([bool(skills) for skills in lists], dtype=bool)]
+            lists = [skills for skills in lists if skills]
         if rows.size == 0:
             raise InvalidInputError("no item of the pool has a skill label; label skills first")
         retriever.sync()

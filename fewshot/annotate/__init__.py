@@ -18,7 +18,8 @@ from fewshot.annotate._ideal import Ideal
 from fewshot.annotate._kmeans import KMeansSelection
 from fewshot.annotate._random import RandomSelection
 from fewshot.annotate._registry import STRATEGIES, get_strategy, select
-from fewshot.annotate._votek import TwoStageVoteK, VoteK
+from fewshot.annotate._votek import VoteK
+from fewshot.annotate._votek_two_stage import TwoStageVoteK
 
 __all__ = [
     "select",

@@ -22,35 +22,33 @@ On a GPU (``device="cuda"``, or by default when torch sees one and the pool has 
 torch (TF32 off, so the same error bound holds) and the same float64 near-tie resolution follows:
 the graph is identical to the CPU one. Exact search is then affordable far beyond
 ``exact_threshold`` (``GPU_EXACT_THRESHOLD``).
+
+This module builds the graph (and runs the approximate HNSW search); the exact search and its
+near-tie resolution live in `fewshot.annotate._graph_exact`, the torch search in
+`fewshot.annotate._graph_torch`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from fewshot.annotate._base import ProgressCallback
+from fewshot.annotate._graph_exact import search_exact
+from fewshot.annotate._graph_torch import GPU_EXACT_THRESHOLD, no_tf32, resolve_graph_device, torch_search
 from fewshot.exceptions import InvalidInputError
 
-__all__ = ["KnnGraph", "build_knn_graph", "canonical_ip", "reverse_edges", "faiss_threads", "resolve_graph_device"]
+__all__ = ["KnnGraph", "build_knn_graph", "reverse_edges", "faiss_threads", "resolve_graph_device"]
 
 logger = logging.getLogger(__name__)
 
 #: Above this many items ``build_knn_graph(exact=None)`` uses HNSW instead of a flat index.
 EXACT_THRESHOLD = 200_000
-_MARGIN = 8  # extra candidates fetched beyond k + 1 to resolve near-ties at the boundary
-#: With ``device=None``, pools of at least this many items use a CUDA GPU when torch sees one.
-GPU_MIN_ITEMS = 20_000
-#: On a GPU, ``exact=None`` means exact search up to this many items.
-GPU_EXACT_THRESHOLD = 5_000_000
-#: Bytes of the (block x n) similarity matrix a torch search holds at once.
-_TORCH_BLOCK_BYTES = {"cuda": 2 * 2**30, "cpu": 256 * 2**20}
 
 
 @dataclass(frozen=True)
@@ -114,64 +112,7 @@ def faiss_threads(n_threads: int | None) -> Iterator[int]:
         faiss.omp_set_num_threads(before)
 
 
-# -- exact similarities ---------------------------------------------------------------------
-
-def canonical_ip(X: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Float64 inner products of float32 rows, computed the canonical way.
-
-    Products of two float32 numbers are exact in float64; the row sums use NumPy's
-    fixed pairwise order, so the result depends only on the two rows' values (duplicates tie
-    exactly). The slow research reference computes its cosines the same way.
-    """
-    out = np.empty(len(rows), dtype=np.float64)
-    step = max(1, (1 << 21) // max(1, X.shape[1]))
-    for s in range(0, len(rows), step):
-        a = X[rows[s:s + step]].astype(np.float64)
-        a *= X[cols[s:s + step]]
-        out[s:s + step] = a.sum(axis=1)
-    return out
-
-
-def float32_ip_error(X: np.ndarray) -> float:
-    """Bound on |float32 inner product - exact| for rows of X (any summation order)."""
-    max_norm2 = 0.0
-    for s in range(0, X.shape[0], 65_536):
-        blk = X[s:s + 65_536].astype(np.float64)
-        max_norm2 = max(max_norm2, float(np.einsum("ij,ij->i", blk, blk).max()))
-    return 1.01 * X.shape[1] * 2.0 ** -24 * max_norm2 + 1e-12
-
-
 # -- graph construction ---------------------------------------------------------------------
-
-def resolve_graph_device(device: str | None, n: int) -> str | None:
-    """The torch device for an exact graph search, or None for FAISS on the CPU.
-
-    ``None``/``"auto"``: ``"cuda"`` when torch is installed, sees a GPU and ``n >= GPU_MIN_ITEMS``;
-    ``"cpu"``: FAISS; ``"cuda"``/``"cuda:N"``: torch on that GPU (an error if there is none);
-    ``"torch:<device>"``: the torch search on any torch device (e.g. ``"torch:cpu"``, for tests).
-    """
-    if device is None or device == "auto":
-        if n < GPU_MIN_ITEMS or importlib.util.find_spec("torch") is None:
-            return None
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else None
-    if not isinstance(device, str):
-        raise InvalidInputError(f"device must be a string such as 'cpu' or 'cuda'; got {device!r}")
-    if device == "cpu":
-        return None
-    name = device[len("torch:"):] if device.startswith("torch:") else device
-    if not (name == "cpu" or name == "cuda" or name.startswith("cuda:")):
-        raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'torch:<device>'; "
-                                f"got {device!r}")
-    if importlib.util.find_spec("torch") is None:
-        raise InvalidInputError(f"device {device!r} needs torch, which is not installed")
-    import torch
-
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InvalidInputError(f"device {device!r} was asked for but torch sees no CUDA GPU")
-    return name
-
 
 def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric: str = "ip",
                     block_size: int = 4096, n_threads: int | None = None,
@@ -228,16 +169,16 @@ def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric:
         return KnnGraph(np.zeros((n, 0), idx_dtype), np.zeros((n, 0), np.float32), metric,
                         bool(exact), None)
     if torch_device is not None:
-        search, block = _torch_search(X, torch_device)
-        with _no_tf32():
-            nbrs, sims, err = _search_exact(search, X, k_eff, min(block_size, block), progress, idx_dtype)
+        search, block = torch_search(X, torch_device)
+        with no_tf32():
+            nbrs, sims, err = search_exact(search, X, k_eff, min(block_size, block), progress, idx_dtype)
         logger.debug("exact kNN graph of %d items searched with torch on %s", n, torch_device)
         return _drop_self_edges(nbrs, sims, metric, err)
     with faiss_threads(n_threads):
         if exact:
             index = faiss.IndexFlatIP(d)
             index.add(X)
-            nbrs, sims, err = _search_exact(index.search, X, k_eff, block_size, progress, idx_dtype)
+            nbrs, sims, err = search_exact(index.search, X, k_eff, block_size, progress, idx_dtype)
         else:
             index = faiss.IndexHNSWFlat(d, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = int(ef_construction)
@@ -258,44 +199,6 @@ def _drop_self_edges(nbrs: np.ndarray, sims: np.ndarray, metric: str, err: float
         nbrs[self_edge] = -1
         sims[self_edge] = 0.0
     return KnnGraph(nbrs, sims, metric, err is not None, err)
-
-
-SearchFn = Callable[[np.ndarray, int], "tuple[np.ndarray, np.ndarray]"]
-
-
-@contextlib.contextmanager
-def _no_tf32() -> Iterator[None]:
-    """Full float32 matrix products on GPUs (TF32 would void the float32 error bound)."""
-    import torch
-
-    before = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
-
-
-def _torch_search(X: np.ndarray, device: str) -> tuple[SearchFn, int]:
-    """``search(queries, kf) -> (D, I)`` over all rows of ``X`` by exact float32 inner products on
-    a torch device, plus the largest query block that keeps the similarity block in budget."""
-    import torch
-
-    base = torch.from_numpy(np.ascontiguousarray(X)).to(device)
-    n = base.shape[0]
-    block = max(1, _TORCH_BLOCK_BYTES["cuda" if device.startswith("cuda") else "cpu"] // (4 * n))
-
-    def search(q: np.ndarray, kf: int) -> tuple[np.ndarray, np.ndarray]:
-        D = np.empty((q.shape[0], kf), dtype=np.float32)
-        I = np.empty((q.shape[0], kf), dtype=np.int64)
-        for s in range(0, q.shape[0], block):
-            qt = torch.from_numpy(np.ascontiguousarray(q[s:s + block])).to(device)
-            vals, idx = torch.topk(qt @ base.T, kf, dim=1, largest=True, sorted=True)
-            D[s:s + block] = vals.cpu().numpy()
-            I[s:s + block] = idx.cpu().numpy()
-        return D, I
-
-    return search, block
 
 
 def _add_in_chunks(index, X: np.ndarray, progress: ProgressCallback | None) -> None:
@@ -320,113 +223,6 @@ def _search_approx(index, X, k_eff, block_size, progress, idx_dtype):
     sims[nbrs < 0] = 0.0
     return nbrs, sims
 
-
-def _search_exact(search: SearchFn, X, k_eff, block_size, progress, idx_dtype):
-    """Exhaustive search plus float64 resolution of the near-ties that change the graph.
-
-    Positions 0..k_eff of each ranking are needed: position 0 is dropped and 1..k_eff kept.
-    Two places can be wrong in float32: which entry is first (ties with position 1) and which
-    entries make the cut (ties across positions k_eff / k_eff+1). A run of consecutive
-    candidates whose float32 gaps are all <= 2 * error is re-ranked by :func:`canonical_ip`.
-    """
-    n, d = X.shape
-    err = float32_ip_error(X)
-    tol = 2.0 * err
-    K1 = k_eff + 1
-    nbrs = np.empty((n, k_eff), dtype=idx_dtype)
-    sims = np.empty((n, k_eff), dtype=np.float32)
-    n_fixed = 0
-    for s in range(0, n, block_size):
-        q = X[s:s + block_size]
-        Kf = min(K1 + _MARGIN, n)
-        D, I = search(q, Kf)
-        rows = np.arange(s, s + q.shape[0])
-        pending = _ambiguous_rows(D, K1, tol)
-        while pending.size:
-            # Resolve each ambiguous row; rows whose tie run reaches the last fetched candidate
-            # are searched again with twice as many candidates.
-            again = []
-            for r in pending.tolist():
-                if not _resolve_row(X, rows[r], D[r], I[r], K1, tol, more_exist=Kf < n):
-                    again.append(r)
-                else:
-                    n_fixed += 1
-            if not again:
-                break
-            Kf = min(2 * Kf, n)
-            sub = np.asarray(again)
-            D2, I2 = search(q[sub], Kf)
-            D = _widen(D, Kf, np.float32, -np.inf)
-            I = _widen(I, Kf, np.int64, -1)
-            D[sub], I[sub] = D2, I2
-            pending = sub
-        nbrs[s:s + q.shape[0]] = I[:, 1:K1]
-        sims[s:s + q.shape[0]] = D[:, 1:K1]
-        if progress is not None:
-            progress(min(s + block_size, n), n)
-    logger.debug("exact kNN graph: %d row(s) had float32 near-ties re-ranked in float64", n_fixed)
-    return nbrs, sims, err
-
-
-def _widen(A: np.ndarray, width: int, dtype, fill) -> np.ndarray:
-    if A.shape[1] >= width:
-        return A
-    out = np.full((A.shape[0], width), fill, dtype=dtype)
-    out[:, :A.shape[1]] = A
-    return out
-
-
-def _ambiguous_rows(D: np.ndarray, K1: int, tol: float) -> np.ndarray:
-    """Rows with a near-tie at the top (positions 0/1) or at the cut (K1-1 / K1)."""
-    amb = np.zeros(D.shape[0], dtype=bool)
-    if D.shape[1] >= 2 and K1 >= 2:
-        amb |= (D[:, 0] - D[:, 1]) <= tol
-    if K1 < D.shape[1]:
-        amb |= (D[:, K1 - 1] - D[:, K1]) <= tol
-    return np.flatnonzero(amb)
-
-
-def _resolve_row(X, v, D, I, K1, tol, more_exist) -> bool:
-    """Re-rank the tie runs around positions 0/1 and K1-1/K1 of one row in place.
-
-    Returns False when a tie run reaches the last fetched candidate while more exist (the
-    caller then fetches more).
-    """
-    Kf = D.shape[0]
-    gaps = D[:-1] - D[1:]
-    close = gaps <= tol  # close[j]: positions j and j+1 are within the error
-    segments = []
-    for pos in (0, K1 - 1):
-        if pos + 1 >= Kf or not close[pos]:
-            continue
-        lo = pos
-        while lo > 0 and close[lo - 1]:
-            lo -= 1
-        hi = pos + 1
-        while hi < Kf - 1 and close[hi]:
-            hi += 1
-        if hi == Kf - 1 and more_exist:
-            return False
-        segments.append((lo, hi))
-    if not segments:
-        return True
-    segments.sort()
-    merged = [segments[0]]
-    for lo, hi in segments[1:]:
-        if lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-        else:
-            merged.append((lo, hi))
-    for lo, hi in merged:
-        cand = I[lo:hi + 1].astype(np.int64)
-        valid = cand >= 0
-        cand = cand[valid]
-        exact = canonical_ip(X, np.full(cand.shape[0], v), cand)
-        order = np.lexsort((-cand, -exact))  # decreasing similarity, then decreasing index
-        m = cand.shape[0]
-        I[lo:lo + m] = cand[order]
-        D[lo:lo + m] = exact[order].astype(np.float32)
-    return True
 
 
 # -- reversed edges -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ Or from the command line: ``fewshot eval --dataset sst5 --methods random,votek -
 """
 
 from fewshot.evaluation._cache import CacheStats, content_hash
-from fewshot.evaluation._config import RETRIEVERS, SCORERS, EvalConfig, load_config
+from fewshot.evaluation._config import SCORERS, EvalConfig, load_config
 from fewshot.evaluation._datasets import (
     DATASETS,
     TASKS,
@@ -58,7 +58,6 @@ __all__ = [
     "LMScorer",
     "LabeledDataset",
     "PROXY_NOTE",
-    "RETRIEVERS",
     "RunResult",
     "SCORERS",
     "SummaryRow",

@@ -20,22 +20,24 @@ Example YAML::
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from fewshot.annotate import STRATEGIES, get_strategy
 from fewshot.exceptions import InvalidInputError
+from fewshot.registry import Registry
+from fewshot.retrieve import RETRIEVERS
 
-__all__ = ["EvalConfig", "load_config", "SCORERS", "RETRIEVERS"]
+__all__ = ["EvalConfig", "load_config", "SCORERS"]
 
 #: ``proxy``: the LM-free `knn_vote_proxy`; ``lm``: a real language model.
 SCORERS = ("proxy", "lm")
-#: Demonstration retrievers over the annotated set.
-RETRIEVERS = ("dense", "bm25", "random")
-_SELECTABLE = tuple(sorted(set(STRATEGIES) - {"votek2"}))  # votek2 needs an LM confidence
+
+_KEYWORD = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,9 @@ class EvalConfig:
         Preset names (``sst5``, ``trec``, ``rte``, ``mrpc``, ``gsm8k``) or dataset mappings
         (see `get_dataset`) for a user's labeled file.
     methods : list of str
-        Selection methods (``random``, ``votek``, ``ideal``, ``kmeans``, ``facility``).
+        Selection methods: any name registered in `fewshot.annotate.STRATEGIES` (``random``,
+        ``votek``, ``ideal``, ``kmeans``, ``facility``...) except those that need a confidence
+        function (``votek2``).
     method_params : mapping of method -> mapping
         Extra parameters per method, e.g. ``{votek: {k: 50}}``.
     budgets : list of int
@@ -66,7 +70,11 @@ class EvalConfig:
     k : int
         Demonstrations retrieved per test item.
     retrievers : list of str
-        ``dense`` (cosine kNN over the annotated items; the protocol), ``bm25``, ``random``.
+        Any name registered in `fewshot.retrieve.RETRIEVERS`: ``dense`` (cosine kNN over the
+        annotated items; the protocol), ``bm25``, ``random``, ``mmr``, ``label_balanced``...
+    retriever_params : mapping of retriever -> mapping
+        Extra constructor parameters per retriever, e.g. ``{mmr: {lambda_: 0.7}}``. The dense
+        retriever takes none (it is the run's exact cosine search), and ``seed`` is the run's.
     scorers : list of str
         ``proxy`` and/or ``lm``.
     lm : str
@@ -103,6 +111,7 @@ class EvalConfig:
     data_seed: int = 0
     k: int = 8
     retrievers: list[str] = field(default_factory=lambda: ["dense"])
+    retriever_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     scorers: list[str] = field(default_factory=lambda: ["proxy"])
     lm: str = "smollm2"
     lm_options: dict[str, Any] = field(default_factory=dict)
@@ -118,10 +127,10 @@ class EvalConfig:
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
         set_("datasets", _dataset_list(self.datasets))
-        set_("methods", _str_list(self.methods, "methods", allowed=_SELECTABLE))
+        set_("methods", _method_list(self.methods))
         set_("budgets", _int_list(self.budgets, "budgets", minimum=1))
         set_("seeds", _int_list(self.seeds, "seeds", minimum=0))
-        set_("retrievers", _str_list(self.retrievers, "retrievers", allowed=RETRIEVERS))
+        set_("retrievers", _str_list(self.retrievers, "retrievers", allowed=RETRIEVERS.names()))
         scorers = self.scorers
         if isinstance(scorers, str) and scorers.strip() == "both":
             scorers = list(SCORERS)
@@ -148,7 +157,10 @@ class EvalConfig:
         if not isinstance(self.lm_options, Mapping):
             raise InvalidInputError(f"lm_options must be a mapping, got {self.lm_options!r}")
         set_("lm_options", dict(self.lm_options))
-        set_("method_params", _method_params(self.method_params))
+        set_("method_params", _params_by_name(self.method_params, "method_params", STRATEGIES,
+                                              _check_method_params))
+        set_("retriever_params", _params_by_name(self.retriever_params, "retriever_params", RETRIEVERS,
+                                                 _check_retriever_params))
         if max(self.budgets) > self.pool_size:
             raise InvalidInputError(f"budgets: {max(self.budgets)} exceeds pool_size "
                                     f"{self.pool_size}")
@@ -285,6 +297,17 @@ def _str_list(value: Any, name: str, *, allowed: Sequence[str]) -> list[str]:
     return out
 
 
+def _method_list(value: Any) -> list[str]:
+    """Registered selection methods, read now (a method registered after import counts)."""
+    need_confidence = [n for n, cls in STRATEGIES.items() if getattr(cls, "needs_confidence", False)]
+    for name in _split(value, "methods"):
+        if name in need_confidence:
+            raise InvalidInputError(f"methods: {name!r} needs a confidence function (model "
+                                    f"feedback), which an eval config cannot give")
+    usable = [n for n in STRATEGIES.names() if n not in need_confidence]
+    return _str_list(value, "methods", allowed=usable)
+
+
 def _dataset_list(value: Any) -> list[Any]:
     if isinstance(value, Mapping):
         value = [value]
@@ -312,16 +335,39 @@ def _dataset_list(value: Any) -> list[Any]:
     return [dict(i) if isinstance(i, Mapping) else i for i in items]
 
 
-def _method_params(value: Any) -> dict[str, dict[str, Any]]:
+def _params_by_name(value: Any, key: str, registry: Registry[Any],
+                    check: Callable[[str, Mapping[str, Any]], object]) -> dict[str, dict[str, Any]]:
+    """``{name: {parameter: value}}`` for names registered in ``registry`` (read now);
+    ``check(name, params)`` raises `InvalidInputError` naming a parameter the entry does not take."""
     if not isinstance(value, Mapping):
-        raise InvalidInputError(f"method_params must be a mapping method -> parameters, "
-                                f"got {value!r}")
+        raise InvalidInputError(f"{key} must be a mapping {registry.kind} -> parameters, got {value!r}")
     out = {}
-    for method, params in value.items():
-        if method not in STRATEGIES:
-            raise InvalidInputError(f"method_params: unknown method {method!r}")
+    for name, params in value.items():
+        if name not in registry:
+            raise InvalidInputError(f"{key}: unknown {registry.kind} {name!r}; choose from "
+                                    f"{', '.join(registry.names())}")
         if not isinstance(params, Mapping):
-            raise InvalidInputError(f"method_params.{method} must be a mapping, got {params!r}")
-        get_strategy(str(method), **params)  # unknown parameters are reported by name
-        out[str(method)] = dict(params)
+            raise InvalidInputError(f"{key}.{name} must be a mapping, got {params!r}")
+        check(str(name), params)
+        out[str(name)] = dict(params)
     return out
+
+
+def _check_method_params(name: str, params: Mapping[str, Any]) -> None:
+    get_strategy(name, **params)  # unknown parameters are reported by name
+
+
+def _check_retriever_params(name: str, params: Mapping[str, Any]) -> None:
+    """Parameters after the corpus (or dense retriever) argument of the class's constructor; the
+    dense retriever takes none (it is the run's own exact cosine search), ``seed`` is the run's."""
+    from fewshot.retrieve import DenseRetriever
+
+    cls = RETRIEVERS.get(name)
+    taken = [] if cls is DenseRetriever else list(inspect.signature(cls).parameters.values())[1:]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in taken):
+        return
+    accepted = {p.name for p in taken if p.kind in _KEYWORD} - {"seed"}
+    unknown = sorted(set(map(str, params)) - accepted)
+    if unknown:
+        raise InvalidInputError(f"retriever_params.{name}: {cls.__name__} does not take {unknown} "
+                                f"here; it takes {sorted(accepted) or 'nothing'}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -120,7 +120,8 @@ class DatasetSpec:
             tpl = PromptTemplate(name=f"{self.name}-default", input="{text}\nLabel:",
                                  output=" {label}")
         if self.verbalizer and tpl.verbalizer is None:
-            tpl = replace(tpl, verbalizer=dict(self.verbalizer))
+            verbalizer: dict[Hashable, str] = {label: word for label, word in self.verbalizer.items()}
+            tpl = replace(tpl, verbalizer=verbalizer)
         return tpl
 
     def verbalize(self, label: str) -> str:

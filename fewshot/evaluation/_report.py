@@ -121,11 +121,11 @@ def summarize(runs: Iterable[RunResult], *, baseline: str = "random") -> list[Su
     # stable order: group (dataset, scorer, retriever) as first seen, then method, then budget
     panel_order: dict[tuple, int] = {}
     method_order: dict[str, int] = {}
-    for r in rows:
-        panel_order.setdefault((r.dataset, r.scorer, r.retriever), len(panel_order))
-        method_order.setdefault(r.method, len(method_order))
-    rows.sort(key=lambda r: (panel_order[(r.dataset, r.scorer, r.retriever)],
-                             method_order[r.method], r.budget))
+    for row in rows:
+        panel_order.setdefault((row.dataset, row.scorer, row.retriever), len(panel_order))
+        method_order.setdefault(row.method, len(method_order))
+    rows.sort(key=lambda row: (panel_order[(row.dataset, row.scorer, row.retriever)],
+                               method_order[row.method], row.budget))
     return rows
 
 

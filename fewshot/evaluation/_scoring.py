@@ -14,8 +14,6 @@ greedy decoding and exact match of the final number.
 from __future__ import annotations
 
 import logging
-import math
-import re
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -23,8 +21,16 @@ import numpy as np
 
 from fewshot.evaluation._cache import LMCache
 from fewshot.exceptions import InvalidInputError
-from fewshot.prompt import answers_match, extract_answer, normalize_answer
-from fewshot.prompt import ApproxTokenCounter, HFTokenCounter, PromptBuilder, PromptTemplate, TokenCounter
+from fewshot.prompt import (
+    ApproxTokenCounter,
+    HFTokenCounter,
+    PromptBuilder,
+    PromptTemplate,
+    TokenCounter,
+    answers_match,
+    extract_answer,
+    normalize_answer,
+)
 
 __all__ = ["knn_vote_proxy", "extract_answer", "normalize_answer", "answers_match",
            "LMScorer", "lm_token_counter"]
@@ -145,7 +151,6 @@ class LMScorer:
     def build(self, builder: PromptBuilder, query: Any, demos: Sequence[Any]) -> tuple[str, int]:
         """``(prompt text, number of demonstrations used)``; a query that alone exceeds the
         budget is sent without demonstrations (and counted in ``n_overlong``)."""
-        from fewshot.exceptions import InvalidInputError
 
         try:
             built = builder.build(query, demos)

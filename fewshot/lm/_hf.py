@@ -317,10 +317,10 @@ class HFCausalLM(LMBackend):
                 past = _expand_cache(cache, len(chunk))
                 logits, _ = self._forward(t_ids.to(self.device), t_mask.to(self.device),
                                           t_pos.to(self.device), past=past)
-            assert logits is not None
             for r, (e, t) in enumerate(zip(chunk, tails)):
                 rows = [first_lp[None]]
                 if len(t) > 1:
+                    assert logits is not None  # width > 1 whenever a tail has several tokens
                     rows.append(torch.log_softmax(logits[r, :len(t) - 1], dim=-1))
                 row_lp = torch.cat(rows, dim=0)[e.split - shared:]
                 cont = torch.tensor(e.ids[e.split:], device=row_lp.device)

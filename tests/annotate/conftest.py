@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from shared_data import REPO
 from shared_data import read_jsonl as _read_jsonl
 

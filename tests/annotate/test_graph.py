@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fewshot.annotate import build_knn_graph, prepare_vectors
-from fewshot.annotate._graph import canonical_ip, reverse_edges
+from fewshot.annotate._graph import reverse_edges
+from fewshot.annotate._graph_exact import canonical_ip
 from fewshot.annotate._ragged import ragged_arange
 from fewshot.exceptions import InvalidInputError
 

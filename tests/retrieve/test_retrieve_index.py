@@ -64,7 +64,7 @@ def test_filter_strategies_agree(sst5_vectors):
             index.filter_strategy = strategy
             for queries in (sst5_vectors[:1], sst5_vectors[:30]):
                 results.append((strategy, index.search(queries, 7, allowed_ids=allowed)))
-        for strategy, hits in results[2:]:
+        for _strategy, hits in results[2:]:
             ref = results[0][1] if hits.m == 1 else results[1][1]
             np.testing.assert_array_equal(hits.ids, ref.ids)
             np.testing.assert_allclose(hits.scores, ref.scores, atol=1e-5)
