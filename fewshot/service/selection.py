@@ -94,22 +94,22 @@ class SelectionService:
 
         Items already selected or labeled in earlier rounds count as chosen (the second round
         continues the first). The same pool, method, parameters and seed give the same round.
-        ``method="votek2"`` takes a stage-2 ``confidence``: a function, or ``"similarity"`` (the
-        default: an LM-free proxy).
+        A method with ``needs_confidence`` (``votek2``) takes a stage-2 ``confidence``: a function,
+        or ``"similarity"`` (the default: an LM-free proxy).
         """
-        STRATEGIES.get(method)  # an unknown method fails before any vector is read
+        needs_confidence = getattr(STRATEGIES.get(method), "needs_confidence", False)  # unknown: fails now
         ids, X, chosen = self._inputs(pool)
         available = len(ids) - len(chosen)
         if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0 or budget > available:
             raise InvalidInputError(f"budget must be between 1 and the {available} unlabeled, unselected items "
                                     f"of pool {pool!r}, got {budget!r}")
-        if method == "votek2":
+        if needs_confidence:
             confidence = "similarity" if confidence is None else confidence
             params["confidence"] = confidence_function(confidence, X, center=center)
         sel = select_rows(X, budget, method, labeled=chosen, seed=seed, center=center, progress=progress, **params)
         stored_params = {k: v for k, v in dict(sel.params).items() if _is_jsonable(v)}
         stored_params["center"] = center
-        if method == "votek2":
+        if needs_confidence:
             stored_params["confidence"] = confidence if isinstance(confidence, str) else "callable"
         with self.ctx.session() as s:
             p = pool_rows.get_pool(s, name=pool)
