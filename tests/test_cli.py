@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,8 +16,15 @@ from fewshot.cli import app
 
 
 def test_every_command_has_help():
-    for args in (["--help"], ["pools", "--help"], ["ingest", "--help"], ["embed", "--help"], ["export", "--help"],
-                 ["examples", "list", "--help"], ["pools", "create", "--help"]):
+    for args in (
+        ["--help"],
+        ["pools", "--help"],
+        ["ingest", "--help"],
+        ["embed", "--help"],
+        ["export", "--help"],
+        ["examples", "list", "--help"],
+        ["pools", "create", "--help"],
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Usage" in result.output
 
@@ -24,8 +32,9 @@ def test_every_command_has_help():
 def test_ingest_embed_list_export(tmp_path, data_slice):
     home = tmp_path / "home"
     src = data_slice("rte", "train", 40)
-    out = run(home, "ingest", "rte", src, "--template", r"{premise}\nquestion: {hypothesis}",
-              "--label-field", "label_text").output
+    out = run(
+        home, "ingest", "rte", src, "--template", r"{premise}\nquestion: {hypothesis}", "--label-field", "label_text"
+    ).output
     assert "added 40 (40 labeled)" in out
     assert "added 0" in run(home, "ingest", "rte", src, "--label-field", "label_text").output
     assert "embedded 40 texts, 0 already cached, dim 384" in run(home, "embed", "rte").output
@@ -43,14 +52,14 @@ def test_ingest_embed_list_export(tmp_path, data_slice):
 def test_errors_exit_non_zero_with_a_message(tmp_path):
     home = tmp_path / "home"
     result = run(home, "pools", "show", "missing", ok=False)
-    assert result.exit_code == 1 and "pool 'missing' does not exist" in result.output
+    assert result.exit_code == 3 and "pool 'missing' does not exist" in result.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a"}\n{"text": 3}\n')
     result = run(home, "ingest", "p", bad, ok=False)
-    assert result.exit_code == 1 and "line 2, field 'text': expected a string, got int" in result.output
+    assert result.exit_code == 5 and "line 2, field 'text': expected a string, got int" in result.output
     assert "Traceback" not in result.output
     result = run(home, "examples", "list", "p", ok=False)  # the failed ingest created nothing
-    assert result.exit_code == 1 and "no pools exist yet" in result.output
+    assert result.exit_code == 3 and "no pools exist yet" in result.output
 
 
 def test_kill_9_during_embedding_then_rerun_finishes(tmp_path, data_slice):
@@ -58,8 +67,12 @@ def test_kill_9_during_embedding_then_rerun_finishes(tmp_path, data_slice):
     src = data_slice("sst5", "train", 600)
     run(home, "ingest", "sst5", src)
     env = {**os.environ, "FEWSHOT_HOME": str(home), "FEWSHOT_EMBED_CHUNK_SIZE": "100"}
-    proc = subprocess.Popen([sys.executable, "-m", "fewshot.cli", "embed", "sst5"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fewshot", "embed", "sst5"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     shard_dir = None
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
@@ -94,8 +107,18 @@ def test_full_selection_round_trip(tmp_path, data_slice):
     tasks = json.loads((tmp_path / "tasks.json").read_text())
     assert len(tasks) == 10
     for t in tasks:  # what an annotator's Label Studio export looks like
-        t["annotations"] = [{"result": [{"type": "choices", "from_name": "sentiment", "to_name": "text",
-                                         "value": {"choices": [gold[t["data"]["fewshot_id"]]]}}]}]
+        t["annotations"] = [
+            {
+                "result": [
+                    {
+                        "type": "choices",
+                        "from_name": "sentiment",
+                        "to_name": "text",
+                        "value": {"choices": [gold[t["data"]["fewshot_id"]]]},
+                    }
+                ]
+            }
+        ]
     (tmp_path / "done.json").write_text(json.dumps(tasks))
     assert "applied 10" in run(home, "import-labels", "sst5", tmp_path / "done.json").output
     assert "applied 0, unchanged 10" in run(home, "import-labels", "sst5", tmp_path / "done.json").output
@@ -107,4 +130,134 @@ def test_full_selection_round_trip(tmp_path, data_slice):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "ghost", "label": "x"}) + "\n")
     result = run(home, "import-labels", "sst5", bad, ok=False)
-    assert result.exit_code == 1 and "id 'ghost': no item with this id" in result.output
+    assert result.exit_code == 5 and "id 'ghost': no item with this id" in result.output
+
+
+# ------------------------------------------------------------------ help, version, exit codes, registries
+def test_help_keeps_square_brackets_and_documents_exit_codes():
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "[default: ./.fewshot]" in result.output
+    assert "Exit codes:" in result.output
+    for line in (
+        "2  usage",
+        "3  not found",
+        "4  conflict",
+        "5  invalid input",
+        "6  the language-model backend",
+        "7  an optional dependency",
+    ):
+        assert line in result.output
+
+
+def test_version_and_python_dash_m():
+    from fewshot import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"fewshot {__version__}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fewshot", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage" in proc.stdout and "ingest" in proc.stdout and "Exit codes:" in proc.stdout
+
+
+def test_exit_codes_map_the_exception_tree(tmp_path, monkeypatch):
+    from fewshot.exceptions import (
+        ConflictError,
+        CorruptArtifactError,
+        FewshotError,
+        IngestError,
+        InvalidInputError,
+        LMBackendError,
+        MissingDependencyError,
+        NotFoundError,
+    )
+    from fewshot.service.labels import LabelImportError, LabelImportReport
+    from fewshot.service.workspace import Workspace
+
+    home = tmp_path / "home"
+    # real errors: click's usage error, not found, conflict, invalid input
+    assert run(home, "select", "p", ok=False).exit_code == 2  # --budget missing
+    assert run(home, "budget", "p", "--budgets", "5,x", ok=False).exit_code == 2
+    assert run(home, "pools", "show", "missing", ok=False).exit_code == 3
+    run(home, "pools", "create", "p")
+    dup = run(home, "pools", "create", "p", ok=False)
+    assert dup.exit_code == 4 and "Error:" in dup.stderr and "Error:" not in dup.stdout
+    bad = run(home, "select", "p", "--budget", "1", "--method", "nope", ok=False)
+    assert bad.exit_code == 5 and "unknown selection method 'nope'" in bad.stderr
+
+    cases = [
+        (NotFoundError("gone"), 3),
+        (ConflictError("taken"), 4),
+        (CorruptArtifactError("broken index"), 4),
+        (InvalidInputError("bad"), 5),
+        (IngestError("bad record", path="f.jsonl", line=2), 5),
+        (LabelImportError(LabelImportReport(pool="p")), 5),
+        (LMBackendError("server said 500"), 6),
+        (MissingDependencyError("faiss", "gpu"), 7),
+        (FewshotError("other"), 1),
+    ]
+    for exc, code in cases:
+
+        def fail(self, exc=exc):
+            raise exc
+
+        monkeypatch.setattr(Workspace, "list_pools", fail)
+        result = run(home, "pools", "list", ok=False)
+        assert result.exit_code == code, (type(exc).__name__, result.output)
+        assert str(exc).splitlines()[0] in result.stderr and "Traceback" not in result.output
+
+
+def test_registered_selection_methods_and_retrievers_reach_the_cli(tmp_path, data_slice):
+    from cli_helpers import registered
+
+    from fewshot.annotate import STRATEGIES, RandomSelection
+    from fewshot.retrieve import RETRIEVERS, RandomRetriever
+
+    class ToySelect(RandomSelection):
+        name = "toy_select"
+
+    class ToyRank(RandomRetriever):
+        name = "toy_rank"
+
+    home = tmp_path / "home"
+    src = data_slice("sst5", "train", 30)
+    with registered(STRATEGIES, "toy_select", ToySelect), registered(RETRIEVERS, "toy_rank", ToyRank):
+        wide = {"COLUMNS": "250"}
+        assert "toy_select" in run(home, "select", "--help", env=wide).output  # help reads the registry now
+        assert "toy_rank" in run(home, "retrieve", "--help", env=wide).output
+        run(home, "ingest", "sel", src)
+        run(home, "embed", "sel")
+        out = run(home, "select", "sel", "--method", "toy_select", "--budget", "4").output
+        assert "round 1: 4 items selected with toy_select" in out
+
+        run(home, "ingest", "ret", src, "--label-field", "label_text")
+        run(home, "index", "ret")
+        res = json.loads(
+            run(home, "retrieve", "ret", "a gorgeous movie", "-k", "3", "--retriever", "toy_rank", "--json").stdout
+        )
+        assert res["query"] == "a gorgeous movie" and len(res["demos"]) == 3
+        assert {"id", "score", "rank", "text", "label", "skills"} <= set(res["demos"][0])
+        out = run(home, "prompt", "ret", "a gorgeous movie", "-k", "2", "--retriever", "toy_rank").output
+        prompt_id = re.search(r"prompt ([0-9a-f]{32}):", out).group(1)
+        log = json.loads(run(home, "prompts", "show", prompt_id).stdout)
+        assert log["retriever"] == "toy_rank" and len(log["demo_ids"]) == 2
+    bad = run(home, "retrieve", "ret", "q", "--retriever", "toy_rank", ok=False)  # unregistered again
+    assert bad.exit_code == 5 and "toy_rank" in bad.stderr
+
+
+def test_keys_create_list_revoke(tmp_path):
+    home = tmp_path / "home"
+    created = run(home, "keys", "create", "ci", "--pool", "sst5").stdout.strip().splitlines()
+    secret = created[-1]
+    assert "pools: sst5" in created[0] and len(secret) > 20
+    listed = run(home, "keys", "list").stdout
+    assert "ci" in listed and secret not in listed
+    key_id = created[0].split()[1]
+    assert f"revoked key {key_id} (ci)" in run(home, "keys", "revoke", key_id).stdout
+    assert run(home, "keys", "revoke", "999", ok=False).exit_code == 3

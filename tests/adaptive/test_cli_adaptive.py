@@ -11,22 +11,34 @@ from shared_data import write_jsonl
 def test_skills_and_adaptive_commands(tmp_path, gsm_train, gsm_test, tiny_lm_dir):
     home = tmp_path / "home"
     src = write_jsonl(tmp_path / "gsm.jsonl", gsm_train[:60])
-    run(home, "ingest", "gsm", src, "--id-field", "id", "--text-field", "question", "--label-field", "final_answer",
-        "--skills-field", "skills")
+    run(
+        home,
+        "ingest",
+        "gsm",
+        src,
+        "--id-field",
+        "id",
+        "--text-field",
+        "question",
+        "--label-field",
+        "final_answer",
+        "--skills-field",
+        "skills",
+    )
     vocab = json.loads(run(home, "skills", "list", "gsm", "--json").stdout)
     assert not vocab["stored"] and vocab["skills"][0] == "multiplication"
 
     out = run(home, "skills", "edit", "gsm", "--id", "gsm8k-train-0,gsm8k-train-1", "--add", "percentage").output
     assert "2 items changed" in out
     bad = run(home, "skills", "edit", "gsm", "--id", "gsm8k-train-0", "--id", "ghost", "--set", "algebra", ok=False)
-    assert bad.exit_code == 1 and "line 2, id 'ghost': no item with this id" in bad.output
+    assert bad.exit_code == 5 and "line 2, id 'ghost': no item with this id" in bad.output
     edits = write_jsonl(tmp_path / "edits.jsonl", [{"id": "gsm8k-train-2", "skills": ["division"]}])
     assert "1 items changed" in run(home, "skills", "edit", "gsm", "--file", edits).output
     vocab = json.loads(run(home, "skills", "list", "gsm", "--json").stdout)
     assert "division" in vocab["skills"]  # added by the edit
     assert "stored" in run(home, "skills", "set", "gsm", *vocab["skills"]).output
     bad = run(home, "skills", "edit", "gsm", "--id", "gsm8k-train-3", "--add", "cooking", ok=False)
-    assert bad.exit_code == 1 and "unknown skill 'cooking'" in bad.output
+    assert bad.exit_code == 5 and "unknown skill 'cooking'" in bad.output
     t = json.loads(run(home, "skills", "thresholds", "gsm", "--final", "0.9").output)
     assert t["final"] == 0.9 and t["step"] == 0.7
     assert json.loads(run(home, "skills", "thresholds", "gsm", "--reset").output)["final"] == 0.85
@@ -49,13 +61,31 @@ def test_skills_and_adaptive_commands(tmp_path, gsm_train, gsm_test, tiny_lm_dir
     assert plus["branch"] == "adaptmi_plus" and plus["skills"] == ["fractions"]
     fb = adaptive("--feedback-json", json.dumps({"samples": ["#### 3", "#### 4"], "first_answer": "#### 3"}))
     assert fb["judgement"]["judge"] == "consistency"
-    bad = run(home, "adaptive", "prompt", "gsm", q, "--feedback-json", "{\"scores\": 1}", ok=False)
-    assert bad.exit_code == 1 and "unknown feedback field" in bad.output
+    bad = run(home, "adaptive", "prompt", "gsm", q, "--feedback-json", '{"scores": 1}', ok=False)
+    assert bad.exit_code == 5 and "unknown feedback field" in bad.output
     human = run(home, "adaptive", "prompt", "gsm", q, "--step-scores", "0.2").output
     assert "difficult" in human and "final step score 0.2 <= 0.85" in human
 
-    res = json.loads(run(home, "adaptive", "run", "gsm", q, "--lm", f"hf:{tiny_lm_dir}", "--judge", "confidence",
-                         "--k", "2", "--max-new-tokens", "5", "--max-tokens", "1200", "--json").stdout)
+    res = json.loads(
+        run(
+            home,
+            "adaptive",
+            "run",
+            "gsm",
+            q,
+            "--lm",
+            f"hf:{tiny_lm_dir}",
+            "--judge",
+            "confidence",
+            "--k",
+            "2",
+            "--max-new-tokens",
+            "5",
+            "--max-tokens",
+            "1200",
+            "--json",
+        ).stdout
+    )
     # a random tiny model: its verdict depends on its confidence, but the result is consistent either way
     assert res["decision"]["branch"] in ("easy", "difficult")
     assert res["regenerated"] == (res["decision"]["branch"] == "difficult")

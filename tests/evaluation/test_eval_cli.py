@@ -16,12 +16,15 @@ def test_eval_command_resumes_a_run_and_prints_the_table(mini_data, embedder, tm
     cfg_file.write_text(
         f"datasets: [sst5]\nmethods: [random, votek]\nbudgets: [5, 10]\nseeds: [0]\n"
         f"pool_size: 150\ntest_size: 20\nk: 4\nmethod_params: {{votek: {{k: 20}}}}\n"
-        f"data_dir: {mini_data}\nout: {tmp_path / 'ignored'}\n", encoding="utf-8")
+        f"data_dir: {mini_data}\nout: {tmp_path / 'ignored'}\n",
+        encoding="utf-8",
+    )
     # warm the caches with the session's embedding model, so the CLI loads no model at all
     run_eval(load_config(cfg_file, out=str(out)), embedder=embedder, write=False)
 
-    result = CliRunner().invoke(app, ["eval", "--config", str(cfg_file), "--out", str(out),
-                                      "--limit", "10", "--seeds", "0"])
+    result = CliRunner().invoke(
+        app, ["eval", "--config", str(cfg_file), "--out", str(out), "--limit", "10", "--seeds", "0"]
+    )
     assert result.exit_code == 0, result.output
     assert "accuracy by annotation budget" in result.output and "votek" in result.output
     assert "knn_vote_proxy" in result.output
@@ -33,7 +36,7 @@ def test_eval_command_resumes_a_run_and_prints_the_table(mini_data, embedder, tm
 
 def test_eval_command_reports_bad_options(tmp_path):
     result = CliRunner().invoke(app, ["eval", "--methods", "random,bogus", "--out", str(tmp_path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 5  # InvalidInputError
     assert "bogus" in result.output
     result = CliRunner().invoke(app, ["eval", "--scorer", "gpt4", "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "gpt4" in result.output
+    assert result.exit_code == 5 and "gpt4" in result.output

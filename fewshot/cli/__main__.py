@@ -1,0 +1,5 @@
+"""``python -m fewshot.cli``."""
+
+from fewshot.cli import main
+
+main()

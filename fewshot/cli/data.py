@@ -1,0 +1,91 @@
+"""``fewshot ingest``, ``fewshot embed`` and ``fewshot export``: data into and out of a pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ._help import FewshotTyper
+from ._output import console, escape
+from ._params import unescape
+from ._progress import progress
+from ._workspace import workspace
+
+__all__ = ["commands"]
+
+#: Top-level commands (merged into the root app).
+commands = FewshotTyper()
+
+
+@commands.command("ingest")
+def ingest(
+    ctx: typer.Context,
+    pool: str,
+    path: Path,
+    fmt: str | None = typer.Option(None, "--format", help="jsonl, csv or parquet [default: from suffix]."),
+    id_field: str | None = typer.Option(None, help="Field holding the item id [default: id, else a text hash]."),
+    text_field: str | None = typer.Option(None, help="Field holding the text [default: text]."),
+    template: str | None = typer.Option(
+        None, help='Render the text from fields: "{premise}\\nquestion: {hypothesis}".'
+    ),
+    label_field: str | None = typer.Option(None, help="Field holding a label (items with one are labeled)."),
+    skills_field: str | None = typer.Option(None, help="Field holding skills (list or comma-separated)."),
+    on_conflict: str = typer.Option("error", help="An id already stored with other content: {choices:on_conflict}."),
+    keep_duplicates: bool = typer.Option(False, help="Keep items whose text duplicates another item's."),
+    model: str | None = typer.Option(None, help="Embedding model, when the pool is created here."),
+) -> None:
+    """Stream a JSONL/CSV/Parquet file into POOL (created if missing). Re-ingesting adds nothing."""
+    with progress(f"ingest {path.name}") as bar:
+        report = workspace(ctx).ingest(
+            pool,
+            path,
+            fmt=fmt,
+            id_field=id_field,
+            text_field=text_field,
+            template=unescape(template),
+            label_field=label_field,
+            skills_field=skills_field,
+            on_conflict=on_conflict,
+            keep_duplicates=keep_duplicates,
+            embedding_model=model,
+            progress=lambda done, _total: bar(done, 0),
+        )
+    console.print(
+        f"read {report.read}: added {report.added} ({report.labeled} labeled), unchanged {report.unchanged}, "
+        f"updated {report.updated}, duplicates skipped {report.duplicate_count}"
+    )
+    for line, ext_id, owner in report.duplicates[:5]:
+        console.print(f"  line {line}: {escape(str(ext_id))} duplicates the text of {escape(str(owner))}")
+
+
+@commands.command("embed")
+def embed(ctx: typer.Context, pool: str) -> None:
+    """Embed the pool's texts that have no vector yet (cached by content hash; resumable)."""
+    with progress(f"embed {pool}") as bar:
+        report = workspace(ctx).embed(pool, progress=bar)
+    console.print(
+        f"embedded {report.embedded} texts, {report.cached} already cached, "
+        f"dim {report.dim}, {report.seconds:.1f}s ({escape(report.model)})"
+    )
+
+
+@commands.command("export")
+def export(
+    ctx: typer.Context,
+    pool: str,
+    out: Path = typer.Option(..., "--out", "-o", help="Output file."),
+    fmt: str = typer.Option("jsonl", "--format", help="{choices:write_format}; with --round: {choices:export_format}."),
+    status: str | None = typer.Option(None, help="Only items with this status (without --round)."),
+    round_number: int | None = typer.Option(None, "--round", help="Export this selection round's items."),
+    latest: bool = typer.Option(False, "--latest", help="Export the latest selection round's items."),
+    include_labeled: bool = typer.Option(False, help="With --round: also items that already have a label."),
+) -> None:
+    """Write a pool's examples, or a selection round's items for annotators, to a file."""
+    ws = workspace(ctx)
+    if round_number is not None or latest:
+        n = ws.export_round(pool, out, number=round_number, fmt=fmt, only_unlabeled=not include_labeled)
+        console.print(f"wrote {n} items to annotate to {escape(str(out))} ({escape(fmt)})")
+    else:
+        n = ws.export(pool, out, fmt=fmt, status=status)
+        console.print(f"wrote {n} examples to {escape(str(out))}")

@@ -1,0 +1,83 @@
+"""``fewshot index`` and ``fewshot retrieve``: the retrieval index over a pool's labeled items and
+demonstrations for queries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from ._help import FewshotTyper
+from ._output import console, echo_json, escape, table
+from ._progress import progress
+from ._workspace import workspace
+
+if TYPE_CHECKING:
+    from fewshot.retrieve import Demo, Filter
+
+__all__ = ["commands", "make_filter", "demo_to_dict"]
+
+#: Top-level commands (merged into the root app).
+commands = FewshotTyper()
+
+RETRIEVER_HELP = "Retriever: {choices:retriever}."
+
+
+def make_filter(labels: list[str] | None, skills: list[str] | None) -> Filter | None:
+    """A retrieval filter from repeatable ``--label`` / ``--skill`` options (None when neither)."""
+    if not labels and not skills:
+        return None
+    from fewshot.retrieve import Filter
+
+    return Filter(labels=labels or None, skills=skills or None)
+
+
+def demo_to_dict(d: Demo) -> dict[str, Any]:
+    """A retrieved demonstration as JSON, in the REST API's shape (``/v1/pools/{pool}/retrieve``).
+
+    To be replaced by the service layer's shared serializer (see the report)."""
+    return {
+        "id": str(d.id),
+        "score": float(d.score),
+        "rank": d.rank,
+        "text": d.text,
+        "label": None if d.label is None else str(d.label),
+        "skills": list(d.example.skills),
+    }
+
+
+@commands.command("index")
+def index_cmd(
+    ctx: typer.Context,
+    pool: str,
+    kind: str = typer.Option("auto", help="Index kind: {choices:index_kind} (auto: flat, HNSW for large pools)."),
+) -> None:
+    """Build or refresh the retrieval index over POOL's labeled items (incremental, versioned)."""
+    with progress(f"embed {pool}") as bar:
+        info = workspace(ctx).build_index(pool, kind=kind, progress=bar)
+    state = "built" if info.changed else "up to date:"
+    console.print(f"index {state} version {info.version}, {info.count} labeled items ({escape(info.embedding_model)})")
+
+
+@commands.command("retrieve")
+def retrieve_cmd(
+    ctx: typer.Context,
+    pool: str,
+    query: list[str] = typer.Argument(..., help="One or more queries."),
+    k: int = typer.Option(8, "--k", "-k", help="Demonstrations per query."),
+    retriever: str = typer.Option("dense", help=RETRIEVER_HELP),
+    label: list[str] | None = typer.Option(None, help="Only items with this label (repeatable)."),
+    skill: list[str] | None = typer.Option(None, help="Only items with this skill (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help='One JSON object per query: {"query", "demos"}.'),
+) -> None:
+    """Find demonstrations for queries among POOL's labeled items."""
+    results = workspace(ctx).retrieve(pool, query, k=k, retriever=retriever, filter=make_filter(label, skill))
+    for q, demos in zip(query, results):
+        if as_json:
+            echo_json({"query": q, "demos": [demo_to_dict(d) for d in demos]})
+        else:
+            table(
+                f"{retriever}: {q[:60]}",
+                ["rank", "id", "score", "label", "text"],
+                [[d.rank + 1, d.id, f"{d.score:.3f}", d.label, d.text[:70]] for d in demos],
+            )
