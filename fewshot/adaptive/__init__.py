@@ -35,12 +35,12 @@ from fewshot.adaptive._predict import (
     chat_wrapper,
     skill_accuracy,
 )
-from fewshot.adaptive._prompter import DEFAULT_STOP, AdaptivePrompt, AdaptivePrompter, TwoPassResult, run_two_pass
+from fewshot.adaptive._prompter import TWO_PASS_JUDGES, DEFAULT_STOP, AdaptivePrompt, AdaptivePrompter, TwoPassResult, run_two_pass
 from fewshot.adaptive._skills import check_skills, normalize_skill, parse_skills, skill_counts, vocabulary_from
 
 __all__ = [
     "AdaptivePolicy", "AdaptivePrompt", "AdaptivePrompter", "BRANCHES", "CallerScoreJudge", "ConfidenceJudge",
-    "DEFAULT_STOP", "Decision", "DifficultyThresholds", "Feedback", "JUDGES", "Judgement", "KNNSkillPredictor",
+    "DEFAULT_STOP", "TWO_PASS_JUDGES", "Decision", "DifficultyThresholds", "Feedback", "JUDGES", "Judgement", "KNNSkillPredictor",
     "LMSkillPredictor", "LogisticSkillPredictor", "PREDICTORS", "SelfConsistencyJudge", "SkillPredictor",
     "TwoPassResult", "chat_wrapper", "check_skills", "normalize_skill", "parse_skills", "run_two_pass", "skill_accuracy",
     "skill_counts", "skill_demonstrations", "vocabulary_from",

@@ -12,7 +12,10 @@ from typing import Any
 from fewshot.adaptive._policy import AdaptivePolicy, Decision, Feedback, skill_demonstrations
 from fewshot.exceptions import InvalidInputError
 
-__all__ = ["AdaptivePrompt", "AdaptivePrompter", "TwoPassResult", "run_two_pass", "DEFAULT_STOP"]
+__all__ = ["TWO_PASS_JUDGES", "AdaptivePrompt", "AdaptivePrompter", "TwoPassResult", "run_two_pass", "DEFAULT_STOP"]
+
+#: The judges `run_two_pass` can apply to the first answer.
+TWO_PASS_JUDGES = ("confidence", "consistency", "scores")
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +135,8 @@ def run_two_pass(lm: Any, build: BuildFn | AdaptivePrompter, query: str | None =
 
         def build(feedback: Feedback | None) -> AdaptivePrompt:  # noqa: F811
             return prompter.build(q, feedback)
-    if judge not in ("confidence", "consistency", "scores"):
-        raise InvalidInputError(f"judge must be confidence, consistency or scores, got {judge!r}")
+    if judge not in TWO_PASS_JUDGES:
+        raise InvalidInputError(f"judge must be one of {', '.join(TWO_PASS_JUDGES)}, got {judge!r}")
     if judge == "scores" and step_scorer is None:
         raise InvalidInputError("judge='scores' needs a step_scorer(query, answer) -> step scores")
     first = build(None)

@@ -59,8 +59,27 @@ def _predictor_no_lm() -> list[str]:
 
 
 def _plus() -> list[str]:
-    # mirrors PromptService.two_pass, which validates the value (see the report: plus_choices())
-    return ["lm", *_predictor_no_lm()]
+    from fewshot.service.prompts import plus_choices
+
+    return plus_choices()
+
+
+def _tokenizer() -> Sequence[str]:
+    from fewshot.prompt import TOKENIZER_SPECS
+
+    return TOKENIZER_SPECS
+
+
+def _judge() -> Sequence[str]:
+    from fewshot.adaptive import TWO_PASS_JUDGES
+
+    return [j for j in TWO_PASS_JUDGES if j != "scores"]  # scores need a step scorer: library only
+
+
+def _status() -> Sequence[str]:
+    from fewshot.service.pools import STATUSES
+
+    return STATUSES
 
 
 def _lm() -> list[str]:
@@ -132,6 +151,9 @@ CHOICES: dict[str, Callable[[], Sequence[str]]] = {
     "predictor": _predictor,
     "predictor_no_lm": _predictor_no_lm,
     "plus": _plus,
+    "tokenizer": _tokenizer,
+    "judge": _judge,
+    "status": _status,
     "lm": _lm,
     "export_format": _export_format,
     "write_format": _write_format,

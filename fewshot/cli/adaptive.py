@@ -132,7 +132,7 @@ def adaptive_run(
     pool: str,
     query: str,
     lm: str = typer.Option(..., help="LM backend spec: {choices:lm}."),
-    judge: str = typer.Option("confidence", help="confidence or consistency."),
+    judge: str = typer.Option("confidence", help="{choices:judge}."),
     plus: str | None = typer.Option(None, help="AdaptMI+: who names the missing skills: {choices:plus}."),
     samples: int = typer.Option(3, help="Sampled answers for --judge consistency."),
     max_new_tokens: int = typer.Option(256, help="Answer length."),

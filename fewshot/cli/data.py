@@ -75,7 +75,7 @@ def export(
     ctx: typer.Context,
     pool: str,
     out: Path = typer.Option(..., "--out", "-o", help="Output file."),
-    fmt: str = typer.Option("jsonl", "--format", help="{choices:write_format}; with --round: {choices:export_format}."),
+    fmt: str | None = typer.Option(None, "--format", help="{choices:write_format}; with --round: {choices:export_format} [default: from the suffix, else jsonl]."),
     status: str | None = typer.Option(None, help="Only items with this status (without --round)."),
     round_number: int | None = typer.Option(None, "--round", help="Export this selection round's items."),
     latest: bool = typer.Option(False, "--latest", help="Export the latest selection round's items."),
@@ -85,7 +85,7 @@ def export(
     ws = workspace(ctx)
     if round_number is not None or latest:
         n = ws.export_round(pool, out, number=round_number, fmt=fmt, only_unlabeled=not include_labeled)
-        console.print(f"wrote {n} items to annotate to {escape(str(out))} ({escape(fmt)})")
+        console.print(f"wrote {n} items to annotate to {escape(str(out))}")
     else:
         n = ws.export(pool, out, fmt=fmt, status=status)
         console.print(f"wrote {n} examples to {escape(str(out))}")

@@ -65,7 +65,7 @@ def pools_delete(
 def examples_list(
     ctx: typer.Context,
     pool: str,
-    status: str | None = typer.Option(None, help="unlabeled, selected or labeled."),
+    status: str | None = typer.Option(None, help="{choices:status}."),
     label: str | None = typer.Option(None, help="Only items with this label."),
     limit: int = typer.Option(20, help="At most this many items."),
     offset: int = typer.Option(0, help="Skip this many items first."),

@@ -17,7 +17,7 @@ commands = FewshotTyper()
 prompts_app = FewshotTyper(help="The log of built prompts.")
 
 TEMPLATE_HELP = "Prompt template: {choices:template}."
-TOKENIZER_HELP = "Token counter: approx, hf:<name-or-path> or tiktoken:<encoding>."
+TOKENIZER_HELP = "Token counter: {choices:tokenizer}."
 
 
 @commands.command("prompt")

@@ -3,7 +3,7 @@ demonstrations for queries."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,9 +13,9 @@ from ._progress import progress
 from ._workspace import workspace
 
 if TYPE_CHECKING:
-    from fewshot.retrieve import Demo, Filter
+    from fewshot.retrieve import Filter
 
-__all__ = ["commands", "make_filter", "demo_to_dict"]
+__all__ = ["commands", "make_filter"]
 
 #: Top-level commands (merged into the root app).
 commands = FewshotTyper()
@@ -30,20 +30,6 @@ def make_filter(labels: list[str] | None, skills: list[str] | None) -> Filter | 
     from fewshot.retrieve import Filter
 
     return Filter(labels=labels or None, skills=skills or None)
-
-
-def demo_to_dict(d: Demo) -> dict[str, Any]:
-    """A retrieved demonstration as JSON, in the REST API's shape (``/v1/pools/{pool}/retrieve``).
-
-    To be replaced by the service layer's shared serializer (see the report)."""
-    return {
-        "id": str(d.id),
-        "score": float(d.score),
-        "rank": d.rank,
-        "text": d.text,
-        "label": None if d.label is None else str(d.label),
-        "skills": list(d.example.skills),
-    }
 
 
 @commands.command("index")
@@ -74,6 +60,8 @@ def retrieve_cmd(
     results = workspace(ctx).retrieve(pool, query, k=k, retriever=retriever, filter=make_filter(label, skill))
     for q, demos in zip(query, results):
         if as_json:
+            from fewshot.service.retrieval import demo_to_dict
+
             echo_json({"query": q, "demos": [demo_to_dict(d) for d in demos]})
         else:
             table(

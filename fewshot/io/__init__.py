@@ -2,8 +2,8 @@
 
 from ._annotation_formats import LABEL_FORMATS, LabelRecord, read_labels, to_argilla_record, to_labelstudio_task
 from ._mapping import FieldMapping, MappedRecord
-from ._readers import detect_format, iter_records
-from ._writers import WRITE_FORMATS, write_json_atomic, write_records
+from ._readers import READ_FORMATS, detect_format, iter_records
+from ._writers import WRITE_FORMATS, write_format_for, write_json_atomic, write_records
 
-__all__ = ["LABEL_FORMATS", "WRITE_FORMATS", "LabelRecord", "read_labels", "to_argilla_record", "to_labelstudio_task",
+__all__ = ["LABEL_FORMATS", "READ_FORMATS", "WRITE_FORMATS", "write_format_for", "LabelRecord", "read_labels", "to_argilla_record", "to_labelstudio_task",
            "FieldMapping", "MappedRecord", "detect_format", "iter_records", "write_json_atomic", "write_records"]

@@ -10,9 +10,10 @@ from typing import Any, Iterator
 
 from ..exceptions import IngestError
 
-__all__ = ["detect_format", "iter_records", "FORMATS"]
+__all__ = ["detect_format", "iter_records", "FORMATS", "READ_FORMATS"]
 
-FORMATS = ("jsonl", "csv", "parquet")
+#: Formats records are read from (ingest, label and skill files).
+READ_FORMATS = FORMATS = ("jsonl", "csv", "parquet")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
              ".pq": "parquet"}
 

@@ -11,9 +11,25 @@ from typing import Any, Iterable
 
 from ..exceptions import InvalidInputError
 
-__all__ = ["write_records", "write_json_atomic", "WRITE_FORMATS"]
+__all__ = ["write_records", "write_json_atomic", "write_format_for", "WRITE_FORMATS"]
 
 WRITE_FORMATS = ("jsonl", "csv")
+_WRITE_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+
+def write_format_for(path: str | Path, fmt: str | None = None, *, formats: Iterable[str] = WRITE_FORMATS) -> str:
+    """The export format: ``fmt`` when given (checked against ``formats``), else from the file's
+    suffix (``.csv`` -> csv, ``.jsonl``/``.ndjson`` -> jsonl), else jsonl.
+
+    >>> write_format_for("out.csv"), write_format_for("out.txt"), write_format_for("x.csv", "jsonl")
+    ('csv', 'jsonl', 'jsonl')
+    """
+    allowed = tuple(formats)
+    if fmt is not None:
+        if fmt not in allowed:
+            raise InvalidInputError(f"unknown export format {fmt!r}; expected one of {', '.join(allowed)}")
+        return fmt
+    return _WRITE_SUFFIXES.get(Path(path).suffix.lower(), "jsonl")
 
 
 def write_records(records: Iterable[dict[str, Any]], path: str | Path, fmt: str) -> int:

@@ -17,6 +17,7 @@ from fewshot.prompt._presets import PRESETS, TEMPLATES, get_template, letter_lab
 from fewshot.prompt._record import PromptRecord
 from fewshot.prompt._template import PromptTemplate
 from fewshot.prompt._tokens import (
+    TOKENIZER_SPECS,
     ApproxTokenCounter,
     HFTokenCounter,
     TiktokenCounter,
@@ -25,6 +26,7 @@ from fewshot.prompt._tokens import (
 )
 
 __all__ = [
+    "TOKENIZER_SPECS",
     "ApproxTokenCounter",
     "BuiltPrompt",
     "HFTokenCounter",

@@ -15,8 +15,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from fewshot.exceptions import InvalidInputError, MissingDependencyError, NotFoundError
 
-__all__ = ["TokenCounter", "HFTokenCounter", "TiktokenCounter", "ApproxTokenCounter",
+__all__ = ["TOKENIZER_SPECS", "TokenCounter", "HFTokenCounter", "TiktokenCounter", "ApproxTokenCounter",
            "get_token_counter"]
+
+#: The spec forms `get_token_counter` understands (help texts).
+TOKENIZER_SPECS = ("approx", "approx:<chars per token>", "hf:<name-or-path>", "tiktoken:<encoding>")
 
 
 @runtime_checkable

@@ -12,15 +12,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fewshot.exceptions import ConflictError, InvalidInputError
-from fewshot.io import FieldMapping, write_records
+from fewshot.io import FieldMapping, write_format_for, write_records
 from fewshot.progress import Progress
 from fewshot.service.context import ServiceContext
 from fewshot.service.ingest import IngestReport, ingest_file, ingest_records
 from fewshot.store import examples as example_rows
 from fewshot.store import pools as pool_rows
+from fewshot.store.pools import STATUSES
 from fewshot.store.models import Example, Pool
 
-__all__ = ["PoolService", "PoolInfo", "ExampleInfo"]
+__all__ = ["PoolService", "PoolInfo", "ExampleInfo", "STATUSES"]
 
 
 @dataclass(frozen=True)
@@ -193,9 +194,11 @@ class PoolService:
             yield from page
             last = page[-1].id
 
-    def export(self, pool: str, path: str | Path, *, fmt: str = "jsonl",
+    def export(self, pool: str, path: str | Path, *, fmt: str | None = None,
                status: str | Sequence[str] | None = None) -> int:
-        """Write a pool's examples (id, text, label, skills, status and original fields); returns the count."""
+        """Write a pool's examples (id, text, label, skills, status and original fields) as jsonl or csv
+        (``fmt``, else from the file's suffix); returns the count."""
+        fmt = write_format_for(path, fmt)
         self.get(pool)  # a clear NotFoundError before a file is created
         rows = ({"id": e.external_id, "text": e.text, "label": e.label, "skills": e.skills, "status": e.status,
                  "fields": e.fields} for e in self.iter_examples(pool, status=status))

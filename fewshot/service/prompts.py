@@ -32,7 +32,13 @@ from fewshot.service.retrieval import RetrievalService
 from fewshot.service.skills import SkillService
 from fewshot.store import prompt_logs
 
-__all__ = ["PromptService"]
+__all__ = ["PromptService", "plus_choices"]
+
+
+def plus_choices() -> list[str]:
+    """What names the missing skills in AdaptMI+ (``two_pass(plus=...)``): ``lm`` (the answering LM)
+    or any registered skill predictor that needs no LM."""
+    return ["lm", *(name for name, cls in PREDICTORS.items() if not cls.needs_lm)]
 
 
 class PromptService:
@@ -162,14 +168,13 @@ class PromptService:
 
                 def missing(q: str, answer: str) -> list[str]:
                     return named.missing_skills([q], [answer], top=n_skills)[0]
-            elif plus in PREDICTORS and not PREDICTORS.get(plus).needs_lm:
+            elif plus in plus_choices():
                 pred = self.skills.predictor(pool, plus)
 
                 def missing(q: str, answer: str) -> list[str]:
                     return pred.predict([q + "\n" + answer], top=n_skills)[0]
             else:
-                choices = ["lm", *(n for n, c in PREDICTORS.items() if not c.needs_lm)]
-                raise InvalidInputError(f"plus must be one of {', '.join(choices)}, got {plus!r}")
+                raise InvalidInputError(f"plus must be one of {', '.join(plus_choices())}, got {plus!r}")
         return run_two_pass(backend, build, query, judge=judge, n_samples=n_samples, temperature=temperature,
                             seed=seed, max_new_tokens=max_new_tokens, stop=stop, missing_skills=missing,
                             missing_skills_source="lm" if plus == "lm" else f"predicted:{plus}")

@@ -18,10 +18,17 @@ from fewshot.service.indexes import DENSE, IndexService
 from fewshot.service.models import ModelInfo, ModelService
 from fewshot.service.pools import PoolService
 
-__all__ = ["RetrievalService", "retriever_names", "is_udr_spec", "UDR_FORMS"]
+__all__ = ["RetrievalService", "retriever_names", "is_udr_spec", "demo_to_dict", "UDR_FORMS"]
 
 #: How trained retrievers are named, next to the registered names (help texts, errors).
 UDR_FORMS = ("udr", "udr:<model>", "udr:<model>:v<N>")
+
+
+def demo_to_dict(demo: Demo) -> dict[str, Any]:
+    """A retrieved demonstration as JSON, the one shape of the API and the CLI: ``id`` and
+    ``label`` as strings, ``score``, ``rank``, ``text``, ``skills``."""
+    return {"id": str(demo.id), "score": float(demo.score), "rank": demo.rank, "text": demo.text,
+            "label": None if demo.label is None else str(demo.label), "skills": list(demo.example.skills)}
 
 
 def is_udr_spec(name: str) -> bool:

@@ -13,7 +13,7 @@ import numpy as np
 from fewshot.annotate import STRATEGIES, BudgetCurve, budget_curve, plot_budget_curve
 from fewshot.annotate import select as select_rows
 from fewshot.exceptions import ConflictError, InvalidInputError
-from fewshot.io import to_argilla_record, to_labelstudio_task, write_json_atomic, write_records
+from fewshot.io import to_argilla_record, to_labelstudio_task, write_format_for, write_json_atomic, write_records
 from fewshot.progress import Progress
 from fewshot.service.context import ServiceContext
 from fewshot.service.pools import PoolService
@@ -146,12 +146,11 @@ class SelectionService:
         with self.ctx.session() as s:
             return get_round(s, pool_rows.get_pool(s, name=pool), number)
 
-    def export_round(self, pool: str, path: str | Path, *, number: int | None = None, fmt: str = "jsonl",
+    def export_round(self, pool: str, path: str | Path, *, number: int | None = None, fmt: str | None = None,
                      only_unlabeled: bool = True) -> int:
         """Write a round's items for annotators: jsonl, csv, labelstudio (tasks JSON) or argilla
-        (records JSON); returns the count written."""
-        if fmt not in EXPORT_FORMATS:
-            raise InvalidInputError(f"unknown export format {fmt!r}; expected {', '.join(EXPORT_FORMATS)}")
+        (records JSON); ``fmt`` None: from the file's suffix (jsonl by default). Returns the count."""
+        fmt = write_format_for(path, fmt, formats=EXPORT_FORMATS)
         rnd = self.get_round(pool, number)
         items = [i for i in rnd.items if not (only_unlabeled and i.label is not None)]
         if fmt in ("jsonl", "csv"):
