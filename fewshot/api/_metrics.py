@@ -30,8 +30,10 @@ class Metrics:
             self._sum[(method, route)] += seconds
 
     def render(self, extra: dict[str, float] | None = None) -> str:
-        lines = ["# HELP fewshot_requests_total HTTP requests by method, route and status.",
-                 "# TYPE fewshot_requests_total counter"]
+        lines = [
+            "# HELP fewshot_requests_total HTTP requests by method, route and status.",
+            "# TYPE fewshot_requests_total counter",
+        ]
         with self._lock:
             for (m, r, s), n in sorted(self._requests.items()):
                 lines.append(f'fewshot_requests_total{{method="{m}",route="{r}",status="{s}"}} {n}')

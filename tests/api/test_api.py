@@ -20,11 +20,12 @@ def _wait(client, job, timeout=120):
     return job
 
 
-def _seed_pool(client, data_slice, n=60, dataset="sst5", labels=False):
+def _seed_pool(client, data_slice, pool, n=60, dataset="sst5", labels=False):
+    """A new pool ``pool`` (each test names its own: the module's tests share one workspace)."""
     rows = [json.loads(line) for line in data_slice(dataset, "train", n).read_text().splitlines()]
-    assert client.post("/pools", json={"name": dataset}).status_code == 201
+    assert client.post("/pools", json={"name": pool}).status_code == 201
     body = {"records": rows, "mapping": {"label_field": "label_text"} if labels else {}}
-    r = client.post(f"/pools/{dataset}/examples", json=body)
+    r = client.post(f"/pools/{pool}/examples", json=body)
     assert r.status_code == 200, r.text
     return rows
 
@@ -63,7 +64,15 @@ def test_revoked_and_pool_limited_keys(server, ws, client):
         assert r.status_code == 403 and "may not access pool 'b'" in r.json()["detail"]
         assert c.get("/pools/b/examples").status_code == 403
         assert c.post("/pools/b/selections", json={"budget": 1}).status_code == 403
-    ws.keys.revoke([k for k in ws.keys.list() if k.name == "only-a"][0].id)
+        assert c.post("/pools/b/index").status_code == 403
+        assert c.post("/pools", json={"name": "c"}).status_code == 403
+        assert c.post("/prompts", json={"pool": "b", "query": "x"}).status_code == 403
+        r = c.post("/udr/mine", json={"pools": ["a", "b"]})
+        assert r.status_code == 403 and "may not access pool 'b'" in r.json()["detail"]
+        job_b = client.post("/pools/b/embed").json()  # a job over pool b is b's
+        assert c.get(f"/jobs/{job_b['id']}").status_code == 403
+        assert client.get(f"/jobs/{job_b['id']}").status_code == 200
+    ws.keys.revoke([k for k in ws.keys.all() if k.name == "only-a"][0].id)
     assert httpx.get(server.url + "/v1/pools", headers={"X-API-Key": limited}).status_code == 401
 
 
@@ -75,7 +84,8 @@ def test_pools_crud_and_errors(client):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "name"]
     r = client.post("/pools", json={"name": "bad", "template": "constant"})
     assert r.status_code == 422 and "references no field" in r.json()["detail"]
-    assert client.get("/pools").json()["count"] == 1
+    names = [p["name"] for p in client.get("/pools").json()["data"]]
+    assert "rte" in names and "bad" not in names
     r = client.get("/pools/nope")
     assert r.status_code == 404 and "pool 'nope' does not exist" in r.json()["detail"]
     assert client.delete("/pools/rte").status_code == 204
@@ -83,63 +93,65 @@ def test_pools_crud_and_errors(client):
 
 
 def test_examples_json_and_upload(client, data_slice):
-    rows = _seed_pool(client, data_slice, n=30)
-    listed = client.get("/pools/sst5/examples", params={"limit": 5}).json()
+    rows = _seed_pool(client, data_slice, "sst5-examples", n=30)
+    listed = client.get("/pools/sst5-examples/examples", params={"limit": 5}).json()
     assert listed["count"] == 5 and listed["data"][0]["external_id"] == rows[0]["id"]
-    r = client.get("/pools/sst5/examples", params={"status": "done"})
+    r = client.get("/pools/sst5-examples/examples", params={"status": "done"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "status"]
-    r = client.post("/pools/sst5/examples", json={"records": [{"id": "z", "text": 5}]})
+    r = client.post("/pools/sst5-examples/examples", json={"records": [{"id": "z", "text": 5}]})
     assert r.status_code == 422 and "line 1, field 'text': expected a string" in r.json()["detail"]
-    assert client.get("/pools/sst5").json()["size"] == 30  # nothing half-written
+    assert client.get("/pools/sst5-examples").json()["size"] == 30  # nothing half-written
     path = data_slice("trec", "train", 25)
     with open(path, "rb") as fh:
-        r = client.post("/pools/trec/examples/file", files={"file": ("trec.jsonl", fh)},
-                        data={"label_field": "label_text"})
+        r = client.post(
+            "/pools/trec/examples/file", files={"file": ("trec.jsonl", fh)}, data={"label_field": "label_text"}
+        )
     assert r.status_code == 200, r.text
     assert r.json()["added"] == 25 and r.json()["source"] == "trec.jsonl"
     assert client.get("/pools/trec/examples", params={"status": "labeled"}).json()["count"] == 25
 
 
 def test_embed_and_select_jobs_then_annotate(client, data_slice):
-    rows = _seed_pool(client, data_slice, n=80)
-    job = client.post("/pools/sst5/embed").json()
+    rows = _seed_pool(client, data_slice, "sst5-select", n=80)
+    job = client.post("/pools/sst5-select/embed").json()
     assert job["status"] in ("pending", "running", "succeeded")
     job = _wait(client, job)
     assert job["status"] == "succeeded" and job["result"]["embedded"] == 80
-    r = client.post("/pools/sst5/selections", json={"budget": 8, "method": "votek", "k": 10})
+    r = client.post("/pools/sst5-select/selections", json={"budget": 8, "method": "votek", "k": 10})
     assert r.status_code == 202
     job = _wait(client, r.json())
     assert job["status"] == "succeeded", job
-    rnd = client.get(f"/pools/sst5/selections/{job['result']['round']}").json()
+    rnd = client.get(f"/pools/sst5-select/selections/{job['result']['round']}").json()
     assert len(rnd["items"]) == 8 and rnd["method"] == "votek"
-    assert client.get("/pools/sst5/selections").json()["count"] == 1
+    assert client.get("/pools/sst5-select/selections").json()["count"] == 1
     gold = {r["id"]: r["label_text"] for r in rows}
     labels = [{"id": i["external_id"], "label": gold[i["external_id"]]} for i in rnd["items"]]
-    r = client.post("/pools/sst5/annotations", json={"labels": labels})
+    r = client.post("/pools/sst5-select/annotations", json={"labels": labels})
     assert r.status_code == 200 and r.json()["applied"] == 8
-    assert client.get("/pools/sst5").json()["counts"]["labeled"] == 8
+    assert client.get("/pools/sst5-select").json()["counts"]["labeled"] == 8
     bad = [{"id": "ghost", "label": "x"}, {"id": labels[0]["id"], "label": "other"}]
-    r = client.post("/pools/sst5/annotations", json={"labels": bad})
+    r = client.post("/pools/sst5-select/annotations", json={"labels": bad})
     assert r.status_code == 422
     assert [p["kind"] for p in r.json()["problems"]] == ["unknown_id", "conflicts_stored"]
-    r = client.post("/pools/sst5/selections", json={"budget": 0})
+    r = client.post("/pools/sst5-select/selections", json={"budget": 0})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "budget"]
-    r = client.post("/pools/sst5/selections", json={"budget": 5, "method": "magic"})
+    r = client.post("/pools/sst5-select/selections", json={"budget": 5, "method": "magic"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "method"]
+    assert "choose from: votek, votek2" in r.json()["detail"][0]["msg"]
 
 
 def test_failed_job_reports_the_error(client, data_slice):
-    _seed_pool(client, data_slice, n=10)
-    job = _wait(client, client.post("/pools/sst5/selections", json={"budget": 5}).json())
+    _seed_pool(client, data_slice, "sst5-unembedded", n=10)
+    job = _wait(client, client.post("/pools/sst5-unembedded/selections", json={"budget": 5}).json())
     assert job["status"] == "failed" and "run `fewshot embed` first" in job["error"]
     assert client.get("/jobs/unknown").status_code == 404
 
 
 def test_jobs_survive_a_restart(ws, data_slice, api_key, live_server):
     path = data_slice("sst5", "train", 40)
-    ws.ingest("sst5", path)
-    pool_id = ws.get_pool("sst5").id
-    pending = ws.job_runner().submit("embed", {"pool": "sst5"}, pool_id=pool_id)  # never started: a "crash"
+    ws.ingest("sst5-restart", path)
+    pool_id = ws.get_pool("sst5-restart").id
+    pending = ws.job_runner().submit("embed", {"pool": "sst5-restart"}, pool_id=pool_id)  # never started: a "crash"
     assert pending["status"] == "pending"
     with live_server(create_app(workspace=ws)) as live:
         with httpx.Client(base_url=live.url + "/v1", headers={"X-API-Key": api_key}) as c:
@@ -147,8 +159,8 @@ def test_jobs_survive_a_restart(ws, data_slice, api_key, live_server):
     assert job["status"] == "succeeded" and job["result"]["embedded"] == 40
 
 
-def test_request_size_limit_and_no_stack_traces(ws, api_key, live_server):
-    ws.settings.max_request_bytes = 2048
+def test_request_size_limit_and_no_stack_traces(ws, api_key, live_server, monkeypatch):
+    monkeypatch.setattr(ws.settings, "max_request_bytes", 2048)  # the module's workspace outlives this test
     with live_server(create_app(workspace=ws)) as live:
         with httpx.Client(base_url=live.url + "/v1", headers={"X-API-Key": api_key}) as c:
             r = c.post("/pools", json={"name": "x", "description": "y" * 5000})

@@ -43,8 +43,18 @@ def test_udr_train_job_models_and_retrieval(client, server, data_slice, tiny_lm_
     bad = client.post("/udr/train", json={"name": "bad name", "pools": ["sst5"]})
     assert bad.status_code == 422
 
-    r = client.post("/udr/train", json={"name": "api", "pools": ["sst5"], "lm": tiny_lm_spec, "n_candidates": 4,
-                                        "max_queries": 6, "epochs": 1, "batch_size": 3})
+    r = client.post(
+        "/udr/train",
+        json={
+            "name": "api",
+            "pools": ["sst5"],
+            "lm": tiny_lm_spec,
+            "n_candidates": 4,
+            "max_queries": 6,
+            "epochs": 1,
+            "batch_size": 3,
+        },
+    )
     assert r.status_code == 202, r.text
     job, seen = _wait(client, r.json()["id"])
     assert job["status"] == "succeeded", job["error"]

@@ -5,66 +5,108 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
-from ...exceptions import InvalidInputError
-from ..deps import JobsDep, KeyDep, WorkspaceDep, check_pool_access
-from ..schemas import ExamplesIngest, ExamplesPublic, IngestReportPublic, JobPublic
+from ...exceptions import IngestError, InvalidInputError
+from ...io import detect_format
+from ..deps import JobsDep, PoolAccess, WorkspaceDep
+from ..schemas import (
+    ExamplesIngest,
+    ExamplesPublic,
+    ExampleStatus,
+    IngestReportPublic,
+    JobPublic,
+    OnConflict,
+    UploadFormat,
+)
+from .jobs import submit_pool_job
 
 router = APIRouter(prefix="/pools/{pool}", tags=["examples"])
 
 
 @router.post("/examples", response_model=IngestReportPublic, summary="Add records (JSON body); all or nothing")
-def add_examples(pool: str, body: ExamplesIngest, ws: WorkspaceDep, key: KeyDep) -> dict:
-    check_pool_access(key, pool)
-    m = body.mapping
-    return ws.add_records(pool, body.records, id_field=m.id_field, text_field=m.text_field, template=m.template,
-                          label_field=m.label_field, skills_field=m.skills_field, on_conflict=body.on_conflict,
-                          keep_duplicates=body.keep_duplicates, create=False).to_dict()
+def add_examples(pool: PoolAccess, body: ExamplesIngest, ws: WorkspaceDep) -> dict[str, Any]:
+    """200 with the ingest report; 403; 404 for an unknown pool; 409 when the mapping disagrees with
+    the pool's stored template or text field; 422 naming the record and field of a malformed record,
+    or an id already stored with another text under ``on_conflict: error`` (nothing is added)."""
+    mapping = body.mapping.model_dump()
+    return ws.add_records(
+        pool, body.records, **mapping, on_conflict=body.on_conflict, keep_duplicates=body.keep_duplicates, create=False
+    ).to_dict()
 
 
-@router.post("/examples/file", response_model=IngestReportPublic,
-             summary="Upload a JSONL/CSV/Parquet file; the pool is created if missing")
-def upload_examples(pool: str, ws: WorkspaceDep, key: KeyDep, file: Annotated[UploadFile, File()],
-                    id_field: Annotated[str | None, Form()] = None, text_field: Annotated[str | None, Form()] = None,
-                    template: Annotated[str | None, Form()] = None, label_field: Annotated[str | None, Form()] = None,
-                    skills_field: Annotated[str | None, Form()] = None,
-                    file_format: Annotated[Literal["jsonl", "csv", "parquet"] | None, Form()] = None,
-                    on_conflict: Annotated[Literal["error", "skip", "update"], Form()] = "error") -> dict:
-    check_pool_access(key, pool)
-    suffix = Path(file.filename or "upload").suffix
-    if file_format is None and suffix.lower() not in (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq"):
-        raise InvalidInputError(f"cannot tell the format of {file.filename!r}; send file_format")
+@router.post(
+    "/examples/file",
+    response_model=IngestReportPublic,
+    summary="Upload a JSONL/CSV/Parquet file; the pool is created if missing",
+)
+def upload_examples(
+    pool: PoolAccess,
+    ws: WorkspaceDep,
+    file: Annotated[UploadFile, File()],
+    id_field: Annotated[str | None, Form()] = None,
+    text_field: Annotated[str | None, Form()] = None,
+    template: Annotated[str | None, Form()] = None,
+    label_field: Annotated[str | None, Form()] = None,
+    skills_field: Annotated[str | None, Form()] = None,
+    file_format: Annotated[UploadFormat | None, Form()] = None,
+    on_conflict: Annotated[OnConflict, Form()] = "error",
+) -> dict[str, Any]:
+    """200 with the ingest report (``source`` is the uploaded file's name; a missing pool is
+    created); 403; 409 when the mapping disagrees with the pool's; 422 when the format cannot be
+    told from the name (send ``file_format``), a line is malformed, or an id is already stored with
+    another text under ``on_conflict: error`` (nothing is added)."""
+    name = file.filename or "upload"
+    try:
+        fmt = detect_format(name, file_format)
+    except IngestError:
+        raise InvalidInputError(f"cannot tell the format of {name!r}; send file_format") from None
     uploads = ws.settings.home / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=uploads, suffix=suffix)
+    fd, tmp = tempfile.mkstemp(dir=uploads, suffix=Path(name).suffix)
     try:
         with os.fdopen(fd, "wb") as out:
             while chunk := file.file.read(1 << 20):
                 out.write(chunk)
-        report = ws.ingest(pool, tmp, fmt=file_format, id_field=id_field, text_field=text_field, template=template,
-                           label_field=label_field, skills_field=skills_field, on_conflict=on_conflict)
+        report = ws.ingest(
+            pool,
+            tmp,
+            fmt=fmt,
+            id_field=id_field,
+            text_field=text_field,
+            template=template,
+            label_field=label_field,
+            skills_field=skills_field,
+            on_conflict=on_conflict,
+        )
     finally:
         Path(tmp).unlink(missing_ok=True)
-    report.source = file.filename or "upload"
+    report.source = name
     return report.to_dict()
 
 
 @router.get("/examples", response_model=ExamplesPublic, summary="List examples, filtered by status and label")
-def list_examples(pool: str, ws: WorkspaceDep, key: KeyDep,
-                  status_: Annotated[Literal["unlabeled", "selected", "labeled"] | None, Query(alias="status")] = None,
-                  label: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> dict:
-    check_pool_access(key, pool)
+def list_examples(
+    pool: PoolAccess,
+    ws: WorkspaceDep,
+    status_: Annotated[ExampleStatus | None, Query(alias="status")] = None,
+    label: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """200 with a page of examples in id order; 403; 404 for an unknown pool; 422 for a bad filter."""
     data = [e.to_dict() for e in ws.list_examples(pool, status=status_, label=label, limit=limit, offset=offset)]
     return {"data": data, "count": len(data)}
 
 
-@router.post("/embed", response_model=JobPublic, status_code=status.HTTP_202_ACCEPTED,
-             summary="Start embedding the pool's new texts (a job)")
-def embed(pool: str, ws: WorkspaceDep, jobs: JobsDep, key: KeyDep) -> dict:
-    check_pool_access(key, pool)
-    info = ws.get_pool(pool)
-    return jobs.submit("embed", {"pool": pool}, pool_id=info.id)
+@router.post(
+    "/embed",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Start embedding the pool's new texts (a job)",
+)
+def embed(pool: PoolAccess, ws: WorkspaceDep, jobs: JobsDep) -> dict[str, Any]:
+    """202 with the queued job (poll /v1/jobs/{id}); 403; 404 for an unknown pool."""
+    return submit_pool_job(ws, jobs, "embed", pool, {})

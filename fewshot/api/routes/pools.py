@@ -2,34 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, status
 
-from ..deps import KeyDep, WorkspaceDep, check_pool_access
+from ..deps import GuardDep, PoolAccess, WorkspaceDep
 from ..schemas import PoolCreate, PoolPublic, PoolsPublic
 
 router = APIRouter(prefix="/pools", tags=["pools"])
 
 
 @router.post("", response_model=PoolPublic, status_code=status.HTTP_201_CREATED, summary="Create a pool")
-def create_pool(body: PoolCreate, ws: WorkspaceDep, key: KeyDep) -> dict:
-    check_pool_access(key, body.name)
-    return ws.create_pool(body.name, template=body.template, text_field=body.text_field,
-                          embedding_model=body.embedding_model, description=body.description).to_dict()
+def create_pool(body: PoolCreate, ws: WorkspaceDep, guard: GuardDep) -> dict[str, Any]:
+    """201 with the pool; 403 when the key may not access that name; 409 when it exists; 422 for a
+    bad template or field."""
+    guard.check(body.name)
+    options = body.model_dump(exclude={"name"})
+    return ws.create_pool(body.name, **options).to_dict()
 
 
 @router.get("", response_model=PoolsPublic, summary="List the pools this key may access")
-def list_pools(ws: WorkspaceDep, key: KeyDep) -> dict:
-    data = [p.to_dict() for p in ws.list_pools() if key is None or key.allows(p.name)]
+def list_pools(ws: WorkspaceDep, guard: GuardDep) -> dict[str, Any]:
+    """200 with the pools the key may access (every pool for an unlimited key)."""
+    data = [p.to_dict() for p in ws.list_pools() if guard.allows(p.name)]
     return {"data": data, "count": len(data)}
 
 
 @router.get("/{pool}", response_model=PoolPublic, summary="Get a pool with its counts by status")
-def get_pool(pool: str, ws: WorkspaceDep, key: KeyDep) -> dict:
-    check_pool_access(key, pool)
+def get_pool(pool: PoolAccess, ws: WorkspaceDep) -> dict[str, Any]:
+    """200 with the pool and its counts by status; 403; 404 for an unknown pool."""
     return ws.get_pool(pool).to_dict()
 
 
 @router.delete("/{pool}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a pool and all it holds")
-def delete_pool(pool: str, ws: WorkspaceDep, key: KeyDep) -> None:
-    check_pool_access(key, pool)
+def delete_pool(pool: PoolAccess, ws: WorkspaceDep) -> None:
+    """204 once the pool, its items, rounds, indexes and logs are gone; 403; 404 for an unknown pool."""
     ws.delete_pool(pool)

@@ -1,0 +1,81 @@
+"""Examples: bulk ingest (JSON records or an uploaded file) and listing."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...service.ingest import ON_CONFLICT
+
+__all__ = [
+    "OnConflict",
+    "ExampleStatus",
+    "UploadFormat",
+    "ExamplePublic",
+    "ExamplesPublic",
+    "FieldMappingIn",
+    "ExamplesIngest",
+    "IngestReportPublic",
+]
+
+#: What to do with an id already in the pool (`fewshot.service.ingest.ON_CONFLICT`).
+OnConflict = Literal[ON_CONFLICT]  # type: ignore[valid-type]
+#: An example's annotation status.
+ExampleStatus = Literal["unlabeled", "selected", "labeled"]
+#: Formats an upload can be read as (default: from the file name's suffix).
+UploadFormat = Literal["jsonl", "csv", "parquet"]
+
+
+class ExamplePublic(BaseModel):
+    id: int
+    external_id: str
+    text: str
+    label: str | None
+    skills: list[str]
+    status: str
+    fields: dict[str, Any]
+
+
+class ExamplesPublic(BaseModel):
+    data: list[ExamplePublic]
+    count: int
+
+
+class FieldMappingIn(BaseModel):
+    id_field: str | None = None
+    text_field: str | None = None
+    template: str | None = None
+    label_field: str | None = None
+    skills_field: str | None = None
+
+
+class ExamplesIngest(BaseModel):
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=100_000)
+    mapping: FieldMappingIn = FieldMappingIn()
+    on_conflict: OnConflict = "error"
+    keep_duplicates: bool = False
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [{"id": "a1", "text": "a gorgeous, witty film", "label": "great"}],
+                    "mapping": {"label_field": "label"},
+                }
+            ]
+        }
+    )
+
+
+class IngestReportPublic(BaseModel):
+    pool: str
+    source: str
+    read: int
+    added: int
+    labeled: int
+    unchanged: int
+    updated: int
+    conflicts_skipped: int
+    duplicate_count: int
+    duplicates: list[tuple[int, str, str]]

@@ -1,0 +1,98 @@
+"""Selection rounds and the labels annotators send back for them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...io import LabelRecord
+from .common import SelectionMethod
+
+__all__ = [
+    "SelectionCreate",
+    "RoundItemPublic",
+    "RoundPublic",
+    "RoundsPublic",
+    "LabelIn",
+    "LabelsSubmit",
+    "LabelProblemPublic",
+    "LabelImportPublic",
+]
+
+
+class SelectionCreate(BaseModel):
+    budget: int = Field(gt=0, le=1_000_000)
+    method: SelectionMethod = "votek"
+    seed: int = 0
+    center: bool = True
+    k: int | None = Field(None, gt=0, le=1000, description="Graph neighbours [votek: 150, ideal: 10].")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"budget": 100, "method": "votek", "seed": 0}]})
+
+
+class RoundItemPublic(BaseModel):
+    position: int
+    example_id: int
+    external_id: str
+    text: str
+    score: float
+    status: str
+    label: str | None
+    fields: dict[str, Any]
+
+
+class RoundPublic(BaseModel):
+    pool: str
+    number: int
+    method: str
+    budget: int
+    seed: int
+    params: dict[str, Any]
+    influence: float | None
+    created_at: str
+    items: list[RoundItemPublic] | None = None
+
+
+class RoundsPublic(BaseModel):
+    data: list[RoundPublic]
+    count: int
+
+
+class LabelIn(BaseModel):
+    id: str = Field(min_length=1, description="The item's external id.")
+    label: str | None
+
+
+class LabelsSubmit(BaseModel):
+    labels: list[LabelIn] = Field(min_length=1, max_length=100_000)
+    overwrite: bool = False
+    skip_invalid: bool = False
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"labels": [{"id": "a1", "label": "great"}]}]})
+
+    def records(self) -> list[LabelRecord]:
+        """The labels as the label service reads them, numbered from 1 (problems name the number).
+
+        TEMPORARY: the service parses ``{id: label}`` dicts the same way (strip; empty -> no label)
+        but a dict loses repeated ids; `fewshot.service.labels` should take ``(id, label)`` pairs.
+        """
+        return [
+            LabelRecord(line=n, external_id=item.id, labels=(label,) if (label := (item.label or "").strip()) else ())
+            for n, item in enumerate(self.labels, start=1)
+        ]
+
+
+class LabelProblemPublic(BaseModel):
+    line: int
+    external_id: str
+    kind: str
+    detail: str
+
+
+class LabelImportPublic(BaseModel):
+    pool: str
+    read: int
+    applied: int
+    unchanged: int
+    problems: list[LabelProblemPublic]

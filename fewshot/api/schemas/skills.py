@@ -1,0 +1,111 @@
+"""Skills of a pool: vocabulary, bulk edits, difficulty thresholds, skill prediction (AdaptMI)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...exceptions import InvalidInputError
+from ...service.skills import EDIT_MODES, SkillEdit
+from .common import SkillPredictorName
+
+__all__ = [
+    "VocabularyPublic",
+    "VocabularyIn",
+    "SkillEditIn",
+    "SkillEditsIn",
+    "SkillEditReportPublic",
+    "ThresholdsIn",
+    "ThresholdsPublic",
+    "PredictIn",
+    "PredictPublic",
+]
+
+
+class VocabularyPublic(BaseModel):
+    pool: str
+    skills: list[str]
+    stored: bool = Field(description="True when the pool stores a vocabulary; false when it is derived from items.")
+    counts: dict[str, int]
+
+
+class VocabularyIn(BaseModel):
+    skills: list[str] | None = Field(description="The vocabulary; null derives it from the items again.")
+
+
+class SkillEditIn(BaseModel):
+    id: str = Field(min_length=1)
+    skills: list[str]
+    mode: Literal[EDIT_MODES] = "set"  # type: ignore[valid-type]
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SkillEditsIn(BaseModel):
+    """Either ``ids`` with one of ``set``/``add``/``remove``, or per-item ``edits``; all or nothing."""
+
+    ids: list[str] | None = Field(None, max_length=100_000)
+    set: list[str] | None = None
+    add: list[str] | None = None
+    remove: list[str] | None = None
+    edits: list[SkillEditIn] | None = Field(None, max_length=100_000)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"ids": ["gsm8k-train-0", "gsm8k-train-1"], "add": ["percentage"]},
+                {"edits": [{"id": "gsm8k-train-2", "skills": ["division"], "mode": "set"}]},
+            ]
+        },
+    )
+
+    def per_item(self) -> list[SkillEdit] | None:
+        """The per-item ``edits`` (numbered from 1), or None when the body uses ``ids``; giving both
+        forms is an `InvalidInputError` (422)."""
+        if self.edits is None:
+            return None
+        if any(v is not None for v in (self.ids, self.set, self.add, self.remove)):
+            raise InvalidInputError("give either edits or ids with set/add/remove, not both")
+        return [SkillEdit(e.id, tuple(e.skills), e.mode, n) for n, e in enumerate(self.edits, start=1)]
+
+
+class SkillEditReportPublic(BaseModel):
+    pool: str
+    read: int
+    changed: int
+    unchanged: int
+    new_skills: list[str]
+    index_version: int | None = None
+
+
+class ThresholdsIn(BaseModel):
+    final: float | None = None
+    mean: float | None = None
+    step: float | None = None
+    confidence: float | None = None
+    consistency: float | None = None
+    reset: bool = Field(False, description="Back to the defaults (the paper's PRM thresholds).")
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ThresholdsPublic(BaseModel):
+    final: float
+    mean: float
+    step: float
+    confidence: float
+    consistency: float
+
+
+class PredictIn(BaseModel):
+    queries: list[str] = Field(min_length=1, max_length=10_000)
+    method: SkillPredictorName = "knn"
+    top: int = Field(1, ge=1, le=50)
+    lm: str | None = Field(None, description="LM backend spec for an LM-backed predictor (e.g. smollm2).")
+
+
+class PredictPublic(BaseModel):
+    method: str
+    skills: list[list[str]]
