@@ -31,7 +31,7 @@ from fewshot.store import examples as example_rows
 from fewshot.store import indexes as index_rows
 from fewshot.store.models import Example, ExampleStatus
 
-__all__ = ["IndexService", "IndexInfo", "demonstration", "fingerprint", "DENSE"]
+__all__ = ["IndexService", "IndexInfo", "LoadedIndex", "demonstration", "fingerprint", "stamp_of", "DENSE"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +72,29 @@ def fingerprint(rows: Sequence[Example]) -> str:
     return h.hexdigest()
 
 
+def stamp_of(index_id: int, created_at: Any) -> str:
+    """What identifies one index version for in-memory caches: its row id and creation time (a
+    pool id, a version number or a path may be reused after a pool is deleted and created again)."""
+    return f"{index_id}@{created_at.isoformat() if hasattr(created_at, 'isoformat') else created_at}"
+
+
 @dataclass(frozen=True)
 class _Latest:
     version: int
     path: str
     fingerprint: str
     embedding_model: str
+    stamp: str
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """A loaded index version: ``stamp`` keys caches of anything derived from it."""
+
+    pool_id: int
+    version: int
+    stamp: str
+    retriever: DenseRetriever
 
 
 class IndexService:
@@ -86,7 +103,7 @@ class IndexService:
     def __init__(self, ctx: ServiceContext, pools: PoolService, vectors: VectorService) -> None:
         self.ctx, self.pools, self.vectors = ctx, pools, vectors
         self._lock = threading.RLock()
-        self._loaded: dict[tuple[int, str], tuple[int, DenseRetriever]] = {}
+        self._loaded: dict[tuple[int, str], LoadedIndex] = {}
         self._checked: dict[tuple[int, str], str | None] = {}  # dense fingerprint a derived index was checked at
         self._corrupt: set[str] = set()  # index folders that failed to load
 
@@ -115,7 +132,7 @@ class IndexService:
         with self.ctx.session() as s:
             row = index_rows.latest(s, pool_id=pool_id, kind=kind)
             return None if row is None else _Latest(row.version, row.path, row.labeled_fingerprint,
-                                                    row.embedding_model)
+                                                    row.embedding_model, stamp_of(row.id, row.created_at))
 
     def _labeled(self, pool_id: int) -> list[Example]:
         with self.ctx.session() as s:
@@ -180,10 +197,13 @@ class IndexService:
         path = self.ctx.index_dir(pool_id) / directory(version)
         retriever.save(path)
         with self.ctx.session() as s:
-            index_rows.add_version(s, pool_id=pool_id, kind=kind, version=version, embedding_model=encoder.name,
-                                   path=str(path), count=len(retriever.corpus), fingerprint=fingerprint(rows))
+            row = index_rows.add_version(s, pool_id=pool_id, kind=kind, version=version,
+                                         embedding_model=encoder.name, path=str(path),
+                                         count=len(retriever.corpus), fingerprint=fingerprint(rows))
+            stamp = stamp_of(row.id, row.created_at)
         with self._lock:
-            self._loaded[(pool_id, kind)] = (version, retriever)
+            self._corrupt.discard(str(path))
+            self._loaded[(pool_id, kind)] = LoadedIndex(pool_id, version, stamp, retriever)
         logger.info("index %s v%d of pool %d: %d labeled items", kind, version, pool_id, len(retriever.corpus))
         return version, retriever
 
@@ -217,19 +237,24 @@ class IndexService:
         return int(row.id), int(row.version), str(row.path)
 
     def dense(self, pool: str) -> tuple[int, int, DenseRetriever]:
-        """``(pool id, version, retriever)``: the pool's newest dense index, loaded once and reused
-        until a new version appears."""
+        """``(pool id, version, retriever)``: the pool's newest dense index (see `loaded_dense`)."""
+        loaded = self.loaded_dense(pool)
+        return loaded.pool_id, loaded.version, loaded.retriever
+
+    def loaded_dense(self, pool: str) -> LoadedIndex:
+        """The pool's newest dense index, loaded once and reused until a new version appears (one
+        light query per call)."""
         with self.ctx.session() as s:
             row = index_rows.latest_by_pool_name(s, name=pool, kind=DENSE)
         if row.version is None:
             raise NotFoundError(f"pool {pool!r} has no index yet; run `fewshot index {pool}`")
-        pool_id, version = int(row.id), int(row.version)
+        pool_id, stamp = int(row.id), stamp_of(row.index_id, row.created_at)
         with self._lock:
             cached = self._loaded.get((pool_id, DENSE))
-            if cached is None or cached[0] != version:
+            if cached is None or cached.stamp != stamp:
                 retriever = self._load(row.path, self.query_encoder(pool_id, row.embedding_model))
-                cached = self._loaded[(pool_id, DENSE)] = (version, retriever)
-            return pool_id, cached[0], cached[1]
+                cached = self._loaded[(pool_id, DENSE)] = LoadedIndex(pool_id, int(row.version), stamp, retriever)
+            return cached
 
     # ------------------------------------------------------------------ derived (UDR) indexes
     def derived(self, pool: str, kind: str, encoder_factory: Callable[[], Encoder], *,
@@ -260,6 +285,7 @@ class IndexService:
                 latest = self._latest(pool_id, kind)
             assert latest is not None
             cached = self._loaded.get(key)
-            if cached is None or cached[0] != latest.version:
-                cached = self._loaded[key] = (latest.version, self._load(latest.path, encoder_factory()))
-            return pool_id, cached[0], cached[1]
+            if cached is None or cached.stamp != latest.stamp:
+                cached = self._loaded[key] = LoadedIndex(pool_id, latest.version, latest.stamp,
+                                                         self._load(latest.path, encoder_factory()))
+            return pool_id, cached.version, cached.retriever

@@ -46,7 +46,7 @@ class RetrievalService:
     def __init__(self, pools: PoolService, indexes: IndexService, models: ModelService) -> None:
         self.pools, self.indexes, self.models = pools, indexes, models
         self._lock = threading.RLock()
-        self._derived: dict[tuple[int, int, str, str], BaseRetriever] = {}
+        self._derived: dict[tuple[str, str, str], BaseRetriever] = {}  # (index stamp, name, params)
 
     def retriever(self, pool: str, name: str = DENSE, **params: Any) -> tuple[int, int, BaseRetriever]:
         """``(pool id, index version, retriever)`` for the retriever ``name`` over ``pool``."""
@@ -57,10 +57,11 @@ class RetrievalService:
         if name not in RETRIEVERS:
             names = ", ".join([*RETRIEVERS.names(), *UDR_FORMS])
             raise InvalidInputError(f"unknown retriever {name!r}; choose from {names}")
-        pool_id, version, dense = self.indexes.dense(pool)
+        loaded = self.indexes.loaded_dense(pool)
+        pool_id, version, dense = loaded.pool_id, loaded.version, loaded.retriever
         if name == DENSE:
             return pool_id, version, dense
-        key = (pool_id, version, name, repr(sorted(params.items())))
+        key = (loaded.stamp, name, repr(sorted(params.items())))
         with self._lock:
             if key not in self._derived:
                 cls = RETRIEVERS.get(name)

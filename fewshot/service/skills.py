@@ -78,7 +78,7 @@ class SkillService:
     def __init__(self, ctx: ServiceContext, indexes: IndexService) -> None:
         self.ctx, self.indexes = ctx, indexes
         self._lock = threading.RLock()
-        self._predictors: dict[tuple[int, int, str, str], SkillPredictor] = {}
+        self._predictors: dict[tuple[str, str, str], SkillPredictor] = {}  # (index stamp, method, options)
 
     # ------------------------------------------------------------------------- settings
     def _settings(self, pool: str) -> dict[str, Any]:
@@ -223,7 +223,8 @@ class SkillService:
         """The pool's skill predictor ``method``, built over its dense index (cached per index
         version); an LM-backed predictor needs ``lm``, a backend spec."""
         cls = PREDICTORS.get(method)
-        pool_id, version, dense = self.indexes.dense(pool)
+        loaded = self.indexes.loaded_dense(pool)
+        dense = loaded.retriever
         vocab = self.vocabulary(pool)
         if not vocab:
             raise InvalidInputError(f"pool {pool!r} has no skills: ingest with --skills-field or edit skills first")
@@ -231,7 +232,7 @@ class SkillService:
             if not lm:
                 raise InvalidInputError(f"the {method} skill predictor needs an LM backend spec (e.g. smollm2)")
             return cls.for_pool(dense, vocab, lm=self.ctx.lm(lm))
-        key = (pool_id, version, method, f"{n_neighbors}|{','.join(vocab)}")
+        key = (loaded.stamp, method, f"{n_neighbors}|{','.join(vocab)}")
         with self._lock:
             if key not in self._predictors:
                 self._predictors[key] = cls.for_pool(dense, vocab, n_neighbors=n_neighbors)

@@ -28,9 +28,10 @@ def latest_fingerprint(session: Session, *, pool_id: int, kind: str = "dense") -
 
 
 def latest_by_pool_name(session: Session, *, name: str, kind: str = "dense") -> Any:
-    """``(id, embedding_model, version, path)`` of a pool and its newest index of ``kind`` in one
-    query; version and path are None when no index was built. `NotFoundError` for an unknown pool."""
-    row = session.execute(select(Pool.id, Pool.embedding_model, IndexVersion.version, IndexVersion.path)
+    """``(id, embedding_model, version, path, index_id, created_at)`` of a pool and its newest index
+    of ``kind`` in one query; the index columns are None when no index was built. `NotFoundError` for an unknown pool."""
+    row = session.execute(select(Pool.id, Pool.embedding_model, IndexVersion.version, IndexVersion.path,
+                                 IndexVersion.id.label("index_id"), IndexVersion.created_at)
                           .outerjoin(IndexVersion, (IndexVersion.pool_id == Pool.id) & (IndexVersion.kind == kind))
                           .where(Pool.name == name).order_by(IndexVersion.version.desc()).limit(1)).first()
     if row is None:

@@ -83,3 +83,16 @@ def test_import_graph_has_no_circle():
                              if d.startswith("fewshot"))
     cycles = list(nx.simple_cycles(g))
     assert cycles == []
+
+
+def test_a_recreated_pool_never_sees_the_deleted_pools_cached_indexes(ws, data_slice):
+    """SQLite reuses a deleted pool's id: caches are keyed by index version stamps, not pool ids."""
+    ws.ingest("a", data_slice("sst5", "train", 30), label_field="label_text")
+    ws.build_index("a")
+    texts_a = {d.text for d in ws.retrieve("a", "a witty film", k=5, retriever="bm25")[0]}
+    ws.delete_pool("a")
+    ws.ingest("b", data_slice("trec", "train", 30), label_field="label_text")
+    ws.build_index("b")
+    for name in ("dense", "bm25"):
+        got = {d.text for d in ws.retrieve("b", "a witty film", k=5, retriever=name)[0]}
+        assert got and not got & texts_a, name
