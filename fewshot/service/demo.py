@@ -8,10 +8,11 @@ the selected items are then taken from the sample file, standing in for human an
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fewshot.service.workspace import Workspace
 

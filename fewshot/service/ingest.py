@@ -16,9 +16,9 @@ and a crash leaves the pool as it was (re-running the command does the job).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy.orm import Session

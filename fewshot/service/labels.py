@@ -10,10 +10,10 @@ changes nothing the second time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
-
 from pathlib import Path
+from typing import Any
 
 from fewshot.exceptions import InvalidInputError
 from fewshot.io import LabelRecord, read_labels
@@ -58,6 +58,12 @@ class LabelImportError(InvalidInputError):
         self.report = report
 
 
+def label_record(line: int, external_id: str, label: str | None) -> LabelRecord:
+    """One label given in memory as the import reads it: stripped, empty -> no label."""
+    text = "" if label is None else str(label).strip()
+    return LabelRecord(line=line, external_id=str(external_id), labels=(text,) if text else ())
+
+
 class LabelService:
     """Labels coming back from annotators (files or in memory), applied all or nothing."""
 
@@ -71,17 +77,17 @@ class LabelService:
         records = read_labels(path, fmt, id_field=id_field, label_field=label_field)
         return self.apply(pool, records, overwrite=overwrite, skip_invalid=skip_invalid)
 
-    def apply(self, pool: str, labels: Sequence[LabelRecord] | dict[str, str], *, overwrite: bool = False,
-              skip_invalid: bool = False) -> LabelImportReport:
-        """Apply labels given in memory (``{external_id: label}`` or `LabelRecord` s).
+    def apply(self, pool: str, labels: Sequence[LabelRecord] | Sequence[tuple[str, str | None]] | dict[str, str],
+              *, overwrite: bool = False, skip_invalid: bool = False) -> LabelImportReport:
+        """Apply labels given in memory: `LabelRecord` s, ``(external_id, label)`` pairs (numbered
+        from 1 in problems; an id may repeat, e.g. two annotators) or ``{external_id: label}``.
+        Labels are stripped; an empty or None label is reported as ``empty_label``.
 
         Every record is checked first; with problems nothing is applied (`LabelImportError`
         carries the report) unless ``skip_invalid``. Importing the same labels twice changes nothing.
         """
-        if isinstance(labels, dict):
-            labels = [LabelRecord(line=i, external_id=str(k), labels=() if v is None or not str(v).strip()
-                                  else (str(v).strip(),)) for i, (k, v) in enumerate(labels.items(), start=1)]
-        records = list(labels)
+        pairs = labels.items() if isinstance(labels, dict) else labels
+        records = [r if isinstance(r, LabelRecord) else label_record(n, *r) for n, r in enumerate(pairs, start=1)]
         with self.ctx.session() as s:
             p = pool_rows.get_pool(s, name=pool)
             rows = example_rows.by_external_ids(s, pool_id=p.id, ids=[r.external_id for r in records])

@@ -18,8 +18,8 @@ from fewshot.service.context import ServiceContext
 from fewshot.service.ingest import IngestReport, ingest_file, ingest_records
 from fewshot.store import examples as example_rows
 from fewshot.store import pools as pool_rows
-from fewshot.store.pools import STATUSES
 from fewshot.store.models import Example, Pool
+from fewshot.store.pools import STATUSES
 
 __all__ = ["PoolService", "PoolInfo", "ExampleInfo", "STATUSES"]
 

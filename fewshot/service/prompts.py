@@ -10,6 +10,7 @@ from typing import Any
 
 from fewshot.adaptive import (
     DEFAULT_STOP,
+    PREDICTORS,
     AdaptivePolicy,
     AdaptivePrompt,
     DifficultyThresholds,
@@ -21,7 +22,6 @@ from fewshot.adaptive import (
     run_two_pass,
     skill_demonstrations,
 )
-from fewshot.adaptive import PREDICTORS
 from fewshot.exceptions import InvalidInputError
 from fewshot.prompt import BuiltPrompt, PromptBuilder, TokenCounter, get_template, get_token_counter
 from fewshot.retrieve import Filter
@@ -130,6 +130,8 @@ class PromptService:
         logged with the branch, reason and skills in the prompt log's params."""
         if not isinstance(query, str) or not query.strip():
             raise InvalidInputError("query must be a non-empty string")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InvalidInputError(f"adaptive prompts need k >= 1, got {k!r}")
         fb = feedback if isinstance(feedback, Feedback) or feedback is None else Feedback.from_dict(feedback)
         decision = self.policy(pool, predictor=predictor, lm=lm, n_skills=n_skills,
                                thresholds=thresholds).decide(query, fb)

@@ -93,7 +93,7 @@ class RetrievalService:
         info: ModelInfo = self.models.resolve(spec)
         _pool_id, version, retriever = self._udr(pool, spec, task=task)
         return {"pool": pool, "model": info.spec, "version": version, "count": len(retriever.corpus),
-                "embedding_model": getattr(retriever, "encoder").name}
+                "embedding_model": retriever.encoder.name}
 
     def retrieve_versioned(self, pool: str, queries: str | Sequence[str], *, k: int = 8, retriever: str = DENSE,
                            filter: Filter | None = None, **params: Any) -> tuple[int, list[list[Demo]]]:

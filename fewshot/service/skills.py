@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fewshot.adaptive import PREDICTORS, DifficultyThresholds, SkillPredictor, check_skills, skill_counts, vocabulary_from
+from fewshot.adaptive import (
+    PREDICTORS,
+    DifficultyThresholds,
+    SkillPredictor,
+    check_skills,
+    skill_counts,
+    vocabulary_from,
+)
 from fewshot.exceptions import IngestError, InvalidInputError
 from fewshot.io import iter_records
 from fewshot.service.context import ServiceContext

@@ -89,7 +89,7 @@ class UDRService:
         return out
 
     @staticmethod
-    def _lm(lm: "str | LMBackend") -> "tuple[LMBackend, bool]":
+    def _lm(lm: str | LMBackend) -> tuple[LMBackend, bool]:
         """(backend, whether we opened it and must close it)."""
         from fewshot.lm import get_backend
 
@@ -106,7 +106,7 @@ class UDRService:
         return SQLFeedbackCache(self.ctx.session)
 
     # ------------------------------------------------------------------------ mining
-    def mine(self, pools: Sequence[str], *, lm: "str | LMBackend", n_candidates: int = 50,
+    def mine(self, pools: Sequence[str], *, lm: str | LMBackend, n_candidates: int = 50,
              template: str | None = None, max_queries: int | None = None, seed: int = 0,
              chunk_size: int = 64, progress: StageProgress | None = None) -> dict[str, Any]:
         """Score the top ``n_candidates`` BM25 candidates of each training item with ``lm`` and store
@@ -126,7 +126,7 @@ class UDRService:
         return {"pools": [t.name for t in tasks], "lm": str(backend.name), **stats.to_dict()}
 
     # ------------------------------------------------------------------------ training
-    def train(self, name: str, pools: Sequence[str], *, lm: "str | LMBackend", rounds: int = 1,
+    def train(self, name: str, pools: Sequence[str], *, lm: str | LMBackend, rounds: int = 1,
               n_candidates: int = 50, template: str | None = None, instructions: dict[str, str] | None = None,
               max_queries: int | None = None, base_model: str | None = None, epochs: int = 3,
               batch_size: int = 8, k: int = 8, lr: float = 3e-5, seed: int = 0, chunk_size: int = 64,

@@ -48,7 +48,7 @@ from fewshot.service.pools import ExampleInfo, PoolInfo, PoolService
 from fewshot.service.prompts import PromptService
 from fewshot.service.retrieval import RetrievalService
 from fewshot.service.selection import SelectionService
-from fewshot.service.skills import SkillEditReport, SkillService
+from fewshot.service.skills import SkillEdit, SkillEditReport, SkillService
 from fewshot.service.udr import UDRService
 from fewshot.service.vectors import EmbedReport, VectorService
 from fewshot.store.rounds import RoundInfo
@@ -241,13 +241,18 @@ class Workspace:
 
     def edit_skills(self, pool: str, ids: Sequence[str] | None = None, *, set: Sequence[str] | None = None,
                     add: Sequence[str] | None = None, remove: Sequence[str] | None = None,
-                    path: str | Path | None = None, mode: str = "set", fmt: str | None = None) -> SkillEditReport:
-        """Bulk skill edits, all or nothing: one change (set/add/remove) for many ``ids``, or per-item
-        skills from a JSONL/CSV ``path``. An indexed pool's index is refreshed at once."""
+                    path: str | Path | None = None, mode: str = "set", fmt: str | None = None,
+                    edits: Sequence[SkillEdit] | None = None) -> SkillEditReport:
+        """Bulk skill edits, all or nothing, in exactly one form: one change (set/add/remove) for many
+        ``ids``; per-item skills from a JSONL/CSV ``path``; or per-item `SkillEdit` s (``edits``).
+        An indexed pool's index is refreshed at once (the report's ``index_version``)."""
+        by_ids = ids is not None or set is not None or add is not None or remove is not None
+        if sum((by_ids, path is not None, edits is not None)) > 1:
+            raise InvalidInputError("give one of: ids with set/add/remove, a file, or per-item edits")
         if path is not None:
-            if ids is not None or set is not None or add is not None or remove is not None:
-                raise InvalidInputError("give either a file or ids with set/add/remove, not both")
             return self.skills.edit_from_file(pool, path, mode=mode, fmt=fmt)
+        if edits is not None:
+            return self.skills.edit(pool, edits, source="edits")
         return self.skills.edit_many(pool, list(ids or ()), set=set, add=add, remove=remove)
 
     def difficulty_thresholds(self, pool: str, update: Mapping[str, Any] | None = None, *,

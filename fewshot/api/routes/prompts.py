@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ...exceptions import InvalidInputError
 from ..deps import GuardDep, WorkspaceDep
 from ..schemas import PromptLogPublic, PromptRequest, PromptResponse, prompt_demo_public, to_filter
 
@@ -40,8 +39,6 @@ def build_prompt(body: PromptRequest, ws: WorkspaceDep, guard: GuardDep) -> dict
     if body.feedback is None:
         prompt, prompt_id = ws.build_prompt(body.pool, body.query, k=body.k, **options)
     else:
-        if body.k < 1:  # TEMPORARY: the prompt service should refuse k < 1 for adaptive prompts itself
-            raise InvalidInputError("adaptive prompts need k >= 1")
         built = ws.adaptive_prompt(
             body.pool,
             body.query,

@@ -48,4 +48,4 @@ def submit_labels(pool: PoolAccess, body: LabelsSubmit, ws: WorkspaceDep) -> dic
     """200 with the import report; 403; 404 for an unknown pool; 422 with ``problems`` (one per
     item: unknown_id, empty_label, conflicting_labels, conflicts_stored) when any label cannot be
     applied and ``skip_invalid`` is false (then nothing is applied)."""
-    return ws.apply_labels(pool, body.records(), overwrite=body.overwrite, skip_invalid=body.skip_invalid).to_dict()
+    return ws.apply_labels(pool, body.pairs(), overwrite=body.overwrite, skip_invalid=body.skip_invalid).to_dict()

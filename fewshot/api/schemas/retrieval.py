@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...retrieve import INDEX_KINDS, Demo, Filter
+from ...retrieve import INDEX_KINDS, Filter
+from ...service.retrieval import demo_to_dict
 from .common import RetrieverName
 
 __all__ = [
@@ -68,16 +69,8 @@ class DemoPublic(BaseModel):
     skills: list[str]
 
 
-def demo_public(d: Demo) -> dict[str, Any]:
-    """A retrieved demonstration as `DemoPublic` JSON (the one place that shapes it)."""
-    return {
-        "id": str(d.id),
-        "score": float(d.score),
-        "rank": d.rank,
-        "text": d.text,
-        "label": None if d.label is None else str(d.label),
-        "skills": list(d.example.skills),
-    }
+#: A retrieved demonstration as `DemoPublic` JSON: the service's one shape, shared with the CLI.
+demo_public = demo_to_dict
 
 
 class RetrieveResponse(BaseModel):

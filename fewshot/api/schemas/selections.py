@@ -6,7 +6,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...io import LabelRecord
 from .common import SelectionMethod
 
 __all__ = [
@@ -71,16 +70,9 @@ class LabelsSubmit(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"labels": [{"id": "a1", "label": "great"}]}]})
 
-    def records(self) -> list[LabelRecord]:
-        """The labels as the label service reads them, numbered from 1 (problems name the number).
-
-        TEMPORARY: the service parses ``{id: label}`` dicts the same way (strip; empty -> no label)
-        but a dict loses repeated ids; `fewshot.service.labels` should take ``(id, label)`` pairs.
-        """
-        return [
-            LabelRecord(line=n, external_id=item.id, labels=(label,) if (label := (item.label or "").strip()) else ())
-            for n, item in enumerate(self.labels, start=1)
-        ]
+    def pairs(self) -> list[tuple[str, str | None]]:
+        """``(id, label)`` in request order (the label service numbers them from 1 in problems)."""
+        return [(item.id, item.label) for item in self.labels]
 
 
 class LabelProblemPublic(BaseModel):

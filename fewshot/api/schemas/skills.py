@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...exceptions import InvalidInputError
 from ...service.skills import EDIT_MODES, SkillEdit
 from .common import SkillPredictorName
 
@@ -62,12 +61,10 @@ class SkillEditsIn(BaseModel):
     )
 
     def per_item(self) -> list[SkillEdit] | None:
-        """The per-item ``edits`` (numbered from 1), or None when the body uses ``ids``; giving both
-        forms is an `InvalidInputError` (422)."""
+        """The per-item ``edits`` (numbered from 1), or None when the body uses ``ids`` (the service
+        refuses both forms at once)."""
         if self.edits is None:
             return None
-        if any(v is not None for v in (self.ids, self.set, self.add, self.remove)):
-            raise InvalidInputError("give either edits or ids with set/add/remove, not both")
         return [SkillEdit(e.id, tuple(e.skills), e.mode, n) for n, e in enumerate(self.edits, start=1)]
 
 
