@@ -14,9 +14,10 @@ Export writes the items to annotate with the pool's fields; import reads the lab
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ..exceptions import IngestError
 from ._readers import iter_records
@@ -77,7 +78,7 @@ def _sniff(path: Path) -> str:
         if isinstance(first, dict) and ("responses" in first or "fields" in first):
             return "argilla"
         raise IngestError("JSON file is neither a Label Studio export (tasks with 'data') nor Argilla records "
-                          "(with 'responses'); pass --format", path=str(path))
+                          "(with 'responses'); name the format", path=str(path))
     return "jsonl"
 
 

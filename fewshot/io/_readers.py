@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..exceptions import IngestError
 
@@ -25,7 +26,7 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
         return fmt
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIXES:
-        raise IngestError(f"cannot tell the format from suffix {suffix!r}; pass --format "
+        raise IngestError(f"cannot tell the format from suffix {suffix!r}; name the format "
                           f"({', '.join(FORMATS)})", path=str(path))
     return _SUFFIXES[suffix]
 

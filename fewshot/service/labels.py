@@ -10,7 +10,7 @@ changes nothing the second time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,8 +86,8 @@ class LabelService:
         Every record is checked first; with problems nothing is applied (`LabelImportError`
         carries the report) unless ``skip_invalid``. Importing the same labels twice changes nothing.
         """
-        pairs = labels.items() if isinstance(labels, dict) else labels
-        records = [r if isinstance(r, LabelRecord) else label_record(n, *r) for n, r in enumerate(pairs, start=1)]
+        pairs: Iterable[LabelRecord | tuple[str, str | None]] = labels.items() if isinstance(labels, dict) else labels
+        records = [r if isinstance(r, LabelRecord) else label_record(n, r[0], r[1]) for n, r in enumerate(pairs, start=1)]
         with self.ctx.session() as s:
             p = pool_rows.get_pool(s, name=pool)
             rows = example_rows.by_external_ids(s, pool_id=p.id, ids=[r.external_id for r in records])

@@ -19,11 +19,13 @@ from fewshot.store.models import TrainedModel
 if TYPE_CHECKING:
     from fewshot.udr import UDRModel
 
-__all__ = ["ModelService", "ModelInfo", "parse_udr_spec", "check_model_name", "UDR_SPEC_PATTERN"]
+__all__ = ["ModelService", "ModelInfo", "parse_udr_spec", "check_model_name", "MODEL_NAME_PATTERN", "UDR_SPEC_PATTERN"]
 
 logger = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,29}$")  # index kinds are 50 chars
+#: What a trained model's name may be (index kinds, ``udr:<name>:v<N>``, are at most 50 characters).
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,29}$"
+_NAME = re.compile(MODEL_NAME_PATTERN)
 #: The retriever names that select a trained UDR model: ``udr``, ``udr:<name>``, ``udr:<name>:v<N>``.
 UDR_SPEC_PATTERN = r"udr(?::(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]{0,99})(?::v(?P<version>\d{1,9}))?)?"
 _SPEC = re.compile(f"^{UDR_SPEC_PATTERN}$")

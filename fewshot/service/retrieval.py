@@ -13,7 +13,7 @@ from typing import Any
 
 from fewshot.exceptions import InvalidInputError
 from fewshot.hashing import content_hash
-from fewshot.retrieve import RETRIEVERS, BaseRetriever, Demo, Filter
+from fewshot.retrieve import RETRIEVERS, BaseRetriever, Demo, DenseRetriever, Filter
 from fewshot.service.indexes import DENSE, IndexService
 from fewshot.service.models import ModelInfo, ModelService
 from fewshot.service.pools import PoolService
@@ -72,7 +72,7 @@ class RetrievalService:
                     raise InvalidInputError(f"retriever {name!r}: {exc}") from None
             return pool_id, version, self._derived[key]
 
-    def _udr(self, pool: str, spec: str, *, task: str | None = None) -> tuple[int, int, BaseRetriever]:
+    def _udr(self, pool: str, spec: str, *, task: str | None = None) -> tuple[int, int, DenseRetriever]:
         """A UDR model's index of the pool: the pool's own instruction (kind ``udr:<name>:v<N>``),
         or another task's (kind ``...#<instruction hash>``: other vectors, another index)."""
         info = self.models.resolve(spec)

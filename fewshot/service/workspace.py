@@ -184,9 +184,11 @@ class Workspace:
         """Labels from a file, all or nothing (see `LabelService.import_labels`)."""
         return self.labels.import_labels(pool, path, **options)
 
-    def apply_labels(self, pool: str, labels: Sequence[LabelRecord] | dict[str, str], **options: Any
-                     ) -> LabelImportReport:
-        """Labels given in memory, all or nothing (see `LabelService.apply`)."""
+    def apply_labels(self, pool: str,
+                     labels: Sequence[LabelRecord] | Sequence[tuple[str, str | None]] | dict[str, str],
+                     **options: Any) -> LabelImportReport:
+        """Labels given in memory (records, ``(id, label)`` pairs or a dict), all or nothing (see
+        `LabelService.apply`)."""
         return self.labels.apply(pool, labels, **options)
 
     # ------------------------------------------------------------------ indexes, retrieval, prompts

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from ...service.models import check_model_name
+from ...service.models import MODEL_NAME_PATTERN, check_model_name
 from .common import UDRTemplateName
 
 __all__ = ["UDRMineRequest", "UDRTrainRequest", "ModelPublic"]
 
 #: A model name, checked by the model service's own rule.
-ModelName = Annotated[str, AfterValidator(check_model_name)]
+ModelName = Annotated[str, AfterValidator(check_model_name), WithJsonSchema({"type": "string", "pattern": MODEL_NAME_PATTERN})]
 
 
 class UDRMineRequest(BaseModel):
