@@ -51,15 +51,16 @@ def _vote_stat(embeddings: np.ndarray, k: int) -> dict[int, list[int]]:
     vote_stat: dict[int, list[int]] = defaultdict(list)
     for i in range(n):
         cur_scores = cosine_row(E64, i)
-        sorted_indices = np.argsort(cur_scores, kind="stable").tolist()[-k - 1:-1]
+        sorted_indices = np.argsort(cur_scores, kind="stable").tolist()[-k - 1 : -1]
         for idx in sorted_indices:
             if idx != i:
                 vote_stat[idx].append(i)
     return vote_stat
 
 
-def research_fast_votek(embeddings: np.ndarray, select_num: int, k: int = 150,
-                        timings: dict | None = None) -> list[int]:
+def research_fast_votek(
+    embeddings: np.ndarray, select_num: int, k: int = 150, timings: dict | None = None
+) -> list[int]:
     """vote-k exactly as the research loop does it (slow: O(n^2 d) + O(B * n * k) Python).
 
     ``timings``, if given, receives the seconds spent on the vote lists and on the greedy.
@@ -89,9 +90,15 @@ def research_fast_votek(embeddings: np.ndarray, select_num: int, k: int = 150,
     return selected_indices
 
 
-def reference_two_stage_votek(embeddings: np.ndarray, select_num: int, confidence, k: int = 150,
-                              stage1_size: int = 10, fraction: float = 0.9,
-                              rho: float = 10) -> list[int]:
+def reference_two_stage_votek(
+    embeddings: np.ndarray,
+    select_num: int,
+    confidence,
+    k: int = 150,
+    stage1_size: int = 10,
+    fraction: float = 0.9,
+    rho: float = 10,
+) -> list[int]:
     """Two-stage vote-k with stage 2 as SPEC section 2 states it (``t(v)`` updated)."""
     vote_stat = _vote_stat(embeddings, k)
     n = len(embeddings)
@@ -129,7 +136,7 @@ def reference_two_stage_votek(embeddings: np.ndarray, select_num: int, confidenc
     ranked = [int(candidates[j]) for j in order]
     width = max(1, int(fraction * len(ranked) / m2))
     for b in range(m2):
-        bucket = ranked[b * width:(b + 1) * width]
+        bucket = ranked[b * width : (b + 1) * width]
         best, best_score = None, None
         for idx in bucket:
             s, alive = score(idx)
@@ -146,6 +153,7 @@ def reference_two_stage_votek(embeddings: np.ndarray, select_num: int, confidenc
 
 
 # -- IDEAL ----------------------------------------------------------------------------------
+
 
 class _DiGraph:
     """The bits of networkx.DiGraph the research code touches (insertion-ordered)."""
@@ -192,7 +200,7 @@ def research_graph(embeddings: np.ndarray, k: int = 10) -> _DiGraph:
     graph = _DiGraph()
     for i in range(len(E64)):
         cur_scores = cosine_row(E64, i)
-        sorted_indices = np.argsort(cur_scores, kind="stable").tolist()[-k - 1:-1]
+        sorted_indices = np.argsort(cur_scores, kind="stable").tolist()[-k - 1 : -1]
         sum_weight = cur_scores[sorted_indices].sum()
         for idx in sorted_indices:
             if idx != i:
@@ -200,8 +208,9 @@ def research_graph(embeddings: np.ndarray, k: int = 10) -> _DiGraph:
     return graph
 
 
-def research_infmax(embeddings: np.ndarray, select_num: int, k: int = 10, rand_iter: int = 10,
-                    seed: int = 0) -> list[int]:
+def research_infmax(
+    embeddings: np.ndarray, select_num: int, k: int = 10, rand_iter: int = 10, seed: int = 0
+) -> list[int]:
     """IDEAL's greedy influence maximisation (slow: B * n * rand_iter cascades)."""
     rng = random.Random(seed)
     graph = research_graph(embeddings, k)
@@ -227,8 +236,7 @@ def research_infmax(embeddings: np.ndarray, select_num: int, k: int = 10, rand_i
     return selected_node
 
 
-def mc_influence(neighbors: np.ndarray, probs: np.ndarray, seeds, runs: int,
-                 seed: int = 0) -> float:
+def mc_influence(neighbors: np.ndarray, probs: np.ndarray, seeds, runs: int, seed: int = 0) -> float:
     """Duplicate-free independent-cascade spread, plain loops (for small checks)."""
     rng = np.random.default_rng(seed)
     total = 0

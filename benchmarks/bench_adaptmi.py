@@ -100,8 +100,13 @@ def build_retriever(examples, encoder, name):
 
 
 def part1(args, encoder, lm, cache, gsm_retriever, results):
-    from fewshot.adaptive import (KNNSkillPredictor, LMSkillPredictor, LogisticSkillPredictor, chat_wrapper,
-                                  skill_accuracy)
+    from fewshot.adaptive import (
+        KNNSkillPredictor,
+        LMSkillPredictor,
+        LogisticSkillPredictor,
+        chat_wrapper,
+        skill_accuracy,
+    )
     from fewshot.retrieve import Example
 
     out = results.setdefault("skill_prediction", {})
@@ -115,24 +120,34 @@ def part1(args, encoder, lm, cache, gsm_retriever, results):
     logreg = LogisticSkillPredictor.from_retriever(gsm_retriever)
     fit_s = time.time() - t
     train_major = Counter(s for ex in gsm_retriever.corpus for s in ex.skills).most_common(1)[0][0]
-    row = {"n": len(qs), "vocabulary": len(knn.vocabulary), "majority_skill": train_major,
-           "majority_acc": float(np.mean([train_major in g for g in gold])),
-           "knn_acc": skill_accuracy(knn.predict(qs), gold),
-           "logreg_acc": skill_accuracy(logreg.predict(qs), gold), "logreg_fit_s": fit_s}
+    row = {
+        "n": len(qs),
+        "vocabulary": len(knn.vocabulary),
+        "majority_skill": train_major,
+        "majority_acc": float(np.mean([train_major in g for g in gold])),
+        "knn_acc": skill_accuracy(knn.predict(qs), gold),
+        "logreg_acc": skill_accuracy(logreg.predict(qs), gold),
+        "logreg_fit_s": fit_s,
+    }
     n_lm = min(args.lm_skill_n, len(qs))
     lmp = LMSkillPredictor(lm, knn.vocabulary, wrap=wrap, max_new_tokens=16)
     preds, raws = [], []
     for q in qs[:n_lm]:
-        text = cache.get_or(Cache.key("skill", lm.name, lmp.prompt(q)), lambda q=q: _lm_skill_raw(lmp, q))
+        text = cache.get_or(Cache.key("skill", lm.name, lmp.prompt(q)), lambda q=q, lmp=lmp: _lm_skill_raw(lmp, q))
         raws.append(text)
         from fewshot.adaptive import parse_skills
 
         preds.append(parse_skills(text, lmp.vocabulary, limit=1))
-    row.update({"lm_n": n_lm, "lm_acc": skill_accuracy(preds, gold[:n_lm]),
-                "lm_parsed": float(np.mean([bool(p) for p in preds])),
-                "lm_pred_counts": Counter(p[0] if p else None for p in preds).most_common(5),
-                "knn_acc_same_items": skill_accuracy(knn.predict(qs[:n_lm]), gold[:n_lm]),
-                "lm_raw_examples": raws[:5]})
+    row.update(
+        {
+            "lm_n": n_lm,
+            "lm_acc": skill_accuracy(preds, gold[:n_lm]),
+            "lm_parsed": float(np.mean([bool(p) for p in preds])),
+            "lm_pred_counts": Counter(p[0] if p else None for p in preds).most_common(5),
+            "knn_acc_same_items": skill_accuracy(knn.predict(qs[:n_lm]), gold[:n_lm]),
+            "lm_raw_examples": raws[:5],
+        }
+    )
     out["gsm8k_test"] = row
     log("skills gsm8k", {k: v for k, v in row.items() if k != "lm_raw_examples"})
     # ---- MATH train, 80/20 split of the items with a skill
@@ -141,15 +156,22 @@ def part1(args, encoder, lm, cache, gsm_retriever, results):
     rng.shuffle(rows)
     cut = int(len(rows) * 0.8)
     pool, held = rows[:cut], rows[cut:]
-    retr = build_retriever([Example(id=r["id"], text=r["problem"], skills=tuple(r["skills"])) for r in pool],
-                           encoder, "math-pool")
+    retr = build_retriever(
+        [Example(id=r["id"], text=r["problem"], skills=tuple(r["skills"])) for r in pool], encoder, "math-pool"
+    )
     hq, hgold = [r["problem"] for r in held], [r["skills"] for r in held]
     knn_m = KNNSkillPredictor(retr, n_neighbors=16)
     logreg_m = LogisticSkillPredictor.from_retriever(retr)
     major = Counter(s for r in pool for s in r["skills"]).most_common(1)[0][0]
-    row = {"n_pool": len(pool), "n": len(held), "vocabulary": len(knn_m.vocabulary), "majority_skill": major,
-           "majority_acc": float(np.mean([major in g for g in hgold])),
-           "knn_acc": skill_accuracy(knn_m.predict(hq), hgold), "logreg_acc": skill_accuracy(logreg_m.predict(hq), hgold)}
+    row = {
+        "n_pool": len(pool),
+        "n": len(held),
+        "vocabulary": len(knn_m.vocabulary),
+        "majority_skill": major,
+        "majority_acc": float(np.mean([major in g for g in hgold])),
+        "knn_acc": skill_accuracy(knn_m.predict(hq), hgold),
+        "logreg_acc": skill_accuracy(logreg_m.predict(hq), hgold),
+    }
     n_lm = min(args.math_lm_n, len(hq))
     lmp_m = LMSkillPredictor(lm, knn_m.vocabulary, wrap=wrap, max_new_tokens=16)
     preds = []
@@ -158,9 +180,14 @@ def part1(args, encoder, lm, cache, gsm_retriever, results):
         from fewshot.adaptive import parse_skills
 
         preds.append(parse_skills(text, lmp_m.vocabulary, limit=1))
-    row.update({"lm_n": n_lm, "lm_acc": skill_accuracy(preds, hgold[:n_lm]),
-                "lm_parsed": float(np.mean([bool(p) for p in preds])),
-                "knn_acc_same_items": skill_accuracy(knn_m.predict(hq[:n_lm]), hgold[:n_lm])})
+    row.update(
+        {
+            "lm_n": n_lm,
+            "lm_acc": skill_accuracy(preds, hgold[:n_lm]),
+            "lm_parsed": float(np.mean([bool(p) for p in preds])),
+            "knn_acc_same_items": skill_accuracy(knn_m.predict(hq[:n_lm]), hgold[:n_lm]),
+        }
+    )
     out["math_heldout"] = row
     log("skills math", row)
 
@@ -170,14 +197,15 @@ def part1_shots(args, encoder, lm, cache, gsm_retriever, results):
     from fewshot.adaptive import LMSkillPredictor, chat_wrapper, parse_skills, skill_accuracy
     from fewshot.retrieve import Example
 
-    test = read_jsonl(DATA / "gsm8k" / "test.jsonl")[:args.lm_skill_n]
+    test = read_jsonl(DATA / "gsm8k" / "test.jsonl")[: args.lm_skill_n]
     sets = [("gsm8k_test", gsm_retriever, [r["question"] for r in test], [r["skills"] for r in test])]
     rows = [r for r in read_jsonl(DATA / "math" / "train.jsonl") if r.get("skills")]
     random.Random(0).shuffle(rows)
     cut = int(len(rows) * 0.8)
-    retr = build_retriever([Example(id=r["id"], text=r["problem"], skills=tuple(r["skills"])) for r in rows[:cut]],
-                           encoder, "math-pool")
-    held = rows[cut:cut + args.math_lm_n]
+    retr = build_retriever(
+        [Example(id=r["id"], text=r["problem"], skills=tuple(r["skills"])) for r in rows[:cut]], encoder, "math-pool"
+    )
+    held = rows[cut : cut + args.math_lm_n]
     sets.append(("math_heldout", retr, [r["problem"] for r in held], [r["skills"] for r in held]))
     for name, retriever, qs, gold in sets:
         from fewshot.adaptive import vocabulary_from
@@ -186,7 +214,7 @@ def part1_shots(args, encoder, lm, cache, gsm_retriever, results):
         lmp = LMSkillPredictor(lm, vocab, wrap=chat_wrapper(lm), shot_retriever=retriever, n_shots=4)
         preds = []
         for q in qs:
-            text = cache.get_or(Cache.key("skill", lm.name, lmp.prompt(q)), lambda q=q: _lm_skill_raw(lmp, q))
+            text = cache.get_or(Cache.key("skill", lm.name, lmp.prompt(q)), lambda q=q, lmp=lmp: _lm_skill_raw(lmp, q))
             preds.append(parse_skills(text, vocab, limit=1))
         row = results["skill_prediction"][name]
         row["lm_shots_acc"] = skill_accuracy(preds, gold)
@@ -202,16 +230,30 @@ def _lm_skill_raw(lmp, q, answer=None):
 
 
 def part2(args, lm, cache, retriever, results):
-    from fewshot.adaptive import (ConfidenceJudge, DifficultyThresholds, KNNSkillPredictor, LMSkillPredictor,
-                                  SelfConsistencyJudge, chat_wrapper, parse_skills, skill_demonstrations)
+    from fewshot.adaptive import (
+        ConfidenceJudge,
+        DifficultyThresholds,
+        KNNSkillPredictor,
+        LMSkillPredictor,
+        SelfConsistencyJudge,
+        chat_wrapper,
+        parse_skills,
+        skill_demonstrations,
+    )
     from fewshot.evaluation._datasets import DATASETS
     from fewshot.evaluation._scoring import answers_match, extract_answer, lm_token_counter
     from fewshot.prompt import PromptBuilder
 
     spec = DATASETS["gsm8k"]
     stop = list(spec.stop)
-    builder = PromptBuilder(spec.template, lm_token_counter(lm), max_tokens=args.max_tokens, k=args.k,
-                            reserve_tokens=args.max_new_tokens + 2, order="similar_last")
+    builder = PromptBuilder(
+        spec.template,
+        lm_token_counter(lm),
+        max_tokens=args.max_tokens,
+        k=args.k,
+        reserve_tokens=args.max_new_tokens + 2,
+        order="similar_last",
+    )
     test = read_jsonl(DATA / "gsm8k" / "test.jsonl")
     rng = random.Random(args.seed)
     items = rng.sample(test, args.n)
@@ -230,13 +272,20 @@ def part2(args, lm, cache, retriever, results):
         return {"text": g.text, "lp": list(g.token_logprobs)}
 
     def samples(prompt):
-        return cache.get_or(Cache.key("samples", lm.name, prompt, args.max_new_tokens, stop, args.samples, 0.7, 0),
-                            lambda: [g.text for g in lm.generate([prompt], max_new_tokens=args.max_new_tokens,
-                                                                 stop=stop, temperature=0.7, seed=0, n=args.samples)])
+        return cache.get_or(
+            Cache.key("samples", lm.name, prompt, args.max_new_tokens, stop, args.samples, 0.7, 0),
+            lambda: [
+                g.text
+                for g in lm.generate(
+                    [prompt], max_new_tokens=args.max_new_tokens, stop=stop, temperature=0.7, seed=0, n=args.samples
+                )
+            ],
+        )
 
     def nll(prompt, gold):
-        return cache.get_or(Cache.key("nll", lm.name, prompt, gold),
-                            lambda: -lm.loglikelihood([(prompt, " " + gold)])[0].mean)
+        return cache.get_or(
+            Cache.key("nll", lm.name, prompt, gold), lambda: -lm.loglikelihood([(prompt, " " + gold)])[0].mean
+        )
 
     per = []
     t0 = time.time()
@@ -257,24 +306,34 @@ def part2(args, lm, cache, retriever, results):
         rec["confidence"] = conf.score
         sc = SelfConsistencyJudge(t).judge(samples(p_fixed), first_answer=g1["text"])
         rec["consistency"] = sc.score
-        rec["difficult"] = {"confidence": conf.difficult, "consistency": sc.difficult,
-                            "oracle": not rec["fixed"]["correct"]}
+        rec["difficult"] = {
+            "confidence": conf.difficult,
+            "consistency": sc.difficult,
+            "oracle": not rec["fixed"]["correct"],
+        }
         # AdaptMI+: missing skills named by the LM / by kNN on question + failed answer (asked for every
         # question, so each judge's AdaptMI+ can be read off; only difficult ones are used)
-        raw = cache.get_or(Cache.key("missing", lm.name, lmp.prompt(q, g1["text"])),
-                           lambda: _lm_skill_raw(lmp, q, g1["text"]))
+        raw = cache.get_or(
+            Cache.key("missing", lm.name, lmp.prompt(q, g1["text"])),
+            lambda q=q, g1=g1: _lm_skill_raw(lmp, q, g1["text"]),
+        )
         miss_lm = parse_skills(raw, lmp.vocabulary, limit=1) or skills
         miss_knn = knn.predict([q + "\n" + g1["text"]])[0] or skills
         rec["missing_lm"], rec["missing_lm_raw"], rec["missing_knn"] = miss_lm, raw, miss_knn
         for name, miss in (("plus_lm", miss_lm), ("plus_knn", miss_knn)):
             p = builder.build(q, skill_demonstrations(retriever, q, miss, args.k)).text
             g = gen(p)
-            rec[name] = {"correct": answers_match(extract_answer(g["text"]), gold), "nll": nll(p, gold_sol),
-                         "same_as_skill": p == p_skill}
+            rec[name] = {
+                "correct": answers_match(extract_answer(g["text"]), gold),
+                "nll": nll(p, gold_sol),
+                "same_as_skill": p == p_skill,
+            }
         per.append(rec)
         el = time.time() - t0
-        log(f"q{qi + 1}/{args.n} {el / 60:.1f} min; fixed {rec['fixed']['correct']} skill {rec['skill']['correct']} "
-            f"conf {rec['confidence']:.3f} sc {rec['consistency']:.2f} skills {skills} miss {miss_lm}/{miss_knn}")
+        log(
+            f"q{qi + 1}/{args.n} {el / 60:.1f} min; fixed {rec['fixed']['correct']} skill {rec['skill']['correct']} "
+            f"conf {rec['confidence']:.3f} sc {rec['consistency']:.2f} skills {skills} miss {miss_lm}/{miss_knn}"
+        )
         (OUT / "per_question.json").write_text(json.dumps(per, indent=1))
     results["per_question"] = per
     results["fixed_ids"] = fixed_ids
@@ -300,23 +359,52 @@ def _delta(nl, base, seed=0, n_boot=2000):
     d = nl - base
     rng = np.random.default_rng(seed)
     boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
-    return {"dnll": float(d.mean()), "dnll_lo": float(np.quantile(boots, 0.025)),
-            "dnll_hi": float(np.quantile(boots, 0.975)), "lower": int((d < -1e-9).sum()), "higher": int((d > 1e-9).sum())}
+    return {
+        "dnll": float(d.mean()),
+        "dnll_lo": float(np.quantile(boots, 0.025)),
+        "dnll_hi": float(np.quantile(boots, 0.975)),
+        "lower": int((d < -1e-9).sum()),
+        "higher": int((d > 1e-9).sum()),
+    }
 
 
 def summarize(per):
     base_acc, base_nll, _ = _mix(per, "always", "fixed")
-    rows = [{"condition": "fixed examples", "acc": float(base_acc.mean()), "nll": float(base_nll.mean()),
-             "gate": None, **_delta(base_nll, base_nll)}]
+    rows = [
+        {
+            "condition": "fixed examples",
+            "acc": float(base_acc.mean()),
+            "nll": float(base_nll.mean()),
+            "gate": None,
+            **_delta(base_nll, base_nll),
+        }
+    ]
     acc, nl, _ = _mix(per, "always", "skill")
-    rows.append({"condition": "always skill-based (kNN skill)", "acc": float(acc.mean()), "nll": float(nl.mean()),
-                 "gate": 1.0, **_delta(nl, base_nll)})
+    rows.append(
+        {
+            "condition": "always skill-based (kNN skill)",
+            "acc": float(acc.mean()),
+            "nll": float(nl.mean()),
+            "gate": 1.0,
+            **_delta(nl, base_nll),
+        }
+    )
     for judge in ("confidence", "consistency", "oracle"):
-        for label, key in (("AdaptMI", "skill"), ("AdaptMI+ (LM names missing skill)", "plus_lm"),
-                           ("AdaptMI+ (kNN on failed answer)", "plus_knn")):
+        for label, key in (
+            ("AdaptMI", "skill"),
+            ("AdaptMI+ (LM names missing skill)", "plus_lm"),
+            ("AdaptMI+ (kNN on failed answer)", "plus_knn"),
+        ):
             acc, nl, fired = _mix(per, judge, key)
-            rows.append({"condition": f"{label}, judge={judge}", "acc": float(acc.mean()), "nll": float(nl.mean()),
-                         "gate": fired, **_delta(nl, base_nll)})
+            rows.append(
+                {
+                    "condition": f"{label}, judge={judge}",
+                    "acc": float(acc.mean()),
+                    "nll": float(nl.mean()),
+                    "gate": fired,
+                    **_delta(nl, base_nll),
+                }
+            )
     return rows
 
 
@@ -337,53 +425,86 @@ def sweep(per):
 
 
 def report(args, results, lm_name):
-    lines = [f"# AdaptMI on GSM8K with {lm_name}", "",
-             f"k={args.k}, n={args.n} seeded test questions (seed {args.seed}), max_new_tokens={args.max_new_tokens}, "
-             f"self-consistency {args.samples} samples at T=0.7, pool = GSM8K train (7,473), all-MiniLM-L6-v2.", ""]
+    lines = [
+        f"# AdaptMI on GSM8K with {lm_name}",
+        "",
+        f"k={args.k}, n={args.n} seeded test questions (seed {args.seed}), max_new_tokens={args.max_new_tokens}, "
+        f"self-consistency {args.samples} samples at T=0.7, pool = GSM8K train (7,473), all-MiniLM-L6-v2.",
+        "",
+    ]
     sp = results.get("skill_prediction", {})
     if sp:
-        lines += ["## Skill prediction (top-1 in gold skills)", "",
-                  "| data | n | vocab | majority | kNN | logreg | LM (n) | LM parsed | LM + 4 retrieved shots (parsed) "
-                  "| kNN on LM items |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "## Skill prediction (top-1 in gold skills)",
+            "",
+            "| data | n | vocab | majority | kNN | logreg | LM (n) | LM parsed | LM + 4 retrieved shots (parsed) "
+            "| kNN on LM items |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for name, r in sp.items():
-            shots = (f"{r['lm_shots_acc']:.3f} ({r['lm_shots_parsed']:.2f})" if "lm_shots_acc" in r else "-")
-            lines.append(f"| {name} | {r['n']} | {r['vocabulary']} | {r['majority_acc']:.3f} | {r['knn_acc']:.3f} | "
-                         f"{r['logreg_acc']:.3f} | {r['lm_acc']:.3f} ({r['lm_n']}) | {r['lm_parsed']:.2f} | {shots} | "
-                         f"{r['knn_acc_same_items']:.3f} |")
+            shots = f"{r['lm_shots_acc']:.3f} ({r['lm_shots_parsed']:.2f})" if "lm_shots_acc" in r else "-"
+            lines.append(
+                f"| {name} | {r['n']} | {r['vocabulary']} | {r['majority_acc']:.3f} | {r['knn_acc']:.3f} | "
+                f"{r['logreg_acc']:.3f} | {r['lm_acc']:.3f} ({r['lm_n']}) | {r['lm_parsed']:.2f} | {shots} | "
+                f"{r['knn_acc_same_items']:.3f} |"
+            )
         lines.append("")
     if "comparison" in results:
         n = len(results.get("per_question", [])) or args.n
-        lines += ["## Comparison", "", f"{n} questions. NLL = mean per-token NLL of the gold solution under the final "
-                  "prompt; dNLL = paired difference to fixed examples with a 95% bootstrap interval; lower/higher = "
-                  "questions whose gold NLL went down/up.", "",
-                  "| condition | exact match | mean NLL | dNLL vs fixed [95% CI] | lower/higher | gate fired |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "## Comparison",
+            "",
+            f"{n} questions. NLL = mean per-token NLL of the gold solution under the final "
+            "prompt; dNLL = paired difference to fixed examples with a 95% bootstrap interval; lower/higher = "
+            "questions whose gold NLL went down/up.",
+            "",
+            "| condition | exact match | mean NLL | dNLL vs fixed [95% CI] | lower/higher | gate fired |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in results["comparison"]:
             gate = "-" if r["gate"] is None else f"{r['gate']:.2f}"
-            lines.append(f"| {r['condition']} | {r['acc']:.3f} | {r['nll']:.4f} | {r['dnll']:+.4f} "
-                         f"[{r['dnll_lo']:+.4f}, {r['dnll_hi']:+.4f}] | {r['lower']}/{r['higher']} | {gate} |")
+            lines.append(
+                f"| {r['condition']} | {r['acc']:.3f} | {r['nll']:.4f} | {r['dnll']:+.4f} "
+                f"[{r['dnll_lo']:+.4f}, {r['dnll_hi']:+.4f}] | {r['lower']}/{r['higher']} | {gate} |"
+            )
         per = results.get("per_question", [])
         if per:
             same_lm = np.mean([r["plus_lm"]["same_as_skill"] for r in per])
             same_knn = np.mean([r["plus_knn"]["same_as_skill"] for r in per])
             pred_ok = np.mean([bool(r["pred_skills"]) and r["pred_skills"][0] in r["gold_skills"] for r in per])
-            lines += ["", f"Predicted (kNN) skill matches the gold skill on {pred_ok:.2f} of these questions. "
-                      f"AdaptMI+ prompts equal the AdaptMI prompt on {same_lm:.2f} (LM-named) / {same_knn:.2f} "
-                      "(kNN on the failed answer) of the questions. LM-named missing skills: "
-                      + ", ".join(f"{k} {v}" for k, v in Counter(r["missing_lm"][0] for r in per).most_common(4)) + "."]
-            lines += ["", "Does the gate find the questions skill examples help? Skill-minus-fixed gold NLL (mean, n) "
-                      "on the questions each judge calls difficult vs easy (the paper's claim: negative on difficult, "
-                      "positive on easy):", ""]
+            lines += [
+                "",
+                f"Predicted (kNN) skill matches the gold skill on {pred_ok:.2f} of these questions. "
+                f"AdaptMI+ prompts equal the AdaptMI prompt on {same_lm:.2f} (LM-named) / {same_knn:.2f} "
+                "(kNN on the failed answer) of the questions. LM-named missing skills: "
+                + ", ".join(f"{k} {v}" for k, v in Counter(r["missing_lm"][0] for r in per).most_common(4))
+                + ".",
+            ]
+            lines += [
+                "",
+                "Does the gate find the questions skill examples help? Skill-minus-fixed gold NLL (mean, n) "
+                "on the questions each judge calls difficult vs easy (the paper's claim: negative on difficult, "
+                "positive on easy):",
+                "",
+            ]
             for judge in ("confidence", "consistency", "oracle"):
                 parts = []
                 for verdict in (True, False):
                     d = [r["skill"]["nll"] - r["fixed"]["nll"] for r in per if r["difficult"][judge] == verdict]
-                    parts.append(f"{'difficult' if verdict else 'easy'} {np.mean(d):+.4f} (n={len(d)})" if d
-                                 else f"{'difficult' if verdict else 'easy'} - (n=0)")
+                    parts.append(
+                        f"{'difficult' if verdict else 'easy'} {np.mean(d):+.4f} (n={len(d)})"
+                        if d
+                        else f"{'difficult' if verdict else 'easy'} - (n=0)"
+                    )
                 lines.append(f"* {judge}: " + ", ".join(parts))
-        lines += ["", "Confidence-threshold sweep (AdaptMI with kNN skills; thresholds at quantiles of the first "
-                  "answers' mean token log-prob):", "", "| threshold | gate fired | exact match | mean NLL |",
-                  "|---|---|---|---|"]
+        lines += [
+            "",
+            "Confidence-threshold sweep (AdaptMI with kNN skills; thresholds at quantiles of the first "
+            "answers' mean token log-prob):",
+            "",
+            "| threshold | gate fired | exact match | mean NLL |",
+            "|---|---|---|---|",
+        ]
         for r in results["confidence_sweep"]:
             lines.append(f"| {r['threshold']:.3f} | {r['gate']:.2f} | {r['acc']:.3f} | {r['nll']:.4f} |")
     (OUT / "report.md").write_text("\n".join(lines) + "\n")
@@ -405,10 +526,16 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-part1", action="store_true")
     ap.add_argument("--out", default=str(OUT), help="Output folder (default benchmarks/out/adaptmi).")
-    ap.add_argument("--lm-shots", action="store_true",
-                    help="After a run: the LM skill predictor with 4 retrieved pool items as shots (adds to results.json).")
-    ap.add_argument("--summarize-only", action="store_true",
-                    help="Report from the per-question results written so far (a run still going, or stopped).")
+    ap.add_argument(
+        "--lm-shots",
+        action="store_true",
+        help="After a run: the LM skill predictor with 4 retrieved pool items as shots (adds to results.json).",
+    )
+    ap.add_argument(
+        "--summarize-only",
+        action="store_true",
+        help="Report from the per-question results written so far (a run still going, or stopped).",
+    )
     args = ap.parse_args()
     OUT = Path(args.out)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -424,15 +551,20 @@ def main() -> None:
         train = read_jsonl(DATA / "gsm8k" / "train.jsonl")
         examples = [Example(id=r["id"], text=r["question"], skills=tuple(r["skills"])) for r in train]
         lm = get_backend(args.lm)
-        part1_shots(args, encoder, lm, Cache(OUT / "cache.jsonl"), build_retriever(examples, encoder, "gsm8k-train"),
-                    results)
+        part1_shots(
+            args, encoder, lm, Cache(OUT / "cache.jsonl"), build_retriever(examples, encoder, "gsm8k-train"), results
+        )
         (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))
         args.summarize_only = True
     if args.summarize_only:
         per = json.loads((OUT / "per_question.json").read_text())
         old = json.loads((OUT / "results.json").read_text()) if (OUT / "results.json").exists() else {}
-        results = {"skill_prediction": old.get("skill_prediction", {}), "comparison": summarize(per),
-                   "confidence_sweep": sweep(per), "per_question": per}
+        results = {
+            "skill_prediction": old.get("skill_prediction", {}),
+            "comparison": summarize(per),
+            "confidence_sweep": sweep(per),
+            "per_question": per,
+        }
         args.n = len(per)
         report(args, results, old.get("lm", args.lm))
         return
@@ -446,8 +578,16 @@ def main() -> None:
 
     encoder = SentenceEncoder.from_pretrained(n_threads=args.threads)
     train = read_jsonl(DATA / "gsm8k" / "train.jsonl")
-    examples = [Example(id=r["id"] if "id" in r else f"gsm8k-train-{i}", text=r["question"], label=r["final_answer"],
-                        output=CALC.sub("", r["answer"]), skills=tuple(r["skills"])) for i, r in enumerate(train)]
+    examples = [
+        Example(
+            id=r["id"] if "id" in r else f"gsm8k-train-{i}",
+            text=r["question"],
+            label=r["final_answer"],
+            output=CALC.sub("", r["answer"]),
+            skills=tuple(r["skills"]),
+        )
+        for i, r in enumerate(train)
+    ]
     t = time.time()
     retriever = build_retriever(examples, encoder, "gsm8k-train")
     log(f"pool ready ({len(examples)} items, {time.time() - t:.0f}s)")

@@ -58,7 +58,7 @@ def build_pool(home: Path, n: int) -> tuple[str, list[str]]:
     rng = np.random.default_rng(0)
     texts = [e.text for e in ws.iter_examples("big")]
     for i in range(0, n, 50_000):
-        part = texts[i:i + 50_000]
+        part = texts[i : i + 50_000]
         store.add([content_hash(x) for x in part], rng.standard_normal((len(part), 384)).astype(np.float32))
     t = time.perf_counter()
     ws.build_index("big")
@@ -72,9 +72,11 @@ def build_pool(home: Path, n: int) -> tuple[str, list[str]]:
         ws.build_prompt("big", q, **body)
         t_lib.append(time.perf_counter() - t)
     ws.close()
-    lib = sorted(t_lib[len(queries):])  # after warm-up
-    print(f"library build_prompt (in-process)    p50 {1000 * statistics.median(lib):6.1f} ms   "
-          f"p99 {1000 * lib[int(0.99 * (len(lib) - 1))]:6.1f} ms")
+    lib = sorted(t_lib[len(queries) :])  # after warm-up
+    print(
+        f"library build_prompt (in-process)    p50 {1000 * statistics.median(lib):6.1f} ms   "
+        f"p99 {1000 * lib[int(0.99 * (len(lib) - 1))]:6.1f} ms"
+    )
     return key, queries, statistics.median(lib)
 
 
@@ -117,8 +119,11 @@ def main() -> None:
         key, queries, lib_p50 = build_pool(home, args.n)
         port = _free_port()
         env = {**os.environ, "FEWSHOT_HOME": str(home)}
-        server = subprocess.Popen([sys.executable, "-m", "fewshot.cli", "serve", "--port", str(port),
-                                   "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "fewshot.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         try:
             import httpx
 
@@ -142,11 +147,15 @@ def main() -> None:
     lat1.sort()
     lat.sort()
     p = lambda xs, q: 1000 * xs[int(q * (len(xs) - 1))]  # noqa: E731
-    print(f"HTTP, 1 client       : p50 {p(lat1, .5):6.1f} ms   p99 {p(lat1, .99):6.1f} ms   "
-          f"{len(lat1) / wall1:6.1f} req/s   errors {err1}   (targets: p50 < 15 ms, p99 < 50 ms)")
-    print(f"HTTP, {args.concurrency} clients     : p50 {p(lat, .5):6.1f} ms   p99 {p(lat, .99):6.1f} ms   "
-          f"{len(lat) / wall:6.1f} req/s   errors {err}   (target: >= 100 req/s, 0 errors)")
-    print(f"ratio HTTP p50 (1 client) / library p50: {p(lat1, .5) / (1000 * lib_p50):.2f}")
+    print(
+        f"HTTP, 1 client       : p50 {p(lat1, 0.5):6.1f} ms   p99 {p(lat1, 0.99):6.1f} ms   "
+        f"{len(lat1) / wall1:6.1f} req/s   errors {err1}   (targets: p50 < 15 ms, p99 < 50 ms)"
+    )
+    print(
+        f"HTTP, {args.concurrency} clients     : p50 {p(lat, 0.5):6.1f} ms   p99 {p(lat, 0.99):6.1f} ms   "
+        f"{len(lat) / wall:6.1f} req/s   errors {err}   (target: >= 100 req/s, 0 errors)"
+    )
+    print(f"ratio HTTP p50 (1 client) / library p50: {p(lat1, 0.5) / (1000 * lib_p50):.2f}")
 
 
 if __name__ == "__main__":

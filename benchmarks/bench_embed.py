@@ -32,8 +32,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     import numpy as np
 
-    from fewshot.embed import Embedder
     from fewshot import Workspace
+    from fewshot.embed import Embedder
 
     rows = [json.loads(line) for line in open(args.data, encoding="utf-8")][: args.n]
     texts = [r["text"] for r in rows]
@@ -41,8 +41,9 @@ def main() -> None:
     embedder.encode(texts[:64])  # load and warm up the model once for both sides
 
     t = time.perf_counter()
-    direct = embedder.model.encode(texts, batch_size=embedder.batch_size, convert_to_numpy=True,
-                                   show_progress_bar=False)
+    direct = embedder.model.encode(
+        texts, batch_size=embedder.batch_size, convert_to_numpy=True, show_progress_bar=False
+    )
     t_direct = time.perf_counter() - t
 
     with tempfile.TemporaryDirectory() as home:
@@ -69,8 +70,10 @@ def main() -> None:
     print(f"fewshot embed (all cached)       : {t_cached:7.3f} s  ({again.cached} cached)")
     print(f"ratio embed/direct               : {t_embed / t_direct:7.3f}  (target <= 1.10)")
     print(f"max |diff| first rows            : {same:.2e}")
-    print(f"peak RSS                         : {peak:7.0f} MB  (threads: {os.environ.get('OMP_NUM_THREADS', 'default')})",
-          file=sys.stdout)
+    print(
+        f"peak RSS                         : {peak:7.0f} MB  (threads: {os.environ.get('OMP_NUM_THREADS', 'default')})",
+        file=sys.stdout,
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,9 @@ def run(configs: list[str]) -> list[Path]:
         cfg = EvalConfig.from_yaml(path)
         t = time.perf_counter()
         result = run_eval(cfg, progress=_progress())
-        logging.info("%s: %d runs in %.0f s; cache %s", path, len(result.runs),
-                     time.perf_counter() - t, result.stats.to_dict())
+        logging.info(
+            "%s: %d runs in %.0f s; cache %s", path, len(result.runs), time.perf_counter() - t, result.stats.to_dict()
+        )
         paths.append(Path(result.files["json"]))
     return paths
 
@@ -62,32 +63,41 @@ def report(paths: list[Path]) -> str:
         cfg = data["config"]
         lines.append(f"### {path}\n")
         limit = "" if cfg["limit"] is None else f" (limit {cfg['limit']})"
-        lines.append(f"seeds {cfg['seeds']}, pool {cfg['pool_size']}, test {cfg['test_size']}"
-                     f"{limit}, k {cfg['k']}, max_tokens {cfg['max_tokens']}; "
-                     f"total {data['seconds']:.0f} s\n")
+        lines.append(
+            f"seeds {cfg['seeds']}, pool {cfg['pool_size']}, test {cfg['test_size']}"
+            f"{limit}, k {cfg['k']}, max_tokens {cfg['max_tokens']}; "
+            f"total {data['seconds']:.0f} s\n"
+        )
         panels: dict[tuple, list[dict]] = {}
         for row in data["summary"]:
             panels.setdefault((row["dataset"], row["scorer"], row["retriever"], row["lm"]), []).append(row)
         for (dataset, scorer, retriever, lm), rows in panels.items():
             info = data["datasets"][dataset]
             what = "knn_vote_proxy (LM-free)" if scorer == "proxy" else f"LM {lm}"
-            lines.append(f"**{dataset}** - {what}, retriever {retriever}, "
-                         f"pool {info['pool_size']}, {info['n_scored']} test items "
-                         f"(majority label {info.get('majority_baseline', float('nan')):.3f})\n")
-            lines.append("| method | B | accuracy (mean ± std) | vs random | labels chosen | "
-                         "majority share | select s |")
+            lines.append(
+                f"**{dataset}** - {what}, retriever {retriever}, "
+                f"pool {info['pool_size']}, {info['n_scored']} test items "
+                f"(majority label {info.get('majority_baseline', float('nan')):.3f})\n"
+            )
+            lines.append(
+                "| method | B | accuracy (mean ± std) | vs random | labels chosen | majority share | select s |"
+            )
             lines.append("|---|---|---|---|---|---|---|")
             for r in rows:
-                chosen = (f"{r['n_labels_chosen_mean']:.1f}/{r['n_labels_total']}" if r["n_labels_total"]
-                          else f"{r['n_labels_chosen_mean']:.0f} distinct answers")
-                lines.append(f"| {r['method']} | {r['budget']} | {r['accuracy_mean']:.3f} ± "
-                             f"{r['accuracy_std']:.3f} | {_pct(r['gain_vs_random'])} | "
-                             f"{chosen} | "
-                             f"{r['majority_share_mean']:.2f} | {r['selection_seconds_mean']:.2f} |")
+                chosen = (
+                    f"{r['n_labels_chosen_mean']:.1f}/{r['n_labels_total']}"
+                    if r["n_labels_total"]
+                    else f"{r['n_labels_chosen_mean']:.0f} distinct answers"
+                )
+                lines.append(
+                    f"| {r['method']} | {r['budget']} | {r['accuracy_mean']:.3f} ± "
+                    f"{r['accuracy_std']:.3f} | {_pct(r['gain_vs_random'])} | "
+                    f"{chosen} | "
+                    f"{r['majority_share_mean']:.2f} | {r['selection_seconds_mean']:.2f} |"
+                )
             lines.append("")
         for dataset, t in data["timings"].items():
-            lines.append(f"- {dataset} timings (s): "
-                         + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
+            lines.append(f"- {dataset} timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
         lines.append(f"- cache: {data['cache']}\n")
     return "\n".join(lines)
 

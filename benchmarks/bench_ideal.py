@@ -36,8 +36,12 @@ def worker_reference(x_path: str, budget: int) -> dict:
     Z = prepare_vectors(np.load(x_path))
     t, c = time.perf_counter(), time.process_time()
     sel = research_infmax(Z, budget, k=10, rand_iter=10, seed=0)
-    return {"indices": sel, "seconds": time.perf_counter() - t,
-            "cpu_seconds": time.process_time() - c, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "indices": sel,
+        "seconds": time.perf_counter() - t,
+        "cpu_seconds": time.process_time() - c,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def worker_ours(x_path: str | None, n: int, budget: int, threads: int, runs: int) -> dict:
@@ -46,15 +50,22 @@ def worker_ours(x_path: str | None, n: int, budget: int, threads: int, runs: int
     from fewshot.annotate import select
 
     X = np.load(x_path) if x_path else synthetic_clusters(n)
-    select(np.random.default_rng(0).normal(size=(300, X.shape[1])), 3, "ideal",
-           n_threads=threads, n_mc=10)  # warm-up: imports, thread pools
+    select(
+        np.random.default_rng(0).normal(size=(300, X.shape[1])), 3, "ideal", n_threads=threads, n_mc=10
+    )  # warm-up: imports, thread pools
     rss = peak_rss_mb()
     t, c = time.perf_counter(), time.process_time()
     sel = select(X, budget, "ideal", n_threads=threads, n_mc=runs, seed=0)
     seconds, cpu = time.perf_counter() - t, time.process_time() - c
-    return {"indices": sel.indices.tolist(), "seconds": seconds, "cpu_seconds": cpu,
-            "influence": sel.influence,
-            "params": sel.params, "peak_rss_mb": peak_rss_mb(), "rss_after_warmup_mb": rss}
+    return {
+        "indices": sel.indices.tolist(),
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "influence": sel.influence,
+        "params": sel.params,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_after_warmup_mb": rss,
+    }
 
 
 def score_sets(x_path: str, sets: dict[str, list[int]], runs: int) -> dict[str, tuple[float, float]]:
@@ -76,8 +87,7 @@ def score_sets(x_path: str, sets: dict[str, list[int]], runs: int) -> dict[str, 
         uniq = np.array(list(dict.fromkeys(seeds)), dtype=np.int64)
         spread = simulate_spread(model, uniq, runs, np.random.default_rng(12345))
         research_est = research_ic_diffusion(graph, [int(s) for s in uniq], 10, random.Random(0))
-        out[name] = (float(spread.mean()), float(spread.std(ddof=1) / math.sqrt(runs)),
-                     research_est, len(uniq))
+        out[name] = (float(spread.mean()), float(spread.std(ddof=1) / math.sqrt(runs)), research_est, len(uniq))
     return out
 
 
@@ -111,48 +121,82 @@ def main() -> None:
     x_path = OUT / f"ideal_pool_{digest}.npy"
     np.save(x_path, X)
     me = str(Path(__file__))
-    print(f"pool: {source}; budget {args.budget}; cpus {os.cpu_count()}; "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(f"pool: {source}; budget {args.budget}; cpus {os.cpu_count()}; load average {os.getloadavg()[0]:.2f}")
     ref_cache = OUT / f"ideal_reference_{digest}_b{args.budget}.json"
     if ref_cache.exists() and not args.rerun_reference:
         ref = json.loads(ref_cache.read_text())
         print(f"reference (cached {ref_cache.name}): {ref['seconds']:.1f} s")
     else:
         print("reference (research access pattern, 1 thread) ...", flush=True)
-        ref = run_worker([me, "--worker", "reference", "--input", str(x_path), "--budget",
-                          str(args.budget)], threads=1)
+        ref = run_worker([me, "--worker", "reference", "--input", str(x_path), "--budget", str(args.budget)], threads=1)
         ref_cache.write_text(json.dumps(ref))
-        print(f"reference: {ref['seconds']:.1f} s (CPU {ref['cpu_seconds']:.1f} s), "
-              f"peak RSS {ref['peak_rss_mb']:.0f} MB")
-    ours = run_worker([me, "--worker", "ours", "--input", str(x_path), "--budget",
-                       str(args.budget), "--threads", str(args.threads), "--runs",
-                       str(args.runs)], threads=args.threads)
-    print(f"ours ({args.threads} threads): {ours['seconds']:.3f} s "
-          f"(CPU {ours['cpu_seconds']:.3f} s) "
-          f"({ours['params']['rr_sets']} RR sets, epsilon {ours['params']['epsilon']}), "
-          f"peak RSS {ours['peak_rss_mb']:.0f} MB; speed-up x{ref['seconds'] / ours['seconds']:.0f}")
-    scores = score_sets(str(x_path), {"reference": ref["indices"], "ours": ours["indices"]},
-                        args.runs)
+        print(
+            f"reference: {ref['seconds']:.1f} s (CPU {ref['cpu_seconds']:.1f} s), peak RSS {ref['peak_rss_mb']:.0f} MB"
+        )
+    ours = run_worker(
+        [
+            me,
+            "--worker",
+            "ours",
+            "--input",
+            str(x_path),
+            "--budget",
+            str(args.budget),
+            "--threads",
+            str(args.threads),
+            "--runs",
+            str(args.runs),
+        ],
+        threads=args.threads,
+    )
+    print(
+        f"ours ({args.threads} threads): {ours['seconds']:.3f} s "
+        f"(CPU {ours['cpu_seconds']:.3f} s) "
+        f"({ours['params']['rr_sets']} RR sets, epsilon {ours['params']['epsilon']}), "
+        f"peak RSS {ours['peak_rss_mb']:.0f} MB; speed-up x{ref['seconds'] / ours['seconds']:.0f}"
+    )
+    scores = score_sets(str(x_path), {"reference": ref["indices"], "ours": ours["indices"]}, args.runs)
     for name, (mean, se, research_est, size) in scores.items():
-        print(f"  influence of {name:9s} set ({size} items): {mean:.1f} +- {se:.1f} "
-              f"(duplicate-free, {args.runs} runs); research estimator (10 runs, double "
-              f"counting): {research_est:.1f}")
-    results = {"pool": source, "n": args.n, "budget": args.budget,
-               "reference": {k: v for k, v in ref.items() if k != "indices"},
-               "ours": {k: v for k, v in ours.items() if k != "indices"},
-               "influence": {k: {"mean": v[0], "stderr": v[1], "research_estimate": v[2],
-                                 "size": v[3]} for k, v in scores.items()}}
+        print(
+            f"  influence of {name:9s} set ({size} items): {mean:.1f} +- {se:.1f} "
+            f"(duplicate-free, {args.runs} runs); research estimator (10 runs, double "
+            f"counting): {research_est:.1f}"
+        )
+    results = {
+        "pool": source,
+        "n": args.n,
+        "budget": args.budget,
+        "reference": {k: v for k, v in ref.items() if k != "indices"},
+        "ours": {k: v for k, v in ours.items() if k != "indices"},
+        "influence": {
+            k: {"mean": v[0], "stderr": v[1], "research_estimate": v[2], "size": v[3]} for k, v in scores.items()
+        },
+    }
     if args.large:
-        print(f"large: synthetic clusters n={args.large_n}, budget {args.large_budget} ...",
-              flush=True)
-        big = run_worker([me, "--worker", "ours", "--n", str(args.large_n), "--budget",
-                          str(args.large_budget), "--threads", str(args.threads), "--runs",
-                          "500"], threads=args.threads)
-        print(f"ours, n={args.large_n} B={args.large_budget}: {big['seconds']:.1f} s "
-              f"(CPU {big['cpu_seconds']:.1f} s), "
-              f"{big['params']['rr_sets']} RR sets (mean size "
-              f"{big['params']['rr_mean_size']:.1f}), influence {big['influence']:.0f} "
-              f"+- {big['params']['influence_stderr']:.0f}, peak RSS {big['peak_rss_mb']:.0f} MB")
+        print(f"large: synthetic clusters n={args.large_n}, budget {args.large_budget} ...", flush=True)
+        big = run_worker(
+            [
+                me,
+                "--worker",
+                "ours",
+                "--n",
+                str(args.large_n),
+                "--budget",
+                str(args.large_budget),
+                "--threads",
+                str(args.threads),
+                "--runs",
+                "500",
+            ],
+            threads=args.threads,
+        )
+        print(
+            f"ours, n={args.large_n} B={args.large_budget}: {big['seconds']:.1f} s "
+            f"(CPU {big['cpu_seconds']:.1f} s), "
+            f"{big['params']['rr_sets']} RR sets (mean size "
+            f"{big['params']['rr_mean_size']:.1f}), influence {big['influence']:.0f} "
+            f"+- {big['params']['influence_stderr']:.0f}, peak RSS {big['peak_rss_mb']:.0f} MB"
+        )
         results["large"] = {k: v for k, v in big.items() if k != "indices"}
     (OUT / "bench_ideal.json").write_text(json.dumps(results, indent=2))
 

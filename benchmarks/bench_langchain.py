@@ -55,9 +55,12 @@ def main() -> None:
     t = time.perf_counter()
     from langchain_community.vectorstores.utils import DistanceStrategy
 
-    store = FAISS.from_embeddings(list(zip(texts, X.tolist())), Precomputed(),
-                                  metadatas=[{"text": s, "label": str(i % 5)} for i, s in enumerate(texts)],
-                                  distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT)
+    store = FAISS.from_embeddings(
+        list(zip(texts, X.tolist())),
+        Precomputed(),
+        metadatas=[{"text": s, "label": str(i % 5)} for i, s in enumerate(texts)],
+        distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
+    )
     selector = SemanticSimilarityExampleSelector(vectorstore=store, k=args.k, input_keys=["text"])
     t_lc_build = time.perf_counter() - t
     t = time.perf_counter()
@@ -74,10 +77,14 @@ def main() -> None:
 
     agree = np.mean([[e["text"] for e in a] == [d.text for d in b] for a, b in zip(lc, res)])
     print(f"n={args.n} items, {args.queries} queries, k={args.k}, 384-d, same vectors")
-    print(f"LangChain SemanticSimilarityExampleSelector (FAISS): build {t_lc_build:6.2f} s, "
-          f"{args.queries} queries {t_lc:7.3f} s")
-    print(f"fewshot DenseRetriever, batched                    : build {t_build:6.2f} s, "
-          f"{args.queries} queries {t_ours:7.3f} s")
+    print(
+        f"LangChain SemanticSimilarityExampleSelector (FAISS): build {t_lc_build:6.2f} s, "
+        f"{args.queries} queries {t_lc:7.3f} s"
+    )
+    print(
+        f"fewshot DenseRetriever, batched                    : build {t_build:6.2f} s, "
+        f"{args.queries} queries {t_ours:7.3f} s"
+    )
     print(f"speed-up on queries: {t_lc / t_ours:.1f}x   (target >= 10x); identical top-{args.k} lists: {agree:.1%}")
 
 

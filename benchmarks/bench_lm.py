@@ -72,12 +72,18 @@ def bench_scoring(lm, prompts: list[str], gold: list[int], options: list[str], t
     diff1 = max(float(np.abs(a.mean_nll - b.mean_nll).max()) for a, b in zip(s_one, s_full))
     acc = float(np.mean([s.best == g for s, g in zip(s_reuse, gold)]))
     for label, secs in [("reuse, batched", t_reuse), ("reuse, 1 by 1", t_one), ("no reuse", t_full)]:
-        print(f"   score_options {label:15s}: {secs:7.2f} s  {eff_tokens / secs:8.0f} eff. tok/s  "
-              f"{len(prompts) / secs:6.2f} prompts/s")
-    print(f"   speed-up reuse batched / no reuse: {t_full / t_reuse:5.2f}x   "
-          f"reuse 1-by-1 / no reuse: {t_full / t_one:5.2f}x")
-    print(f"   max |mean NLL reuse - no reuse|: {diff:.2e} (batched), {diff1:.2e} (1 by 1); "
-          f"accuracy {acc:.2f} (chance 0.20)")
+        print(
+            f"   score_options {label:15s}: {secs:7.2f} s  {eff_tokens / secs:8.0f} eff. tok/s  "
+            f"{len(prompts) / secs:6.2f} prompts/s"
+        )
+    print(
+        f"   speed-up reuse batched / no reuse: {t_full / t_reuse:5.2f}x   "
+        f"reuse 1-by-1 / no reuse: {t_full / t_one:5.2f}x"
+    )
+    print(
+        f"   max |mean NLL reuse - no reuse|: {diff:.2e} (batched), {diff1:.2e} (1 by 1); "
+        f"accuracy {acc:.2f} (chance 0.20)"
+    )
 
 
 def bench_model(spec: str, args: argparse.Namespace, prompts: list[str], gold: list[int]) -> None:
@@ -98,7 +104,7 @@ def bench_model(spec: str, args: argparse.Namespace, prompts: list[str], gold: l
     bench_scoring(lm, prompts, gold, OPTIONS, "SST-5 label words")
     bench_scoring(lm, prompts, gold, LONG_OPTIONS, "multi-token verbalisers")
 
-    gen_prompts = prompts[:args.gen_prompts]
+    gen_prompts = prompts[: args.gen_prompts]
     lm.generate(gen_prompts[:1], max_new_tokens=2)  # warm-up
     for bs in (8, 1):
         lm.batch_size = bs

@@ -69,7 +69,7 @@ def best_of(fn, repeats: int) -> float:
 def numpy_batched(x: np.ndarray, q: np.ndarray, k: int, chunk: int = 250) -> np.ndarray:
     out = []
     for s in range(0, len(q), chunk):
-        out.append(topk_rows(q[s:s + chunk] @ x.T, k)[0])
+        out.append(topk_rows(q[s : s + chunk] @ x.T, k)[0])
     return np.concatenate(out)
 
 
@@ -84,8 +84,7 @@ def numpy_per_query(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
 
 def shared_texts(relpath: str, field: str, limit: int) -> list[str]:
     """Texts from the shared data folder (``$FEWSHOT_SHARED_DATA`` or <repo>/../shared/data)."""
-    base = Path(os.environ.get("FEWSHOT_SHARED_DATA",
-                               Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+    base = Path(os.environ.get("FEWSHOT_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
     path = base / relpath
     if not path.is_file():
         return []
@@ -95,16 +94,17 @@ def shared_texts(relpath: str, field: str, limit: int) -> list[str]:
 
 def sst5_texts(limit: int) -> list[str]:
     texts = shared_texts("sst5/test.jsonl", "text", limit)
-    return texts or [f"a short movie review number {i}, neither great nor terrible"
-                     for i in range(limit)]
+    return texts or [f"a short movie review number {i}, neither great nor terrible" for i in range(limit)]
 
 
 def hnsw_recall_on_real(encoder: SentenceEncoder, k: int, repeats: int) -> None:
     """HNSW recall against exact search on real MiniLM embeddings of the shared data."""
-    corpus_texts = (shared_texts("sst5/train.jsonl", "text", 10**6)
-                    + shared_texts("trec/train.jsonl", "text", 10**6)
-                    + shared_texts("mrpc/train.jsonl", "sentence1", 10**6)
-                    + shared_texts("gsm8k/train.jsonl", "question", 10**6))
+    corpus_texts = (
+        shared_texts("sst5/train.jsonl", "text", 10**6)
+        + shared_texts("trec/train.jsonl", "text", 10**6)
+        + shared_texts("mrpc/train.jsonl", "sentence1", 10**6)
+        + shared_texts("gsm8k/train.jsonl", "question", 10**6)
+    )
     queries = shared_texts("sst5/test.jsonl", "text", 1000)
     if not corpus_texts or not queries:
         print("real-embedding HNSW check skipped: shared data not found")
@@ -112,8 +112,10 @@ def hnsw_recall_on_real(encoder: SentenceEncoder, k: int, repeats: int) -> None:
     t = time.perf_counter()
     x = encoder.encode(corpus_texts)
     q = encoder.encode(queries)
-    print(f"\nreal embeddings: {len(corpus_texts):,} corpus texts + {len(queries):,} queries "
-          f"embedded in {time.perf_counter() - t:.1f} s")
+    print(
+        f"\nreal embeddings: {len(corpus_texts):,} corpus texts + {len(queries):,} queries "
+        f"embedded in {time.perf_counter() - t:.1f} s"
+    )
     flat = DenseIndex(x.shape[1], kind="flat")
     flat.add(np.arange(len(x)), x)
     exact = flat.search(q, k).ids
@@ -129,37 +131,47 @@ def hnsw_recall_on_real(encoder: SentenceEncoder, k: int, repeats: int) -> None:
         print(f"  efSearch={ef}: recall@{k} vs exact {recall:.3f}, batched {secs:.3f} s")
 
 
-def run_throughput(args: argparse.Namespace, retriever: DenseRetriever, index: DenseIndex,
-                   raw: faiss.Index, corpus: Corpus, x: np.ndarray, q: np.ndarray) -> None:
+def run_throughput(
+    args: argparse.Namespace,
+    retriever: DenseRetriever,
+    index: DenseIndex,
+    raw: faiss.Index,
+    corpus: Corpus,
+    x: np.ndarray,
+    q: np.ndarray,
+) -> None:
     """The method table: batched vs per-query, FAISS vs NumPy, filtered, HNSW."""
     n, m, k = len(x), len(q), args.k
     rows: list[tuple[str, float]] = []
-    rows.append(("DenseRetriever.search, batched", best_of(lambda: retriever.search(q, k),
-                                                             args.repeats)))
-    rows.append(("DenseIndex.search, batched", best_of(lambda: index.search(q, k),
-                                                         args.repeats)))
-    rows.append(("raw FAISS, per-query loop", best_of(
-        lambda: [raw.search(v[None], k) for v in q], 1)))
+    rows.append(("DenseRetriever.search, batched", best_of(lambda: retriever.search(q, k), args.repeats)))
+    rows.append(("DenseIndex.search, batched", best_of(lambda: index.search(q, k), args.repeats)))
+    rows.append(("raw FAISS, per-query loop", best_of(lambda: [raw.search(v[None], k) for v in q], 1)))
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
-    rows.append(("raw FAISS, per-query loop, 1 OpenMP thread", best_of(
-        lambda: [raw.search(v[None], k) for v in q], 1)))
+    rows.append(("raw FAISS, per-query loop, 1 OpenMP thread", best_of(lambda: [raw.search(v[None], k) for v in q], 1)))
     faiss.omp_set_num_threads(threads)
-    rows.append(("DenseRetriever.search, per-query loop", best_of(
-        lambda: [retriever.search(v[None], k) for v in q], 1)))
-    rows.append(("NumPy brute force, batched", best_of(lambda: numpy_batched(x, q, k),
-                                                         args.repeats)))
-    rows.append(("NumPy brute force, per-query loop", best_of(
-        lambda: numpy_per_query(x, q, k), 1)))
+    rows.append(
+        ("DenseRetriever.search, per-query loop", best_of(lambda: [retriever.search(v[None], k) for v in q], 1))
+    )
+    rows.append(("NumPy brute force, batched", best_of(lambda: numpy_batched(x, q, k), args.repeats)))
+    rows.append(("NumPy brute force, per-query loop", best_of(lambda: numpy_per_query(x, q, k), 1)))
     label_filter = Filter(labels=[3])
     rare_filter = Filter(ids=range(0, n, 100))
     corpus.allowed_keys(label_filter), corpus.allowed_keys(rare_filter)  # warm the cache
     for strategy in ("auto", "selector"):
         index.filter_strategy = strategy
-        rows.append((f"DenseRetriever.search, batched, 20% label filter, {strategy}", best_of(
-            lambda: retriever.search(q, k, filter=label_filter), args.repeats)))
-        rows.append((f"DenseRetriever.search, batched, 1% id filter, {strategy}", best_of(
-            lambda: retriever.search(q, k, filter=rare_filter), args.repeats)))
+        rows.append(
+            (
+                f"DenseRetriever.search, batched, 20% label filter, {strategy}",
+                best_of(lambda: retriever.search(q, k, filter=label_filter), args.repeats),
+            )
+        )
+        rows.append(
+            (
+                f"DenseRetriever.search, batched, 1% id filter, {strategy}",
+                best_of(lambda: retriever.search(q, k, filter=rare_filter), args.repeats),
+            )
+        )
     index.filter_strategy = "auto"
 
     # sanity: all exact methods agree
@@ -183,10 +195,11 @@ def run_throughput(args: argparse.Namespace, retriever: DenseRetriever, index: D
             hnsw._backend.ef_search = ef
             secs = best_of(lambda: hnsw.search(q, k), args.repeats)
             got = hnsw.search(q, k).ids
-            recall = np.mean([len(set(a) & set(b)) / k
-                              for a, b in zip(got.tolist(), ref.tolist())])
-            print(f"  efSearch={ef}: batched search {secs:.3f} s ({1000 * secs / m:.3f} ms/query, "
-                  f"{secs / ours_t:.2f}x flat), recall@{k} vs exact {recall:.3f}")
+            recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(got.tolist(), ref.tolist())])
+            print(
+                f"  efSearch={ef}: batched search {secs:.3f} s ({1000 * secs / m:.3f} ms/query, "
+                f"{secs / ours_t:.2f}x flat), recall@{k} vs exact {recall:.3f}"
+            )
 
 
 def main() -> None:
@@ -199,17 +212,21 @@ def main() -> None:
     ap.add_argument("--latency-queries", type=int, default=300)
     ap.add_argument("--hnsw", action="store_true", help="also build and time an HNSW index")
     ap.add_argument("--no-model", action="store_true", help="skip the embedding latency part")
-    ap.add_argument("--latency-only", action="store_true",
-                    help="skip the throughput table (the machine is shared: rerun parts)")
-    ap.add_argument("--hnsw-real", action="store_true",
-                    help="also measure HNSW recall on real embeddings of the shared data")
+    ap.add_argument(
+        "--latency-only", action="store_true", help="skip the throughput table (the machine is shared: rerun parts)"
+    )
+    ap.add_argument(
+        "--hnsw-real", action="store_true", help="also measure HNSW recall on real embeddings of the shared data"
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     n, m, k = args.n, args.queries, args.k
 
-    print(f"# fewshot retrieval benchmark: n={n:,} items, {m:,} queries, k={k}, dim={args.dim}, "
-          f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} OpenMP threads, "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"# fewshot retrieval benchmark: n={n:,} items, {m:,} queries, k={k}, dim={args.dim}, "
+        f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} OpenMP threads, "
+        f"{os.cpu_count()} CPUs"
+    )
     t = time.perf_counter()
     x, q = synthetic(n, m, args.dim, args.seed)
     corpus = Corpus(Example(id=i, text=f"item {i}", label=i % 5) for i in range(n))
@@ -251,15 +268,16 @@ def main() -> None:
             embed.append(t1 - t0)
             total.append(t2 - t1)
         label = "default torch threads" if threads is None else f"torch threads={threads}"
-        print(f"  [{label}] retrieve(text) incl. embedding: p50 {pct(total, 50):.2f} ms, "
-              f"p99 {pct(total, 99):.2f} ms, mean {1000 * statistics.fmean(total):.2f} ms; "
-              f"embedding alone p50 {pct(embed, 50):.2f} ms, p99 {pct(embed, 99):.2f} ms")
+        print(
+            f"  [{label}] retrieve(text) incl. embedding: p50 {pct(total, 50):.2f} ms, "
+            f"p99 {pct(total, 99):.2f} ms, mean {1000 * statistics.fmean(total):.2f} ms; "
+            f"embedding alone p50 {pct(embed, 50):.2f} ms, p99 {pct(embed, 99):.2f} ms"
+        )
     encoder.n_threads = None
     t = time.perf_counter()
     live.retrieve(texts, k)
     batch = time.perf_counter() - t
-    print(f"  the same {len(texts)} texts as one batch: {batch:.2f} s "
-          f"({1000 * batch / len(texts):.2f} ms/query)")
+    print(f"  the same {len(texts)} texts as one batch: {batch:.2f} s ({1000 * batch / len(texts):.2f} ms/query)")
     if args.hnsw_real:
         hnsw_recall_on_real(encoder, k, args.repeats)
 

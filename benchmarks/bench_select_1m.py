@@ -44,8 +44,11 @@ def main() -> None:
     t0 = time.perf_counter()
     X = synthetic_clusters(args.n, n_clusters=2000)
     marks["generate"] = time.perf_counter() - t0
-    print(f"pool: synthetic clusters {X.shape} float32 ({X.nbytes / 2**30:.2f} GiB), "
-          f"generated in {marks['generate']:.1f} s; peak RSS {peak_rss_mb():.0f} MB", flush=True)
+    print(
+        f"pool: synthetic clusters {X.shape} float32 ({X.nbytes / 2**30:.2f} GiB), "
+        f"generated in {marks['generate']:.1f} s; peak RSS {peak_rss_mb():.0f} MB",
+        flush=True,
+    )
 
     start, cpu0 = time.perf_counter(), time.process_time()
     Z = prepare_vectors(X)
@@ -58,17 +61,18 @@ def main() -> None:
             marks["hnsw_add"] = now - last[0]
             last[0] = now
         if now - last[1] > 30:
-            print(f"  graph {done}/{total}  {now - start:.0f} s  RSS peak {peak_rss_mb():.0f} MB",
-                  flush=True)
+            print(f"  graph {done}/{total}  {now - start:.0f} s  RSS peak {peak_rss_mb():.0f} MB", flush=True)
             last[1] = now
 
     t = time.perf_counter()
     graph = build_knn_graph(Z, args.k, n_threads=args.threads, progress=progress)
     marks["graph"] = time.perf_counter() - t
     marks["hnsw_search"] = marks["graph"] - marks.get("hnsw_add", 0.0)
-    print(f"graph: exact={graph.exact}, {graph.n_edges:,} edges, {marks['graph']:.1f} s "
-          f"(HNSW add {marks.get('hnsw_add', float('nan')):.1f} s); peak RSS {peak_rss_mb():.0f} MB",
-          flush=True)
+    print(
+        f"graph: exact={graph.exact}, {graph.n_edges:,} edges, {marks['graph']:.1f} s "
+        f"(HNSW add {marks.get('hnsw_add', float('nan')):.1f} s); peak RSS {peak_rss_mb():.0f} MB",
+        flush=True,
+    )
     t = time.perf_counter()
     greedy = _VoteGreedy(graph, 10, Z)
     marks["votes_csr"] = time.perf_counter() - t
@@ -76,8 +80,9 @@ def main() -> None:
     picks, scores = greedy.run(args.budget)
     marks["greedy"] = time.perf_counter() - t
     total, cpu = time.perf_counter() - start, time.process_time() - cpu0
-    print(f"vote-k: {len(picks)} picks; votes CSR {marks['votes_csr']:.1f} s, greedy "
-          f"{marks['greedy']:.1f} s", flush=True)
+    print(
+        f"vote-k: {len(picks)} picks; votes CSR {marks['votes_csr']:.1f} s, greedy {marks['greedy']:.1f} s", flush=True
+    )
 
     import faiss
 
@@ -87,19 +92,37 @@ def main() -> None:
     flat = faiss.IndexFlatIP(Z.shape[1])
     _, exact_nb = faiss.knn(Z[rows], Z, graph.k + 1, faiss.METRIC_INNER_PRODUCT)
     del flat
-    recall = float(np.mean([len(set(graph.neighbors[r].tolist()) & set(exact_nb[i, 1:].tolist()))
-                            / graph.k for i, r in enumerate(rows)]))
-    print(f"graph recall@{graph.k} on {args.recall_rows} rows: {recall:.3f} "
-          f"({time.perf_counter() - t:.1f} s to check)")
-    result = {"n": args.n, "dim": int(Z.shape[1]), "budget": args.budget, "k": args.k,
-              "threads": args.threads, "seconds_total": total, "cpu_seconds": cpu,
-              "load_average": os.getloadavg(), "phases": marks,
-              "peak_rss_mb": peak_rss_mb(), "recall": recall, "exact_graph": graph.exact,
-              "first_picks": picks[:10], "first_scores": scores[:10]}
-    print(f"TOTAL (prepare + graph + vote-k): {total:.1f} s (CPU {cpu:.1f} s over "
-          f"{args.threads} threads; load average now {os.getloadavg()[0]:.2f}); "
-          f"peak RSS {peak_rss_mb():.0f} MB "
-          f"({peak_rss_mb() / 1024:.2f} GiB)")
+    recall = float(
+        np.mean(
+            [
+                len(set(graph.neighbors[r].tolist()) & set(exact_nb[i, 1:].tolist())) / graph.k
+                for i, r in enumerate(rows)
+            ]
+        )
+    )
+    print(f"graph recall@{graph.k} on {args.recall_rows} rows: {recall:.3f} ({time.perf_counter() - t:.1f} s to check)")
+    result = {
+        "n": args.n,
+        "dim": int(Z.shape[1]),
+        "budget": args.budget,
+        "k": args.k,
+        "threads": args.threads,
+        "seconds_total": total,
+        "cpu_seconds": cpu,
+        "load_average": os.getloadavg(),
+        "phases": marks,
+        "peak_rss_mb": peak_rss_mb(),
+        "recall": recall,
+        "exact_graph": graph.exact,
+        "first_picks": picks[:10],
+        "first_scores": scores[:10],
+    }
+    print(
+        f"TOTAL (prepare + graph + vote-k): {total:.1f} s (CPU {cpu:.1f} s over "
+        f"{args.threads} threads; load average now {os.getloadavg()[0]:.2f}); "
+        f"peak RSS {peak_rss_mb():.0f} MB "
+        f"({peak_rss_mb() / 1024:.2f} GiB)"
+    )
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench_select_1m.json").write_text(json.dumps(result, indent=2))
 

@@ -46,8 +46,7 @@ def main() -> None:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit("no CUDA GPU: this benchmark compares the GPU graph search with FAISS on the CPU")
     cuda = args.device.startswith("cuda")
-    print(f"GPU: {torch.cuda.get_device_name(0) if cuda else args.device}; CPU threads: {os.cpu_count()}",
-          flush=True)
+    print(f"GPU: {torch.cuda.get_device_name(0) if cuda else args.device}; CPU threads: {os.cpu_count()}", flush=True)
 
     # 1. exactness and speed against FAISS at n-check
     Z = prepare_vectors(synthetic_clusters(args.n_check, n_clusters=400))
@@ -65,10 +64,13 @@ def main() -> None:
     picks = []
     for g in (g_cpu, g_gpu):
         picks.append(_VoteGreedy(g, 10.0, Z).run(args.check_budget, None)[0])
-    print(f"[check] n={args.n_check:,} k={args.k}: FAISS CPU exact graph {t_cpu:.2f} s, torch GPU "
-          f"{t_gpu:.2f} s, ratio {t_cpu / t_gpu:.1f}x; identical neighbour sets: {same_sets} "
-          f"(rows differing: {rows_differ}); vote-k B={args.check_budget} identical: "
-          f"{list(picks[0]) == list(picks[1])}", flush=True)
+    print(
+        f"[check] n={args.n_check:,} k={args.k}: FAISS CPU exact graph {t_cpu:.2f} s, torch GPU "
+        f"{t_gpu:.2f} s, ratio {t_cpu / t_gpu:.1f}x; identical neighbour sets: {same_sets} "
+        f"(rows differing: {rows_differ}); vote-k B={args.check_budget} identical: "
+        f"{list(picks[0]) == list(picks[1])}",
+        flush=True,
+    )
     del Z, g_cpu, g_gpu
 
     # 2. vote-k at n with the exact GPU graph
@@ -84,10 +86,13 @@ def main() -> None:
     t2 = time.perf_counter()
     sel, _ = _VoteGreedy(graph, 10.0, Zn).run(args.budget, None)
     t3 = time.perf_counter()
-    print(f"[1M] vote-k n={args.n:,} B={args.budget} k={args.k}, exact graph on the GPU: prepare "
-          f"{t1 - t0:.1f} s, graph {t2 - t1:.1f} s, greedy {t3 - t2:.1f} s, total {t3 - t0:.1f} s; "
-          f"{len(sel)} picked; peak RSS {peak_rss_mb() / 1024:.2f} GiB, peak GPU memory "
-          f"{torch.cuda.max_memory_allocated() / 2**30 if cuda else 0:.2f} GiB", flush=True)
+    print(
+        f"[1M] vote-k n={args.n:,} B={args.budget} k={args.k}, exact graph on the GPU: prepare "
+        f"{t1 - t0:.1f} s, graph {t2 - t1:.1f} s, greedy {t3 - t2:.1f} s, total {t3 - t0:.1f} s; "
+        f"{len(sel)} picked; peak RSS {peak_rss_mb() / 1024:.2f} GiB, peak GPU memory "
+        f"{torch.cuda.max_memory_allocated() / 2**30 if cuda else 0:.2f} GiB",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,11 @@ def parse() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-rounds", action="store_true", help="also evaluate the model after each round")
     p.add_argument("--methods", default="random,bm25,dense,udr")
-    p.add_argument("--feedback", default=None, help="feedback cache file [OUT/feedback.sqlite]; share it between "
-                   "runs to reuse LM scores")
+    p.add_argument(
+        "--feedback",
+        default=None,
+        help="feedback cache file [OUT/feedback.sqlite]; share it between runs to reuse LM scores",
+    )
     p.add_argument("--lm-cache", default=None, help="LM answer cache for the evaluation [OUT/lm_cache.sqlite]")
     return p.parse_args()
 
@@ -84,9 +87,9 @@ def load_tasks(args):
     for name in args.tasks.split(","):
         ds = load_dataset(name)
         rng = np.random.default_rng(args.seed)
-        rows = rng.permutation(len(ds.pool))[:args.pool]
+        rows = rng.permutation(len(ds.pool))[: args.pool]
         pool = [ds.pool[i] for i in rows]
-        queries = pool[:args.queries]
+        queries = pool[: args.queries]
         test = [ds.test[i] for i in sample_rows(len(ds.test), args.test, np.random.default_rng(args.seed + 1))]
         tasks.append(UDRTask(name, ds.spec.prompt_template(), pool, queries, INSTRUCTIONS.get(name, "")))
         tests[name], datasets[name] = test, ds
@@ -128,9 +131,15 @@ def evaluate(method: str, task, test, ds, lm, lm_cache, *, retriever, args, cost
     c["prompts"] += computed
     c["tokens"] += tokens
     c["seconds"] += t_lm
-    return {"method": method, "task": task.name, "accuracy": float(np.mean(correct)),
-            "gold_nll": float(np.mean(gold_nll)), "mean_demos": float(np.mean(n_demos)), "n": len(test),
-            "retrieve_seconds": round(t_retrieve, 3)}
+    return {
+        "method": method,
+        "task": task.name,
+        "accuracy": float(np.mean(correct)),
+        "gold_nll": float(np.mean(gold_nll)),
+        "mean_demos": float(np.mean(n_demos)),
+        "n": len(test),
+        "retrieve_seconds": round(t_retrieve, 3),
+    }
 
 
 def make_retriever(method: str, task, udr_model, dense_encoder, seed: int):
@@ -188,8 +197,7 @@ def main() -> None:
     t_start = time.perf_counter()
     tasks, tests, datasets = load_tasks(args)
     lm = get_backend(args.lm, device="cpu", dtype=args.dtype, batch_size=8)
-    logging.info("LM %s; tasks %s", lm.name, [(t.name, len(t.pool), len(t.queries), len(tests[t.name]))
-                                             for t in tasks])
+    logging.info("LM %s; tasks %s", lm.name, [(t.name, len(t.pool), len(t.queries), len(tests[t.name])) for t in tasks])
     cache = SQLFeedbackCache.sqlite(args.feedback or out / "feedback.sqlite")
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     report = progress_logger()
@@ -205,44 +213,87 @@ def main() -> None:
                 return
             for task in tasks:
                 rt = make_retriever("udr", task, run.model, dense_encoder, args.seed)
-                rows.append(evaluate(f"udr (round {r + 1})", task, tests[task.name], datasets[task.name], lm,
-                                     lm_cache, retriever=rt, args=args, costs=costs))
+                rows.append(
+                    evaluate(
+                        f"udr (round {r + 1})",
+                        task,
+                        tests[task.name],
+                        datasets[task.name],
+                        lm,
+                        lm_cache,
+                        retriever=rt,
+                        args=args,
+                        costs=costs,
+                    )
+                )
                 logging.info("%s", rows[-1])
 
         run = None
         if "udr" in methods:
-            run = run_udr(tasks, lm, rounds=args.rounds, n_candidates=args.candidates, config=config,
-                          cache=cache, name="udr-bench", progress=report, on_round=eval_round)
+            run = run_udr(
+                tasks,
+                lm,
+                rounds=args.rounds,
+                n_candidates=args.candidates,
+                config=config,
+                cache=cache,
+                name="udr-bench",
+                progress=report,
+                on_round=eval_round,
+            )
             run.model.save(out / "model")
             for r, (m, t) in enumerate(zip(run.mining, run.training)):
                 logging.info("round %d: mining %s", r, m.to_dict())
-                logging.info("round %d: training %s, epoch losses %s", r, t.to_dict(),
-                             [round(x, 4) for x in t.epoch_means(args.epochs)])
+                logging.info(
+                    "round %d: training %s, epoch losses %s",
+                    r,
+                    t.to_dict(),
+                    [round(x, 4) for x in t.epoch_means(args.epochs)],
+                )
         for method in methods:
             for task in tasks:
                 rt = make_retriever(method, task, run.model if run else None, dense_encoder, args.seed)
                 name = f"udr (round {args.rounds})" if method == "udr" else method
-                rows.append(evaluate(name, task, tests[task.name], datasets[task.name], lm, lm_cache,
-                                     retriever=rt, args=args, costs=costs))
+                rows.append(
+                    evaluate(
+                        name,
+                        task,
+                        tests[task.name],
+                        datasets[task.name],
+                        lm,
+                        lm_cache,
+                        retriever=rt,
+                        args=args,
+                        costs=costs,
+                    )
+                )
                 logging.info("%s", rows[-1])
     names = [t.name for t in tasks]
     md = table(rows, names)
-    result = {"args": vars(args), "rows": rows, "eval_cost": costs.get("eval"),
-              "mining": [m.to_dict() for m in run.mining] if run else [],
-              "training": [t.to_dict() | {"epoch_losses": t.epoch_means(args.epochs)} for t in run.training]
-              if run else [],
-              "lm": lm.name, "wall_seconds": round(time.perf_counter() - t_start, 1)}
+    result = {
+        "args": vars(args),
+        "rows": rows,
+        "eval_cost": costs.get("eval"),
+        "mining": [m.to_dict() for m in run.mining] if run else [],
+        "training": [t.to_dict() | {"epoch_losses": t.epoch_means(args.epochs)} for t in run.training] if run else [],
+        "lm": lm.name,
+        "wall_seconds": round(time.perf_counter() - t_start, 1),
+    }
     (out / "results.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     (out / "table.md").write_text(md + "\n", encoding="utf-8")
     print(md)
     if run:
         for r, (m, t) in enumerate(zip(run.mining, run.training)):
-            print(f"round {r + 1}: LM feedback {m.scored} pairs scored ({m.cached} cached), {m.lm_calls} LM calls, "
-                  f"{m.tokens} tokens, {m.seconds:.0f} s; training {t.steps} steps, {t.seconds:.0f} s on "
-                  f"{t.device}")
+            print(
+                f"round {r + 1}: LM feedback {m.scored} pairs scored ({m.cached} cached), {m.lm_calls} LM calls, "
+                f"{m.tokens} tokens, {m.seconds:.0f} s; training {t.steps} steps, {t.seconds:.0f} s on "
+                f"{t.device}"
+            )
     ec = costs.get("eval") or {}
-    print(f"eval: {ec.get('prompts', 0)} prompts scored, {ec.get('tokens', 0)} tokens, "
-          f"{ec.get('seconds', 0.0):.0f} s; wall {result['wall_seconds']} s")
+    print(
+        f"eval: {ec.get('prompts', 0)} prompts scored, {ec.get('tokens', 0)} tokens, "
+        f"{ec.get('seconds', 0.0):.0f} s; wall {result['wall_seconds']} s"
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,14 @@ def random_minilm(tokenizer_dir: Path, out: Path):
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
-    cfg = BertConfig(vocab_size=len(tok), hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
-                     intermediate_size=1536, max_position_embeddings=512)
+    cfg = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=384,
+        num_hidden_layers=6,
+        num_attention_heads=12,
+        intermediate_size=1536,
+        max_position_embeddings=512,
+    )
     BertModel(cfg).save_pretrained(out / "bert")
     tok.save_pretrained(out / "bert")
     word = models.Transformer(str(out / "bert"), max_seq_length=128)
@@ -61,8 +67,16 @@ def main() -> None:
 
     from fewshot.prompt import PromptTemplate
     from fewshot.retrieve import Example
-    from fewshot.udr import (TrainConfig, UDRModel, UDRTask, load_udr_model, prepare_model,
-                                      sample_candidates, train_udr, udr_loss)
+    from fewshot.udr import (
+        TrainConfig,
+        UDRModel,
+        UDRTask,
+        load_udr_model,
+        prepare_model,
+        sample_candidates,
+        train_udr,
+        udr_loss,
+    )
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -74,13 +88,21 @@ def main() -> None:
 
         base = load_sentence_transformer(args.model or "all-MiniLM-L6-v2", device="cpu")
         base_name = args.model or "all-MiniLM-L6-v2"
-    rows = [json.loads(line) for line in open(args.data, encoding="utf-8")][:args.pool]
+    rows = [json.loads(line) for line in open(args.data, encoding="utf-8")][: args.pool]
     pool = [Example(id=r["id"], text=r["text"], label=r["label_text"]) for r in rows]
     template = PromptTemplate(name="sst5", input="Review: {text}\nSentiment:", output=" {label}")
-    task = UDRTask("sst5", template, pool, pool[:args.queries], "Sentiment of the review: ")
+    task = UDRTask("sst5", template, pool, pool[: args.queries], "Sentiment of the review: ")
     rng = np.random.default_rng(0)
-    feedback = {"sst5": {q.id: {d.id: abs(LABELS.index(d.label) - LABELS.index(q.label)) + 0.1 * rng.random()
-                                for d in pool if d.id != q.id} for q in task.queries}}
+    feedback = {
+        "sst5": {
+            q.id: {
+                d.id: abs(LABELS.index(d.label) - LABELS.index(q.label)) + 0.1 * rng.random()
+                for d in pool
+                if d.id != q.id
+            }
+            for q in task.queries
+        }
+    }
 
     def fixed_loss(model) -> float:
         r = np.random.default_rng(123)
@@ -92,11 +114,13 @@ def main() -> None:
             cands += [task.instruction + task.demo(c).text for c in sample_candidates(ranked, 8, rng=r)]
         with torch.no_grad():
             emb = model.encode(qs + cands, convert_to_tensor=True, batch_size=128).float()
-        return float(udr_loss(emb[:len(qs)], emb[len(qs):], 8)[0])
+        return float(udr_loss(emb[: len(qs)], emb[len(qs) :], 8)[0])
 
-    print(f"encoder: {base_name}; {len(pool)} pool items, {len(task.queries)} training queries, "
-          f"K=8, batch 8, {args.epochs} epochs; torch {torch.__version__}, threads {torch.get_num_threads()}",
-          flush=True)
+    print(
+        f"encoder: {base_name}; {len(pool)} pool items, {len(task.queries)} training queries, "
+        f"K=8, batch 8, {args.epochs} epochs; torch {torch.__version__}, threads {torch.get_num_threads()}",
+        flush=True,
+    )
     config = TrainConfig(epochs=args.epochs, batch_size=8, lr=5e-5 if args.tokenizer else 3e-5)
     trained = {}
     for device in [d for d in args.devices.split(",") if d]:
@@ -114,15 +138,25 @@ def main() -> None:
         secs = time.perf_counter() - t
         after = fixed_loss(model)
         means = result.epoch_means(args.epochs)
-        print(f"[{device}] {result.steps} steps in {secs:.1f} s ({result.steps / secs:.2f} steps/s); "
-              f"epoch mean losses {', '.join(f'{m:.3f}' for m in means)}; fixed-list loss {before:.3f} -> "
-              f"{after:.3f}" + (f"; peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB"
-                                if device.startswith("cuda") else ""), flush=True)
+        print(
+            f"[{device}] {result.steps} steps in {secs:.1f} s ({result.steps / secs:.2f} steps/s); "
+            f"epoch mean losses {', '.join(f'{m:.3f}' for m in means)}; fixed-list loss {before:.3f} -> "
+            f"{after:.3f}"
+            + (
+                f"; peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB"
+                if device.startswith("cuda")
+                else ""
+            ),
+            flush=True,
+        )
         trained[device] = (model, secs, result.steps)
     if "cpu" in trained and len(trained) > 1:
         gpu = next(d for d in trained if d != "cpu")
-        print(f"speed-up {gpu} vs cpu: {trained['cpu'][1] / trained[gpu][1]:.1f}x "
-              f"(same steps: {trained['cpu'][2] == trained[gpu][2]})", flush=True)
+        print(
+            f"speed-up {gpu} vs cpu: {trained['cpu'][1] / trained[gpu][1]:.1f}x "
+            f"(same steps: {trained['cpu'][2] == trained[gpu][2]})",
+            flush=True,
+        )
     gpu = next((d for d in trained if d.startswith("cuda")), None)
     if gpu is not None:
         model = trained[gpu][0]
@@ -132,8 +166,10 @@ def main() -> None:
         a = model.encode(texts, convert_to_numpy=True)
         b = cpu_model.model.encode(texts, convert_to_numpy=True)
         cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-        print(f"GPU-trained model saved and reloaded on the CPU: min cosine to the GPU vectors "
-              f"{cos.min():.6f}", flush=True)
+        print(
+            f"GPU-trained model saved and reloaded on the CPU: min cosine to the GPU vectors {cos.min():.6f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

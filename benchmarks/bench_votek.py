@@ -56,8 +56,7 @@ def sst5_embeddings(limit: int | None = None):
     return vecs if limit is None else vecs[:limit]
 
 
-def synthetic_clusters(n: int, d: int = 384, n_clusters: int = 200, spread: float = 0.6,
-                       seed: int = 0):
+def synthetic_clusters(n: int, d: int = 384, n_clusters: int = 200, spread: float = 0.6, seed: int = 0):
     """Gaussian clusters of random sizes, float32, generated in chunks."""
     import numpy as np
 
@@ -68,8 +67,8 @@ def synthetic_clusters(n: int, d: int = 384, n_clusters: int = 200, spread: floa
     for s in range(0, n, 100_000):
         m = min(100_000, n - s)
         labels = rng.choice(n_clusters, size=m, p=weights)
-        X[s:s + m] = centers[labels]
-        X[s:s + m] += spread * rng.standard_normal((m, d), dtype=np.float32)
+        X[s : s + m] = centers[labels]
+        X[s : s + m] += spread * rng.standard_normal((m, d), dtype=np.float32)
     return X
 
 
@@ -87,12 +86,12 @@ def run_worker(args: list[str], threads: int) -> dict:
     env = dict(os.environ)
     for var in THREAD_VARS:
         env[var] = str(threads)
-    out = subprocess.run([sys.executable, *args], env=env, check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run([sys.executable, *args], env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # -- workers (fresh processes) --------------------------------------------------------------
+
 
 def worker_reference(x_path: str, budget: int, k: int) -> dict:
     import numpy as np
@@ -108,8 +107,7 @@ def worker_reference(x_path: str, budget: int, k: int) -> dict:
     phases: dict = {}
     sel = research_fast_votek(Z, budget, k, timings=phases)
     seconds, cpu = time.perf_counter() - t, time.process_time() - c
-    return {"indices": sel, "seconds": seconds, "cpu_seconds": cpu, "phases": phases,
-            "peak_rss_mb": peak_rss_mb()}
+    return {"indices": sel, "seconds": seconds, "cpu_seconds": cpu, "phases": phases, "peak_rss_mb": peak_rss_mb()}
 
 
 def worker_ours(x_path: str, budget: int, k: int, threads: int, repeats: int) -> dict:
@@ -120,8 +118,7 @@ def worker_ours(x_path: str, budget: int, k: int, threads: int, repeats: int) ->
 
     X = np.load(x_path)
     # warm-up: imports (scipy.sparse, FAISS) and thread pools, on a small matrix
-    select(np.random.default_rng(0).normal(size=(500, X.shape[1])), 10, "votek", k=20,
-           n_threads=threads)
+    select(np.random.default_rng(0).normal(size=(500, X.shape[1])), 10, "votek", k=20, n_threads=threads)
     rss_before = peak_rss_mb()
     times, cpus, sel = [], [], None
     for _ in range(repeats):
@@ -139,14 +136,19 @@ def worker_ours(x_path: str, budget: int, k: int, threads: int, repeats: int) ->
     t3 = time.perf_counter()
     greedy.run(budget)
     t4 = time.perf_counter()
-    return {"indices": sel.indices.tolist(), "seconds": min(times), "all_seconds": times,
-            "cpu_seconds": min(cpus),
-            "phases": {"prepare": t1 - t0, "graph": t2 - t1, "votes_csr": t3 - t2,
-                       "greedy": t4 - t3},
-            "peak_rss_mb": peak_rss_mb(), "rss_after_warmup_mb": rss_before}
+    return {
+        "indices": sel.indices.tolist(),
+        "seconds": min(times),
+        "all_seconds": times,
+        "cpu_seconds": min(cpus),
+        "phases": {"prepare": t1 - t0, "graph": t2 - t1, "votes_csr": t3 - t2, "greedy": t4 - t3},
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_after_warmup_mb": rss_before,
+    }
 
 
 # -- driver ---------------------------------------------------------------------------------
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -166,8 +168,7 @@ def main() -> None:
         print(json.dumps(worker_reference(args.input, args.budget, args.k)))
         return
     if args.worker == "ours":
-        print(json.dumps(worker_ours(args.input, args.budget, args.k, args.threads[0],
-                                     args.repeats)))
+        print(json.dumps(worker_ours(args.input, args.budget, args.k, args.threads[0], args.repeats)))
         return
 
     if args.quick:
@@ -179,45 +180,58 @@ def main() -> None:
     digest = hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()[:12]
     x_path = OUT / f"votek_pool_{digest}.npy"
     np.save(x_path, X)
-    common = [str(Path(__file__)), "--input", str(x_path), "--budget", str(args.budget),
-              "--k", str(args.k)]
-    print(f"pool: {source}; budget {args.budget}; k {args.k}; cpus {os.cpu_count()}; "
-          f"load average {os.getloadavg()[0]:.2f}")
+    common = [str(Path(__file__)), "--input", str(x_path), "--budget", str(args.budget), "--k", str(args.k)]
+    print(
+        f"pool: {source}; budget {args.budget}; k {args.k}; cpus {os.cpu_count()}; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
 
     ref_cache = OUT / f"votek_reference_{digest}_k{args.k}_b{args.budget}.json"
     if ref_cache.exists() and not args.rerun_reference:
         ref = json.loads(ref_cache.read_text())
-        print(f"reference (cached {ref_cache.name}): {ref['seconds']:.1f} s "
-              f"(CPU {ref.get('cpu_seconds', float('nan')):.1f} s), "
-              f"peak RSS {ref['peak_rss_mb']:.0f} MB")
+        print(
+            f"reference (cached {ref_cache.name}): {ref['seconds']:.1f} s "
+            f"(CPU {ref.get('cpu_seconds', float('nan')):.1f} s), "
+            f"peak RSS {ref['peak_rss_mb']:.0f} MB"
+        )
     else:
         print("reference (research access pattern, 1 thread) ...", flush=True)
         ref = run_worker(common + ["--worker", "reference"], threads=1)
         ref_cache.write_text(json.dumps(ref))
-        print(f"reference: {ref['seconds']:.1f} s (CPU {ref['cpu_seconds']:.1f} s; vote lists "
-              f"{ref['phases']['graph']:.1f} s + greedy {ref['phases']['greedy']:.1f} s), "
-              f"peak RSS {ref['peak_rss_mb']:.0f} MB")
+        print(
+            f"reference: {ref['seconds']:.1f} s (CPU {ref['cpu_seconds']:.1f} s; vote lists "
+            f"{ref['phases']['graph']:.1f} s + greedy {ref['phases']['greedy']:.1f} s), "
+            f"peak RSS {ref['peak_rss_mb']:.0f} MB"
+        )
 
-    results = {"pool": source, "n": args.n, "budget": args.budget, "k": args.k,
-               "reference": {k: v for k, v in ref.items() if k != "indices"}, "ours": {}}
+    results = {
+        "pool": source,
+        "n": args.n,
+        "budget": args.budget,
+        "k": args.k,
+        "reference": {k: v for k, v in ref.items() if k != "indices"},
+        "ours": {},
+    }
     for t in args.threads:
-        ours = run_worker(common + ["--worker", "ours", "--threads", str(t), "--repeats",
-                                    str(args.repeats)], threads=t)
+        ours = run_worker(common + ["--worker", "ours", "--threads", str(t), "--repeats", str(args.repeats)], threads=t)
         same = ours["indices"] == ref["indices"]
         ph = ours["phases"]
-        print(f"ours, {t} thread(s): {ours['seconds']:.3f} s (best of {args.repeats}: "
-              + ", ".join(f"{s:.3f}" for s in ours["all_seconds"]) + f"; CPU {ours['cpu_seconds']:.3f} s) "
-              f"[prepare {ph['prepare']:.3f} + graph {ph['graph']:.3f} + votes "
-              f"{ph['votes_csr']:.3f} + greedy {ph['greedy']:.3f}]; peak RSS "
-              f"{ours['peak_rss_mb']:.0f} MB (after warm-up {ours['rss_after_warmup_mb']:.0f} MB); "
-              f"speed-up x{ref['seconds'] / ours['seconds']:.0f}; identical selection: {same}")
-        results["ours"][str(t)] = {**{k: v for k, v in ours.items() if k != "indices"},
-                                   "identical": same}
+        print(
+            f"ours, {t} thread(s): {ours['seconds']:.3f} s (best of {args.repeats}: "
+            + ", ".join(f"{s:.3f}" for s in ours["all_seconds"])
+            + f"; CPU {ours['cpu_seconds']:.3f} s) "
+            f"[prepare {ph['prepare']:.3f} + graph {ph['graph']:.3f} + votes "
+            f"{ph['votes_csr']:.3f} + greedy {ph['greedy']:.3f}]; peak RSS "
+            f"{ours['peak_rss_mb']:.0f} MB (after warm-up {ours['rss_after_warmup_mb']:.0f} MB); "
+            f"speed-up x{ref['seconds'] / ours['seconds']:.0f}; identical selection: {same}"
+        )
+        results["ours"][str(t)] = {**{k: v for k, v in ours.items() if k != "indices"}, "identical": same}
         if not same:
-            diff = next(i for i, (a, b) in enumerate(zip(ref["indices"], ours["indices"]))
-                        if a != b)
-            print(f"  first difference at position {diff}: reference "
-                  f"{ref['indices'][diff:diff + 5]} vs ours {ours['indices'][diff:diff + 5]}")
+            diff = next(i for i, (a, b) in enumerate(zip(ref["indices"], ours["indices"])) if a != b)
+            print(
+                f"  first difference at position {diff}: reference "
+                f"{ref['indices'][diff : diff + 5]} vs ours {ours['indices'][diff : diff + 5]}"
+            )
     (OUT / "bench_votek.json").write_text(json.dumps(results, indent=2))
 
 

@@ -42,8 +42,11 @@ def main() -> None:
     if lm_name is None:
         import sqlite3
 
-        lm_name = sqlite3.connect(Path(args.out) / "feedback.sqlite").execute(
-            "select lm from feedback_scores limit 1").fetchone()[0]
+        lm_name = (
+            sqlite3.connect(Path(args.out) / "feedback.sqlite")
+            .execute("select lm from feedback_scores limit 1")
+            .fetchone()[0]
+        )
 
     class NoLM:  # every pair is cached: asking the LM anything is a bug here
         name = lm_name
@@ -51,8 +54,10 @@ def main() -> None:
         def loglikelihood(self, requests):
             raise RuntimeError(f"{len(requests)} pairs are not in the cache")
 
-    print("| task | items | cand/item | NLL spread (worst-best) | NLL std | same label: LM top-5 | same label: all "
-          "| Spearman(LM, BM25) |")
+    print(
+        "| task | items | cand/item | NLL spread (worst-best) | NLL std | same label: LM top-5 | same label: all "
+        "| Spearman(LM, BM25) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for task in tasks:
         cands = bm25_candidates(task, args.candidates)
@@ -71,8 +76,10 @@ def main() -> None:
             lm_rank = np.empty(len(v))
             lm_rank[order] = np.arange(len(v))
             rhos.append(np.corrcoef(lm_rank, np.arange(len(v)))[0, 1])
-        print(f"| {task.name} | {len(task.queries)} | {len(ids)} | {np.mean(spreads):.3f} | {np.mean(stds):.3f} | "
-              f"{np.mean(top):.3f} | {np.mean(allc):.3f} | {np.mean(rhos):.3f} |")
+        print(
+            f"| {task.name} | {len(task.queries)} | {len(ids)} | {np.mean(spreads):.3f} | {np.mean(stds):.3f} | "
+            f"{np.mean(top):.3f} | {np.mean(allc):.3f} | {np.mean(rhos):.3f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -33,9 +33,12 @@ class Settings(BaseSettings):
     embed_chunk_size: int = Field(default=4096, ge=1, description="Texts per vector shard written.")
     device: str | None = Field(default=None, description="torch device for embeddings; default: cuda if present.")
 
-    query_threads: int | None = Field(default=1, ge=1, description="torch threads for embedding a query "
-                                      "at retrieval time (None: torch's default).")
-    max_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest request body the API accepts.")
+    query_threads: int | None = Field(
+        default=1, ge=1, description="torch threads for embedding a query at retrieval time (None: torch's default)."
+    )
+    max_request_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Largest request body the API accepts."
+    )
     require_api_key: bool = Field(default=True, description="Require an API key on every route but health.")
 
     def resolved_database_url(self) -> str:

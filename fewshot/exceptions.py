@@ -38,8 +38,9 @@ class InvalidInputError(FewshotError, ValueError):
 class IngestError(InvalidInputError):
     """A record of an input file is malformed. The message names the file, line and field."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, field: str | None = None
+    ) -> None:
         where = []
         if path is not None:
             where.append(str(path))

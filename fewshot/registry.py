@@ -61,8 +61,9 @@ class Registry(Generic[T]):
         A name already taken raises `ConflictError` unless ``replace=True``.
         """
         if not isinstance(name, str) or not name or name != name.strip():
-            raise InvalidInputError(f"{self.kind} name must be a non-empty string without surrounding "
-                                    f"spaces, got {name!r}")
+            raise InvalidInputError(
+                f"{self.kind} name must be a non-empty string without surrounding spaces, got {name!r}"
+            )
 
         def add(value: T) -> T:
             with self._lock:

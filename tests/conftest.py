@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from shared_data import ENV as DATA_ENV
 from shared_data import read_jsonl, shared_data_dir, uses_shipped_slices
 

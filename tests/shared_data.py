@@ -15,8 +15,16 @@ import random
 from collections import Counter
 from pathlib import Path
 
-__all__ = ["REPO", "TEST_DATA", "FULL_SHARED_DATA", "shared_data_dir", "uses_shipped_slices",
-           "read_jsonl", "write_jsonl", "math_skill_sample"]
+__all__ = [
+    "REPO",
+    "TEST_DATA",
+    "FULL_SHARED_DATA",
+    "shared_data_dir",
+    "uses_shipped_slices",
+    "read_jsonl",
+    "write_jsonl",
+    "math_skill_sample",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = REPO / "tests" / "data"

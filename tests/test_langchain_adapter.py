@@ -25,7 +25,9 @@ def test_select_and_add_examples(tmp_path, data_slice, embedder):
     new_id = sel.add_example({"review": "a luminous, heartbreaking triumph of a film", "sentiment": "great"})
     top = sel.select_examples({"review": "a luminous, heartbreaking triumph of a film"})[0]
     assert top["sentiment"] == "great" and top["review"].startswith("a luminous")
-    assert ws.get_pool("sst5").counts["labeled"] == 61 and ws.list_examples("sst5", limit=None)[-1].external_id == new_id
+    assert (
+        ws.get_pool("sst5").counts["labeled"] == 61 and ws.list_examples("sst5", limit=None)[-1].external_id == new_id
+    )
     with pytest.raises(InvalidInputError, match="input variables lack 'review'"):
         sel.select_examples({"text": "x"})
     with pytest.raises(InvalidInputError, match="needs 'review' and 'sentiment'"):

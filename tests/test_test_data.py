@@ -29,8 +29,7 @@ def test_every_slice_is_shipped_with_its_row_count():
         assert len(rows) == n, path
         assert len({r["id"] for r in rows}) == n, path
         assert f"| `{name}/{split}.jsonl` | {n} | {path.stat().st_size:,} |" in sources
-    shipped_bytes = sum(p.stat().st_size for p in TEST_DATA.rglob("*")
-                        if p.is_file() and "__pycache__" not in p.parts)
+    shipped_bytes = sum(p.stat().st_size for p in TEST_DATA.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     assert shipped_bytes < MAX_BYTES
 
 
@@ -39,8 +38,10 @@ def test_slices_match_a_fresh_cut_of_the_full_data():
     clone has just the slices, and the test above is all it can check."""
     make = _make_slices()
     source = make.default_source()
-    if not all((source / n / f"{s}.jsonl").is_file() for n, s in make.SLICES) or \
-            source.resolve() == TEST_DATA.resolve():
+    if (
+        not all((source / n / f"{s}.jsonl").is_file() for n, s in make.SLICES)
+        or source.resolve() == TEST_DATA.resolve()
+    ):
         return
     for rel, data in make.cut(source).items():
         assert (TEST_DATA / rel).read_bytes() == data, f"{rel} is stale: run tests/data/make_slices.py"

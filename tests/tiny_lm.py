@@ -34,8 +34,16 @@ def gpt2(vocab_size: int, bos: int | None, eos: int | None, seed: int, *, n_posi
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
-    cfg = GPT2Config(n_layer=2, n_head=2, n_embd=64, vocab_size=vocab_size, n_positions=n_positions,
-                     initializer_range=0.3, bos_token_id=bos, eos_token_id=eos)
+    cfg = GPT2Config(
+        n_layer=2,
+        n_head=2,
+        n_embd=64,
+        vocab_size=vocab_size,
+        n_positions=n_positions,
+        initializer_range=0.3,
+        bos_token_id=bos,
+        eos_token_id=eos,
+    )
     return GPT2LMHeadModel(cfg).eval()
 
 
@@ -55,10 +63,10 @@ def save_bpe_gpt2(out: Path, *, seed: int = 1) -> Path:
     from transformers import PreTrainedTokenizerFast
 
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(SENTENCES, vocab_size=400, min_frequency=2,
-                            special_tokens=["<|endoftext|>"], show_progress=False)
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>",
-                                  eos_token="<|endoftext|>")
+    bpe.train_from_iterator(
+        SENTENCES, vocab_size=400, min_frequency=2, special_tokens=["<|endoftext|>"], show_progress=False
+    )
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>", eos_token="<|endoftext|>")
     model = gpt2(len(tok), tok.bos_token_id, None, seed=seed)
     model.save_pretrained(out)
     tok.save_pretrained(out)

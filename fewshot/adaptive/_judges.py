@@ -19,8 +19,7 @@ from typing import Any
 
 from fewshot.exceptions import InvalidInputError
 
-__all__ = ["DifficultyThresholds", "Judgement", "CallerScoreJudge", "ConfidenceJudge", "SelfConsistencyJudge",
-           "JUDGES"]
+__all__ = ["DifficultyThresholds", "Judgement", "CallerScoreJudge", "ConfidenceJudge", "SelfConsistencyJudge", "JUDGES"]
 
 #: Judge names (feedback kinds, CLI/API options).
 JUDGES = ("scores", "confidence", "consistency", "caller")
@@ -44,7 +43,9 @@ class DifficultyThresholds:
     consistency: float = 0.5
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None, *, base: "DifficultyThresholds | None" = None) -> "DifficultyThresholds":
+    def from_dict(
+        cls, data: Mapping[str, Any] | None, *, base: DifficultyThresholds | None = None
+    ) -> DifficultyThresholds:
         """Thresholds from a mapping (missing keys keep ``base``'s values); names a bad key or value."""
         base = base or cls()
         if data is None:
@@ -77,8 +78,13 @@ class Judgement:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"difficult": self.difficult, "judge": self.judge, "reason": self.reason, "score": self.score,
-                "details": dict(self.details)}
+        return {
+            "difficult": self.difficult,
+            "judge": self.judge,
+            "reason": self.reason,
+            "score": self.score,
+            "details": dict(self.details),
+        }
 
 
 def _numbers(values: Sequence[Any], what: str) -> list[float]:
@@ -115,8 +121,14 @@ class CallerScoreJudge:
         details = {"final": final, "mean": mean, "n_steps": len(s), "low_steps": [i + 1 for i, _ in low]}
         if why:
             return Judgement(True, self.name, "difficult: " + ", ".join(why), mean, details)
-        return Judgement(False, self.name, f"easy: final step score {final:.3g} > {self.t.final:g}, mean "
-                         f"{mean:.3g} > {self.t.mean:g}, no later step <= {self.t.step:g}", mean, details)
+        return Judgement(
+            False,
+            self.name,
+            f"easy: final step score {final:.3g} > {self.t.final:g}, mean "
+            f"{mean:.3g} > {self.t.mean:g}, no later step <= {self.t.step:g}",
+            mean,
+            details,
+        )
 
 
 class ConfidenceJudge:
@@ -137,10 +149,20 @@ class ConfidenceJudge:
             confidence = _numbers([confidence], "confidence")[0]
         details = {"mean_logprob": confidence, "threshold": self.t.confidence}
         if confidence <= self.t.confidence:
-            return Judgement(True, self.name, f"difficult: first answer's mean token log-prob {confidence:.3f} <= "
-                             f"{self.t.confidence:g}", confidence, details)
-        return Judgement(False, self.name, f"easy: first answer's mean token log-prob {confidence:.3f} > "
-                         f"{self.t.confidence:g}", confidence, details)
+            return Judgement(
+                True,
+                self.name,
+                f"difficult: first answer's mean token log-prob {confidence:.3f} <= {self.t.confidence:g}",
+                confidence,
+                details,
+            )
+        return Judgement(
+            False,
+            self.name,
+            f"easy: first answer's mean token log-prob {confidence:.3f} > {self.t.confidence:g}",
+            confidence,
+            details,
+        )
 
 
 def _default_extract(text: str) -> str | None:
@@ -154,8 +176,9 @@ class SelfConsistencyJudge:
 
     name = "consistency"
 
-    def __init__(self, thresholds: DifficultyThresholds | None = None, *,
-                 extract: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self, thresholds: DifficultyThresholds | None = None, *, extract: Callable[[str], str | None] | None = None
+    ) -> None:
         self.t = thresholds or DifficultyThresholds()
         self.extract = extract or _default_extract
 

@@ -65,7 +65,7 @@ class Feedback:
     difficult: bool | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "Feedback | None":
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Feedback | None:
         """From a JSON object; unknown keys and wrongly typed values are named."""
         if data is None:
             return None
@@ -85,8 +85,13 @@ class Feedback:
                 if not isinstance(value, str):
                     raise InvalidInputError(f"feedback.{name} must be a string")
             elif name in ("step_scores", "token_logprobs"):
-                if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not all(
-                        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+                if (
+                    isinstance(value, (str, bytes))
+                    or not isinstance(value, Sequence)
+                    or not all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
+                    )
+                ):
                     raise InvalidInputError(f"feedback.{name} must be a list of finite numbers, got {value!r}")
                 value = tuple(float(v) for v in value)
             elif name in ("samples", "missing_skills"):
@@ -105,8 +110,11 @@ class Feedback:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: (list(v) if isinstance(v, tuple) else v)
-                for f in fields(self) if (v := getattr(self, f.name)) is not None}
+        return {
+            f.name: (list(v) if isinstance(v, tuple) else v)
+            for f in fields(self)
+            if (v := getattr(self, f.name)) is not None
+        }
 
 
 @dataclass(frozen=True)
@@ -131,13 +139,19 @@ class Decision:
         return self.branch in ("difficult", "adaptmi_plus") and bool(self.skills)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"branch": self.branch, "reason": self.reason, "skills": list(self.skills),
-                "skill_source": self.skill_source,
-                "judgement": None if self.judgement is None else self.judgement.to_dict(), **self.extra}
+        return {
+            "branch": self.branch,
+            "reason": self.reason,
+            "skills": list(self.skills),
+            "skill_source": self.skill_source,
+            "judgement": None if self.judgement is None else self.judgement.to_dict(),
+            **self.extra,
+        }
 
 
-def skill_demonstrations(retriever: Any, query: str, skills: Sequence[str], k: int, *,
-                         exclude_ids: Sequence[Any] = ()) -> list[Demo]:
+def skill_demonstrations(
+    retriever: Any, query: str, skills: Sequence[str], k: int, *, exclude_ids: Sequence[Any] = ()
+) -> list[Demo]:
     """Demonstrations covering ``skills``: one per skill (its most similar item), then filled up to
     ``k`` from the first skill's ranking, then the next skills'; best first.
 
@@ -185,14 +199,23 @@ class AdaptivePolicy:
         Skills predicted per difficult query.
     """
 
-    def __init__(self, predictor: SkillPredictor | None = None, *, thresholds: DifficultyThresholds | None = None,
-                 vocabulary: Sequence[str] | None = None, n_skills: int = 1) -> None:
+    def __init__(
+        self,
+        predictor: SkillPredictor | None = None,
+        *,
+        thresholds: DifficultyThresholds | None = None,
+        vocabulary: Sequence[str] | None = None,
+        n_skills: int = 1,
+    ) -> None:
         if not isinstance(n_skills, int) or n_skills < 1:
             raise InvalidInputError(f"n_skills must be an int >= 1, got {n_skills!r}")
         self.predictor = predictor
         self.thresholds = thresholds or DifficultyThresholds()
-        self.vocabulary = list(vocabulary) if vocabulary is not None else (
-            list(predictor.vocabulary) if predictor is not None else None)
+        self.vocabulary = (
+            list(vocabulary)
+            if vocabulary is not None
+            else (list(predictor.vocabulary) if predictor is not None else None)
+        )
         self.n_skills = n_skills
 
     def judge(self, feedback: Feedback) -> Judgement | None:
@@ -215,25 +238,45 @@ class AdaptivePolicy:
         if feedback is None:
             return Decision("first_pass", "no feedback: the default demonstrations (stage 1)")
         judgement = self.judge(feedback)
-        missing = (check_skills(feedback.missing_skills, self.vocabulary, what="feedback.missing_skills")
-                   if feedback.missing_skills else [])
+        missing = (
+            check_skills(feedback.missing_skills, self.vocabulary, what="feedback.missing_skills")
+            if feedback.missing_skills
+            else []
+        )
         if judgement is not None and not judgement.difficult:
             note = f"; missing skills {missing} not used" if missing else ""
             return Decision("easy", judgement.reason + " -> default demonstrations" + note, judgement=judgement)
         lead = judgement.reason + "; " if judgement is not None else ""
         if missing:
             source = feedback.missing_skills_source or "caller"
-            return Decision("adaptmi_plus", f"{lead}AdaptMI+: demonstrations for the missing skills "
-                            f"{', '.join(missing)} named by {'the ' if source == 'caller' else ''}{source}",
-                            tuple(missing), source, judgement)
+            return Decision(
+                "adaptmi_plus",
+                f"{lead}AdaptMI+: demonstrations for the missing skills "
+                f"{', '.join(missing)} named by {'the ' if source == 'caller' else ''}{source}",
+                tuple(missing),
+                source,
+                judgement,
+            )
         if judgement is None:
-            raise InvalidInputError("feedback holds nothing to judge: give step_scores, confidence, "
-                                    "token_logprobs, samples, difficult or missing_skills")
+            raise InvalidInputError(
+                "feedback holds nothing to judge: give step_scores, confidence, "
+                "token_logprobs, samples, difficult or missing_skills"
+            )
         if self.predictor is None:
             return Decision("difficult", f"{lead}no skill predictor -> default demonstrations", (), None, judgement)
         skills = self.predictor.predict([query], top=self.n_skills)[0]
         if not skills:
-            return Decision("difficult", f"{lead}no skill could be predicted ({self.predictor.name}) -> default "
-                            "demonstrations", (), None, judgement)
-        return Decision("difficult", f"{lead}AdaptMI: demonstrations for the predicted skills {', '.join(skills)} "
-                        f"({self.predictor.name})", tuple(skills), f"predicted:{self.predictor.name}", judgement)
+            return Decision(
+                "difficult",
+                f"{lead}no skill could be predicted ({self.predictor.name}) -> default demonstrations",
+                (),
+                None,
+                judgement,
+            )
+        return Decision(
+            "difficult",
+            f"{lead}AdaptMI: demonstrations for the predicted skills {', '.join(skills)} ({self.predictor.name})",
+            tuple(skills),
+            f"predicted:{self.predictor.name}",
+            judgement,
+        )

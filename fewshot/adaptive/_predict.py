@@ -15,15 +15,22 @@ from fewshot.exceptions import InvalidInputError
 from fewshot.registry import Registry
 from fewshot.retrieve import Filter
 
-__all__ = ["SkillPredictor", "KNNSkillPredictor", "LogisticSkillPredictor", "LMSkillPredictor",
-           "PREDICTORS", "skill_accuracy", "chat_wrapper"]
+__all__ = [
+    "SkillPredictor",
+    "KNNSkillPredictor",
+    "LogisticSkillPredictor",
+    "LMSkillPredictor",
+    "PREDICTORS",
+    "skill_accuracy",
+    "chat_wrapper",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Skill predictor classes by name (filled at the end of this module). Every surface that picks a
 #: predictor by name (service, CLI, API) reads this registry; a registered class needs a
 #: ``for_pool(retriever, vocabulary, *, lm=None, **params)`` classmethod and ``needs_lm``.
-PREDICTORS: Registry[type["SkillPredictor"]] = Registry("skill predictor")
+PREDICTORS: Registry[type[SkillPredictor]] = Registry("skill predictor")
 
 
 def _check_top(top: int) -> int:
@@ -49,8 +56,7 @@ class SkillPredictor(ABC):
     vocabulary: list[str]
 
     @classmethod
-    def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None,
-                 **params: Any) -> "SkillPredictor":
+    def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None, **params: Any) -> SkillPredictor:
         """The predictor for a pool: ``retriever`` is the pool's `DenseRetriever` over its labeled
         items, ``vocabulary`` its skills, ``lm`` an LM backend (only when ``needs_lm``)."""
         raise NotImplementedError
@@ -89,8 +95,9 @@ class KNNSkillPredictor(SkillPredictor):
     name: ClassVar[str] = "knn"
 
     @classmethod
-    def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None, n_neighbors: int = 16,
-                 **params: Any) -> "KNNSkillPredictor":
+    def for_pool(
+        cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None, n_neighbors: int = 16, **params: Any
+    ) -> KNNSkillPredictor:
         return cls(retriever, n_neighbors=n_neighbors, vocabulary=vocabulary)
 
     def __init__(self, retriever: Any, *, n_neighbors: int = 16, vocabulary: Sequence[str] | None = None) -> None:
@@ -98,8 +105,9 @@ class KNNSkillPredictor(SkillPredictor):
             raise InvalidInputError(f"n_neighbors must be an int >= 1, got {n_neighbors!r}")
         self.retriever = retriever
         self.n_neighbors = n_neighbors
-        self.vocabulary = list(vocabulary) if vocabulary is not None else vocabulary_from(
-            ex.skills for ex in retriever.corpus)
+        self.vocabulary = (
+            list(vocabulary) if vocabulary is not None else vocabulary_from(ex.skills for ex in retriever.corpus)
+        )
         if not self.vocabulary:
             raise InvalidInputError("no item of the pool has a skill label; label skills first")
         self._filter = Filter(skills=self.vocabulary)
@@ -131,12 +139,21 @@ class LogisticSkillPredictor(SkillPredictor):
     name: ClassVar[str] = "logreg"
 
     @classmethod
-    def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None,
-                 **params: Any) -> "LogisticSkillPredictor":
+    def for_pool(
+        cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None, **params: Any
+    ) -> LogisticSkillPredictor:
         return cls.from_retriever(retriever, vocabulary=vocabulary)
 
-    def __init__(self, encoder: Any, X: np.ndarray, skill_lists: Sequence[Sequence[str]], *, C: float = 10.0,
-                 max_iter: int = 2000, seed: int = 0) -> None:
+    def __init__(
+        self,
+        encoder: Any,
+        X: np.ndarray,
+        skill_lists: Sequence[Sequence[str]],
+        *,
+        C: float = 10.0,
+        max_iter: int = 2000,
+        seed: int = 0,
+    ) -> None:
         from sklearn.linear_model import LogisticRegression
 
         X = np.asarray(X, dtype=np.float32)
@@ -148,7 +165,9 @@ class LogisticSkillPredictor(SkillPredictor):
                 rows.append(i)
                 ys.append(s)
         if len(set(ys)) < 2:
-            raise InvalidInputError(f"a classifier needs at least 2 distinct skills among the items, got {sorted(set(ys))}")
+            raise InvalidInputError(
+                f"a classifier needs at least 2 distinct skills among the items, got {sorted(set(ys))}"
+            )
         self.encoder = encoder
         self.vocabulary = vocabulary_from(skill_lists)
         Z = _normalise(X[np.asarray(rows)])
@@ -157,8 +176,9 @@ class LogisticSkillPredictor(SkillPredictor):
         self.classes = [str(c) for c in self.model.classes_]
 
     @classmethod
-    def from_retriever(cls, retriever: Any, *, vocabulary: Sequence[str] | None = None,
-                       **kw: Any) -> "LogisticSkillPredictor":
+    def from_retriever(
+        cls, retriever: Any, *, vocabulary: Sequence[str] | None = None, **kw: Any
+    ) -> LogisticSkillPredictor:
         """Train on a dense retriever's stored corpus vectors (nothing is embedded again); with
         ``vocabulary``, only on those skills (so only they are predicted)."""
         keys = retriever.corpus.keys()
@@ -210,20 +230,32 @@ class LMSkillPredictor(SkillPredictor):
     needs_lm: ClassVar[bool] = True
 
     @classmethod
-    def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None,
-                 **params: Any) -> "LMSkillPredictor":
+    def for_pool(cls, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None, **params: Any) -> LMSkillPredictor:
         if lm is None:
             raise InvalidInputError("the lm skill predictor needs an LM backend spec (e.g. smollm2)")
         return cls(lm, vocabulary, wrap=chat_wrapper(lm))
-    INSTRUCTION = ("Classify math questions by the skill they need. Choose from this list of skills:\n{skills}\n"
-                   "Answer with one skill name from the list.")
-    MISSING = ("A student answered a math question incorrectly. Choose from this list the skill the student's "
-               "answer lacked:\n{skills}\nAnswer with one skill name from the list.")
 
-    def __init__(self, lm: Any, vocabulary: Sequence[str], *, shots: Sequence[tuple[str, str]] = (),
-                 shot_retriever: Any = None, n_shots: int = 4,
-                 max_new_tokens: int = 16, max_answer_chars: int = 1200,
-                 wrap: Callable[[str], str] | None = None) -> None:
+    INSTRUCTION = (
+        "Classify math questions by the skill they need. Choose from this list of skills:\n{skills}\n"
+        "Answer with one skill name from the list."
+    )
+    MISSING = (
+        "A student answered a math question incorrectly. Choose from this list the skill the student's "
+        "answer lacked:\n{skills}\nAnswer with one skill name from the list."
+    )
+
+    def __init__(
+        self,
+        lm: Any,
+        vocabulary: Sequence[str],
+        *,
+        shots: Sequence[tuple[str, str]] = (),
+        shot_retriever: Any = None,
+        n_shots: int = 4,
+        max_new_tokens: int = 16,
+        max_answer_chars: int = 1200,
+        wrap: Callable[[str], str] | None = None,
+    ) -> None:
         if not vocabulary:
             raise InvalidInputError("an LM skill predictor needs a non-empty skill vocabulary")
         self.lm = lm
@@ -248,8 +280,7 @@ class LMSkillPredictor(SkillPredictor):
         head = (self.MISSING if answer is not None else self.INSTRUCTION).format(skills=skills)
         blocks = [head] + [f"Question: {q}\nSkill: {s}" for q, s in self._shots_for(question)]
         if answer is not None:
-            blocks.append(f"Question: {question}\nStudent's answer: {answer[:self.max_answer_chars]}\n"
-                          "Missing skill:")
+            blocks.append(f"Question: {question}\nStudent's answer: {answer[: self.max_answer_chars]}\nMissing skill:")
         else:
             blocks.append(f"Question: {question}\nSkill:")
         return "\n\n".join(blocks)
@@ -296,8 +327,9 @@ def chat_wrapper(lm: Any) -> Callable[[str], str] | None:
         return None
 
     def wrap(prompt: str) -> str:
-        return tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                       add_generation_prompt=True)
+        return tok.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
 
     return wrap
 

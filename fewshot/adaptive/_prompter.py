@@ -51,8 +51,14 @@ class AdaptivePrompter:
         Stage-1 / easy demonstrations. Default: the retriever's top ``k``.
     """
 
-    def __init__(self, retriever: Any, builder: Any, policy: AdaptivePolicy, *,
-                 default: Callable[[str], Sequence[Any]] | Sequence[Any] | None = None) -> None:
+    def __init__(
+        self,
+        retriever: Any,
+        builder: Any,
+        policy: AdaptivePolicy,
+        *,
+        default: Callable[[str], Sequence[Any]] | Sequence[Any] | None = None,
+    ) -> None:
         if builder.k is None or builder.k < 1:
             raise InvalidInputError("the prompt builder needs k >= 1 demonstrations for adaptive prompts")
         self.retriever, self.builder, self.policy, self.default = retriever, builder, policy, default
@@ -97,21 +103,37 @@ class TwoPassResult:
     prompt_ids: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"answer": self.answer, "first_answer": self.first_answer, "regenerated": self.regenerated,
-                "decision": self.decision.to_dict(), "feedback": self.feedback.to_dict(),
-                "first_prompt": self.first_prompt, "final_prompt": self.final_prompt, "prompt_ids": self.prompt_ids}
+        return {
+            "answer": self.answer,
+            "first_answer": self.first_answer,
+            "regenerated": self.regenerated,
+            "decision": self.decision.to_dict(),
+            "feedback": self.feedback.to_dict(),
+            "first_prompt": self.first_prompt,
+            "final_prompt": self.final_prompt,
+            "prompt_ids": self.prompt_ids,
+        }
 
 
 #: ``build(feedback) -> AdaptivePrompt``: stage 1 with None, stage 2 with the feedback.
 BuildFn = Callable[[Feedback | None], AdaptivePrompt]
 
 
-def run_two_pass(lm: Any, build: BuildFn | AdaptivePrompter, query: str | None = None, *, judge: str = "confidence",
-                 n_samples: int = 3, temperature: float = 0.7, seed: int = 0, max_new_tokens: int = 256,
-                 stop: Sequence[str] = DEFAULT_STOP,
-                 step_scorer: Callable[[str, str], Sequence[float]] | None = None,
-                 missing_skills: Callable[[str, str], Sequence[str]] | None = None,
-                 missing_skills_source: str = "namer") -> TwoPassResult:
+def run_two_pass(
+    lm: Any,
+    build: BuildFn | AdaptivePrompter,
+    query: str | None = None,
+    *,
+    judge: str = "confidence",
+    n_samples: int = 3,
+    temperature: float = 0.7,
+    seed: int = 0,
+    max_new_tokens: int = 256,
+    stop: Sequence[str] = DEFAULT_STOP,
+    step_scorer: Callable[[str, str], Sequence[float]] | None = None,
+    missing_skills: Callable[[str, str], Sequence[str]] | None = None,
+    missing_skills_source: str = "namer",
+) -> TwoPassResult:
     """Answer with the stage-1 prompt, judge the answer, and answer again from the adaptive
     prompt when the query is difficult.
 
@@ -135,6 +157,7 @@ def run_two_pass(lm: Any, build: BuildFn | AdaptivePrompter, query: str | None =
 
         def build(feedback: Feedback | None) -> AdaptivePrompt:  # noqa: F811
             return prompter.build(q, feedback)
+
     if judge not in TWO_PASS_JUDGES:
         raise InvalidInputError(f"judge must be one of {', '.join(TWO_PASS_JUDGES)}, got {judge!r}")
     if judge == "scores" and step_scorer is None:
@@ -147,8 +170,14 @@ def run_two_pass(lm: Any, build: BuildFn | AdaptivePrompter, query: str | None =
         lps = tuple(max(lp, _FLOOR) if math.isfinite(lp) else _FLOOR for lp in gen.token_logprobs)
         feedback = replace(feedback, token_logprobs=lps or (_FLOOR,))
     elif judge == "consistency":
-        samples = lm.generate([first.text], max_new_tokens=max_new_tokens, stop=list(stop), temperature=temperature,
-                              seed=seed, n=n_samples)
+        samples = lm.generate(
+            [first.text],
+            max_new_tokens=max_new_tokens,
+            stop=list(stop),
+            temperature=temperature,
+            seed=seed,
+            n=n_samples,
+        )
         feedback = replace(feedback, samples=tuple(s.text for s in samples))
     else:
         feedback = replace(feedback, step_scores=tuple(step_scorer(query or "", gen.text)))  # type: ignore[misc]

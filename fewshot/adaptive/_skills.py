@@ -57,8 +57,9 @@ def check_skills(skills: Iterable[str], vocabulary: Sequence[str] | None, *, wha
             if key not in by_key:
                 close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.6)
                 hint = f"; did you mean {', '.join(by_key[c] for c in close)}?" if close else ""
-                raise InvalidInputError(f"{what}: unknown skill {name!r} (not in the pool's vocabulary of "
-                                        f"{len(by_key)} skills){hint}")
+                raise InvalidInputError(
+                    f"{what}: unknown skill {name!r} (not in the pool's vocabulary of {len(by_key)} skills){hint}"
+                )
             name = by_key[key]
         if name not in out:
             out.append(name)

@@ -82,8 +82,15 @@ class SelectionStrategy:
         self.center = center
 
     # -- public -----------------------------------------------------------------------------
-    def select(self, X: Any, budget: int, *, labeled: Iterable[int] | None = None,
-               seed: int | None = None, progress: ProgressCallback | None = None) -> Selection:
+    def select(
+        self,
+        X: Any,
+        budget: int,
+        *,
+        labeled: Iterable[int] | None = None,
+        seed: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Selection:
         """Choose ``budget`` rows of ``X`` to annotate.
 
         Parameters
@@ -106,8 +113,9 @@ class SelectionStrategy:
         seed = check_seed(seed)
         params = self._check_params(n)
         params["seed"] = seed
-        logger.debug("%s: n=%d dim=%d budget=%d labeled=%d params=%s",
-                     self.name, n, Z.shape[1], budget, len(labeled_arr), params)
+        logger.debug(
+            "%s: n=%d dim=%d budget=%d labeled=%d params=%s", self.name, n, Z.shape[1], budget, len(labeled_arr), params
+        )
         return self._select(Z, budget, labeled_arr, seed, progress, params)
 
     def get_params(self) -> dict[str, Any]:
@@ -123,12 +131,20 @@ class SelectionStrategy:
         """Validate the settings; return the JSON-serialisable parameters actually used."""
         return {"center": check_bool(self.center, "center")}
 
-    def _select(self, Z: np.ndarray, budget: int, labeled: np.ndarray, seed: int,
-                progress: ProgressCallback | None, params: dict[str, Any]) -> Selection:
+    def _select(
+        self,
+        Z: np.ndarray,
+        budget: int,
+        labeled: np.ndarray,
+        seed: int,
+        progress: ProgressCallback | None,
+        params: dict[str, Any],
+    ) -> Selection:
         raise NotImplementedError
 
 
 # -- input checks ---------------------------------------------------------------------------
+
 
 def prepare_vectors(X: Any, *, center: bool = True) -> np.ndarray:
     """Validate an embedding matrix and return its centred, L2-normalised float32 copy.
@@ -159,8 +175,8 @@ def prepare_vectors(X: Any, *, center: bool = True) -> np.ndarray:
         raise InvalidInputError(f"vectors must be a 2-D numeric array: {exc}") from exc
     if arr.ndim != 2:
         raise InvalidInputError(
-            f"vectors must be a 2-D array of shape (n_examples, dim); got {arr.ndim}-D "
-            f"shape {arr.shape}")
+            f"vectors must be a 2-D array of shape (n_examples, dim); got {arr.ndim}-D shape {arr.shape}"
+        )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise InvalidInputError(f"vectors must be non-empty; got shape {arr.shape}")
     if arr.dtype.kind not in "fiu":
@@ -169,27 +185,25 @@ def prepare_vectors(X: Any, *, center: bool = True) -> np.ndarray:
     Z = np.array(arr, dtype=np.float32, order="C", copy=True)
     n = Z.shape[0]
     for start in range(0, n, _CHUNK_ROWS):
-        block = Z[start:start + _CHUNK_ROWS]
+        block = Z[start : start + _CHUNK_ROWS]
         if not np.isfinite(block).all():
             bad = start + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
-            raise InvalidInputError(
-                f"vectors must be finite; row {bad} holds NaN or infinity")
+            raise InvalidInputError(f"vectors must be finite; row {bad} holds NaN or infinity")
     if center:
         mean = Z.mean(axis=0, dtype=np.float64).astype(np.float32)
         for start in range(0, n, _CHUNK_ROWS):
-            Z[start:start + _CHUNK_ROWS] -= mean
+            Z[start : start + _CHUNK_ROWS] -= mean
     n_zero = 0
     for start in range(0, n, _CHUNK_ROWS):
-        block = Z[start:start + _CHUNK_ROWS].astype(np.float64)
+        block = Z[start : start + _CHUNK_ROWS].astype(np.float64)
         norms = np.sqrt(np.einsum("ij,ij->i", block, block))
         zero = norms == 0.0
         n_zero += int(zero.sum())
         norms[zero] = 1.0
         block /= norms[:, None]
-        Z[start:start + _CHUNK_ROWS] = block
+        Z[start : start + _CHUNK_ROWS] = block
     if n_zero:
-        logger.warning("%d row(s) have norm 0 after centring; their cosine with every item is 0",
-                       n_zero)
+        logger.warning("%d row(s) have norm 0 after centring; their cosine with every item is 0", n_zero)
     return Z
 
 
@@ -205,8 +219,8 @@ def check_labeled(labeled: Iterable[int] | None, n: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
         raise InvalidInputError(
-            f"labeled must be a 1-D sequence of integer row numbers; got dtype {arr.dtype}, "
-            f"shape {arr.shape}")
+            f"labeled must be a 1-D sequence of integer row numbers; got dtype {arr.dtype}, shape {arr.shape}"
+        )
     arr = arr.astype(np.int64)
     if arr.min() < 0 or arr.max() >= n:
         bad = int(arr[(arr < 0) | (arr >= n)][0])
@@ -226,7 +240,8 @@ def check_budget(budget: Any, n: int, n_labeled: int) -> int:
     if budget <= 0 or budget > available:
         raise InvalidInputError(
             f"budget must satisfy 0 < budget <= n_examples - len(labeled) = {available} "
-            f"(n_examples={n}, labeled={n_labeled}); got {budget}")
+            f"(n_examples={n}, labeled={n_labeled}); got {budget}"
+        )
     return budget
 
 
@@ -248,8 +263,15 @@ def check_int(value: Any, name: str, *, low: int = 1, high: int | None = None) -
     return value
 
 
-def check_float(value: Any, name: str, *, low: float | None = None, high: float | None = None,
-                low_open: bool = False, high_open: bool = False) -> float:
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidInputError(f"{name} must be a number; got {value!r}")
     value = float(value)

@@ -84,20 +84,31 @@ class BudgetCurve:
         rows = []
         for i, b in enumerate(self.budgets.tolist()):
             infl = float(self.influence[i])
-            rows.append({
-                "budget": int(b),
-                "coverage": float(self.coverage[i]),
-                "mean_similarity": float(self.mean_similarity[i]),
-                "influence": None if np.isnan(infl) else infl,
-                "recommended": int(b) == self.recommended,
-            })
+            rows.append(
+                {
+                    "budget": int(b),
+                    "coverage": float(self.coverage[i]),
+                    "mean_similarity": float(self.mean_similarity[i]),
+                    "influence": None if np.isnan(infl) else infl,
+                    "recommended": int(b) == self.recommended,
+                }
+            )
         return rows
 
 
-def budget_curve(vectors: Any, budgets: Iterable[int], *, method: str = "votek",
-                 center: bool = True, threshold: float | None = None, seed: int = 0,
-                 labeled: Iterable[int] = (), n_mc: int = 200,
-                 progress: ProgressCallback | None = None, **params: Any) -> BudgetCurve:
+def budget_curve(
+    vectors: Any,
+    budgets: Iterable[int],
+    *,
+    method: str = "votek",
+    center: bool = True,
+    threshold: float | None = None,
+    seed: int = 0,
+    labeled: Iterable[int] = (),
+    n_mc: int = 200,
+    progress: ProgressCallback | None = None,
+    **params: Any,
+) -> BudgetCurve:
     """Coverage, mean best similarity and influence of nested selections.
 
     Parameters
@@ -150,20 +161,31 @@ def budget_curve(vectors: Any, budgets: Iterable[int], *, method: str = "votek",
 
     base = 0.0
     if labeled_arr.size:
-        base = float((_best_similarity(Z, labeled_arr, np.zeros(0, np.int64),
-                                       np.array([labeled_arr.size]))[:, 0]
-                      >= np.float32(threshold)).mean())
+        base = float(
+            (
+                _best_similarity(Z, labeled_arr, np.zeros(0, np.int64), np.array([labeled_arr.size]))[:, 0]
+                >= np.float32(threshold)
+            ).mean()
+        )
     recommended = _kneedle(bs, coverage, base)
-    return BudgetCurve(bs, coverage.astype(np.float64), mean_sim, influence, float(threshold),
-                       recommended, strategy.name, order, dict(sel.params))
+    return BudgetCurve(
+        bs,
+        coverage.astype(np.float64),
+        mean_sim,
+        influence,
+        float(threshold),
+        recommended,
+        strategy.name,
+        order,
+        dict(sel.params),
+    )
 
 
 def _check_budgets(budgets: Iterable[int], n: int, n_labeled: int) -> np.ndarray:
     try:
         values = list(budgets)
     except TypeError:
-        raise InvalidInputError(f"budgets must be an iterable of integers; got {budgets!r}") \
-            from None
+        raise InvalidInputError(f"budgets must be an iterable of integers; got {budgets!r}") from None
     if not values:
         raise InvalidInputError("budgets must not be empty")
     for b in values:
@@ -173,20 +195,19 @@ def _check_budgets(budgets: Iterable[int], n: int, n_labeled: int) -> np.ndarray
     return np.unique(np.asarray(values, dtype=np.int64))
 
 
-def _best_similarity(Z: np.ndarray, order: np.ndarray, labeled: np.ndarray,
-                     budgets: np.ndarray) -> np.ndarray:
+def _best_similarity(Z: np.ndarray, order: np.ndarray, labeled: np.ndarray, budgets: np.ndarray) -> np.ndarray:
     """best[i, j] = max cosine of item i to labeled + order[:budgets[j]]."""
     n = Z.shape[0]
     out = np.empty((n, budgets.shape[0]), dtype=np.float32)
-    P = Z[order[:int(budgets[-1])]]
+    P = Z[order[: int(budgets[-1])]]
     L = Z[labeled] if labeled.size else None
     for s in range(0, n, _ROWS_PER_BLOCK):
-        block = Z[s:s + _ROWS_PER_BLOCK]
+        block = Z[s : s + _ROWS_PER_BLOCK]
         run = np.maximum.accumulate(block @ P.T, axis=1)
         vals = run[:, budgets - 1]
         if L is not None:
             np.maximum(vals, (block @ L.T).max(axis=1, keepdims=True), out=vals)
-        out[s:s + _ROWS_PER_BLOCK] = vals
+        out[s : s + _ROWS_PER_BLOCK] = vals
     return out
 
 
@@ -214,8 +235,7 @@ def plot_budget_curve(curve: BudgetCurve, path: str | Path, *, title: str | None
     b = curve.budgets
     ax.plot(b, curve.coverage, marker="o", label=f"coverage (cos >= {curve.threshold:.2f})")
     ax.plot(b, curve.mean_similarity, marker="s", label="mean best cosine")
-    ax.axvline(curve.recommended, color="grey", linestyle="--",
-               label=f"recommended budget = {curve.recommended}")
+    ax.axvline(curve.recommended, color="grey", linestyle="--", label=f"recommended budget = {curve.recommended}")
     ax.set_xlabel("budget (items to annotate)")
     ax.set_ylabel("share / cosine")
     ax.set_ylim(0.0, 1.0)

@@ -94,12 +94,10 @@ def cascade_model(graph: KnnGraph, *, min_similarity: float = 1e-6) -> CascadeMo
     total[total == 0.0] = 1.0
     probs = c / total
     in_indptr, in_sources, edge_ids = reverse_edges(nbrs, with_edge_ids=True)
-    return CascadeModel(nbrs, probs, in_indptr, in_sources.astype(np.int64),
-                        probs.reshape(-1)[edge_ids])
+    return CascadeModel(nbrs, probs, in_indptr, in_sources.astype(np.int64), probs.reshape(-1)[edge_ids])
 
 
-def simulate_spread(model: CascadeModel, seeds: np.ndarray, runs: int,
-                    rng: np.random.Generator) -> np.ndarray:
+def simulate_spread(model: CascadeModel, seeds: np.ndarray, runs: int, rng: np.random.Generator) -> np.ndarray:
     """Number of active nodes at the end of each of ``runs`` independent cascades.
 
     Parameters
@@ -137,14 +135,19 @@ def simulate_spread(model: CascadeModel, seeds: np.ndarray, runs: int,
             touched.append(new)
             frontier = new
         keys = np.concatenate(touched)
-        out[start:start + b] = np.bincount(keys // n, minlength=b)
+        out[start : start + b] = np.bincount(keys // n, minlength=b)
         active[keys] = False
     return out
 
 
-def sample_rr_sets(model: CascadeModel, count: int, rng: np.random.Generator, *,
-                   extend: RRSets | None = None,
-                   progress: ProgressCallback | None = None) -> RRSets:
+def sample_rr_sets(
+    model: CascadeModel,
+    count: int,
+    rng: np.random.Generator,
+    *,
+    extend: RRSets | None = None,
+    progress: ProgressCallback | None = None,
+) -> RRSets:
     """Sample ``count`` reverse-reachable sets (roots uniform over the nodes), appended to
     ``extend`` when given."""
     n = model.n
@@ -186,16 +189,16 @@ def _rr_from_parts(n: int, sizes: np.ndarray, nodes: np.ndarray) -> RRSets:
     count = sizes.shape[0]
     indptr = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(sizes, out=indptr[1:])
-    idx_dtype = np.int32 if max(n, count, nodes.shape[0]) < 2 ** 31 else np.int64
+    idx_dtype = np.int32 if max(n, count, nodes.shape[0]) < 2**31 else np.int64
     nodes = nodes.astype(idx_dtype)
-    mat = sp.csr_matrix((np.ones(nodes.shape[0], dtype=np.int8), nodes,
-                         indptr.astype(idx_dtype)), shape=(count, n), copy=False)
+    mat = sp.csr_matrix(
+        (np.ones(nodes.shape[0], dtype=np.int8), nodes, indptr.astype(idx_dtype)), shape=(count, n), copy=False
+    )
     csc = mat.tocsc(copy=False)
     return RRSets(indptr, nodes, csc.indptr.astype(np.int64), csc.indices)
 
 
-def greedy_max_coverage(rr: RRSets, n: int, budget: int, labeled: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray, int]:
+def greedy_max_coverage(rr: RRSets, n: int, budget: int, labeled: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Greedy max coverage of RR sets, starting from the sets ``labeled`` already covers.
 
     Marginal gains of every node are kept exact: covering a set subtracts 1 from the gain of
@@ -215,7 +218,7 @@ def greedy_max_coverage(rr: RRSets, n: int, budget: int, labeled: np.ndarray
     n_covered = 0
 
     def cover(u: int) -> int:
-        sets = rr.node_sets[rr.node_indptr[u]:rr.node_indptr[u + 1]]
+        sets = rr.node_sets[rr.node_indptr[u] : rr.node_indptr[u + 1]]
         new = sets[~covered[sets]]
         if new.shape[0] == 0:
             return 0

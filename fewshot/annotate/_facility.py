@@ -46,9 +46,15 @@ class FacilityLocation(SelectionStrategy):
 
     name = "facility"
 
-    def __init__(self, *, k: int = 20, exact: bool | None = None, n_threads: int | None = None,
-                 device: str | None = None,
-                 center: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        k: int = 20,
+        exact: bool | None = None,
+        n_threads: int | None = None,
+        device: str | None = None,
+        center: bool = True,
+    ) -> None:
         super().__init__(center=center)
         self.k = k
         self.exact = exact
@@ -65,12 +71,17 @@ class FacilityLocation(SelectionStrategy):
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
         n = Z.shape[0]
-        graph = build_knn_graph(Z, params["k"], exact=params["exact"],
-                                n_threads=params["n_threads"], device=params["device"], progress=progress)
+        graph = build_knn_graph(
+            Z,
+            params["k"],
+            exact=params["exact"],
+            n_threads=params["n_threads"],
+            device=params["device"],
+            progress=progress,
+        )
         params.update(k_used=graph.k, exact_graph=graph.exact)
         # w(i, s): item i is covered by s. Add the self pair as column 0.
-        nbrs = np.concatenate([np.arange(n, dtype=np.int64)[:, None],
-                               graph.neighbors.astype(np.int64)], axis=1)
+        nbrs = np.concatenate([np.arange(n, dtype=np.int64)[:, None], graph.neighbors.astype(np.int64)], axis=1)
         w = np.concatenate([np.ones((n, 1)), np.maximum(graph.similarities, 0.0)], axis=1)
         w[nbrs < 0] = 0.0
         # covers(s): the items i with s in nbrs[i], and the weight w(i, s) of each
@@ -83,8 +94,7 @@ class FacilityLocation(SelectionStrategy):
         def gains_of(cands: np.ndarray) -> np.ndarray:
             pos, lengths = gather_ranges(indptr, cands)
             g = np.maximum(weights[pos] - cover[items[pos]], 0.0)
-            return np.bincount(np.repeat(np.arange(cands.shape[0]), lengths), weights=g,
-                               minlength=cands.shape[0])
+            return np.bincount(np.repeat(np.arange(cands.shape[0]), lengths), weights=g, minlength=cands.shape[0])
 
         gain = gains_of(np.arange(n, dtype=np.int64))
 

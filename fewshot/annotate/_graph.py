@@ -90,6 +90,7 @@ class KnnGraph:
 
 # -- threads --------------------------------------------------------------------------------
 
+
 def available_cpus() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -114,12 +115,22 @@ def faiss_threads(n_threads: int | None) -> Iterator[int]:
 
 # -- graph construction ---------------------------------------------------------------------
 
-def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric: str = "ip",
-                    block_size: int = 4096, n_threads: int | None = None,
-                    exact_threshold: int = EXACT_THRESHOLD, hnsw_m: int = 16,
-                    ef_construction: int = 40, ef_search: int | None = None,
-                    device: str | None = None,
-                    progress: ProgressCallback | None = None) -> KnnGraph:
+
+def build_knn_graph(
+    X: np.ndarray,
+    k: int,
+    *,
+    exact: bool | None = None,
+    metric: str = "ip",
+    block_size: int = 4096,
+    n_threads: int | None = None,
+    exact_threshold: int = EXACT_THRESHOLD,
+    hnsw_m: int = 16,
+    ef_construction: int = 40,
+    ef_search: int | None = None,
+    device: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> KnnGraph:
     """Build the k-nearest-neighbour graph of the rows of ``X``.
 
     Parameters
@@ -160,14 +171,16 @@ def build_knn_graph(X: np.ndarray, k: int, *, exact: bool | None = None, metric:
     k_eff = min(int(k), n - 1)
     torch_device = None if exact is False else resolve_graph_device(device, n)
     if exact is None:
-        exact = n <= (max(exact_threshold, GPU_EXACT_THRESHOLD) if torch_device is not None
-                      and torch_device.startswith("cuda") else exact_threshold)
+        exact = n <= (
+            max(exact_threshold, GPU_EXACT_THRESHOLD)
+            if torch_device is not None and torch_device.startswith("cuda")
+            else exact_threshold
+        )
     if not exact:
         torch_device = None
-    idx_dtype = np.int32 if n < 2 ** 31 else np.int64
+    idx_dtype = np.int32 if n < 2**31 else np.int64
     if k_eff <= 0:
-        return KnnGraph(np.zeros((n, 0), idx_dtype), np.zeros((n, 0), np.float32), metric,
-                        bool(exact), None)
+        return KnnGraph(np.zeros((n, 0), idx_dtype), np.zeros((n, 0), np.float32), metric, bool(exact), None)
     if torch_device is not None:
         search, block = torch_search(X, torch_device)
         with no_tf32():
@@ -194,8 +207,7 @@ def _drop_self_edges(nbrs: np.ndarray, sims: np.ndarray, metric: str, err: float
     rows = np.arange(nbrs.shape[0], dtype=nbrs.dtype)[:, None]
     self_edge = nbrs == rows
     if self_edge.any():
-        logger.debug("%d item(s) were outranked by a duplicate; their self edge is dropped",
-                     int(self_edge.sum()))
+        logger.debug("%d item(s) were outranked by a duplicate; their self edge is dropped", int(self_edge.sum()))
         nbrs[self_edge] = -1
         sims[self_edge] = 0.0
     return KnnGraph(nbrs, sims, metric, err is not None, err)
@@ -205,7 +217,7 @@ def _add_in_chunks(index, X: np.ndarray, progress: ProgressCallback | None) -> N
     n = X.shape[0]
     step = 50_000
     for s in range(0, n, step):
-        index.add(X[s:s + step])
+        index.add(X[s : s + step])
         if progress is not None:
             progress(min(s + step, n), 2 * n)
 
@@ -215,17 +227,17 @@ def _search_approx(index, X, k_eff, block_size, progress, idx_dtype):
     nbrs = np.empty((n, k_eff), dtype=idx_dtype)
     sims = np.empty((n, k_eff), dtype=np.float32)
     for s in range(0, n, block_size):
-        D, I = index.search(X[s:s + block_size], k_eff + 1)
-        nbrs[s:s + block_size] = I[:, 1:]
-        sims[s:s + block_size] = D[:, 1:]
+        D, I = index.search(X[s : s + block_size], k_eff + 1)
+        nbrs[s : s + block_size] = I[:, 1:]
+        sims[s : s + block_size] = D[:, 1:]
         if progress is not None:
             progress(n + min(s + block_size, n), 2 * n)
     sims[nbrs < 0] = 0.0
     return nbrs, sims
 
 
-
 # -- reversed edges -------------------------------------------------------------------------
+
 
 def reverse_edges(neighbors: np.ndarray, *, with_edge_ids: bool = False):
     """In-edges of every node, sources ascending.
@@ -248,7 +260,7 @@ def reverse_edges(neighbors: np.ndarray, *, with_edge_ids: bool = False):
     import scipy.sparse as sp
 
     n, k = neighbors.shape
-    idx_dtype = np.int32 if max(n, n * k) < 2 ** 31 else np.int64
+    idx_dtype = np.int32 if max(n, n * k) < 2**31 else np.int64
     flat = neighbors.reshape(-1)
     valid = flat >= 0
     all_valid = bool(valid.all())
@@ -261,8 +273,7 @@ def reverse_edges(neighbors: np.ndarray, *, with_edge_ids: bool = False):
         indptr = np.zeros(n + 1, dtype=idx_dtype)
         np.cumsum(counts, out=indptr[1:])
     if with_edge_ids:
-        data = (np.arange(n * k, dtype=np.int64) if all_valid
-                else np.flatnonzero(valid).astype(np.int64))
+        data = np.arange(n * k, dtype=np.int64) if all_valid else np.flatnonzero(valid).astype(np.int64)
     else:
         data = np.ones(indices.shape[0], dtype=np.int8)
     mat = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)

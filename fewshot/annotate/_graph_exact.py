@@ -33,9 +33,9 @@ def canonical_ip(X: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     out = np.empty(len(rows), dtype=np.float64)
     step = max(1, (1 << 21) // max(1, X.shape[1]))
     for s in range(0, len(rows), step):
-        a = X[rows[s:s + step]].astype(np.float64)
-        a *= X[cols[s:s + step]]
-        out[s:s + step] = a.sum(axis=1)
+        a = X[rows[s : s + step]].astype(np.float64)
+        a *= X[cols[s : s + step]]
+        out[s : s + step] = a.sum(axis=1)
     return out
 
 
@@ -43,9 +43,9 @@ def float32_ip_error(X: np.ndarray) -> float:
     """Bound on |float32 inner product - exact| for rows of X (any summation order)."""
     max_norm2 = 0.0
     for s in range(0, X.shape[0], 65_536):
-        blk = X[s:s + 65_536].astype(np.float64)
+        blk = X[s : s + 65_536].astype(np.float64)
         max_norm2 = max(max_norm2, float(np.einsum("ij,ij->i", blk, blk).max()))
-    return 1.01 * X.shape[1] * 2.0 ** -24 * max_norm2 + 1e-12
+    return 1.01 * X.shape[1] * 2.0**-24 * max_norm2 + 1e-12
 
 
 def search_exact(search: SearchFn, X, k_eff, block_size, progress, idx_dtype):
@@ -64,7 +64,7 @@ def search_exact(search: SearchFn, X, k_eff, block_size, progress, idx_dtype):
     sims = np.empty((n, k_eff), dtype=np.float32)
     n_fixed = 0
     for s in range(0, n, block_size):
-        q = X[s:s + block_size]
+        q = X[s : s + block_size]
         Kf = min(K1 + _MARGIN, n)
         D, I = search(q, Kf)
         rows = np.arange(s, s + q.shape[0])
@@ -87,8 +87,8 @@ def search_exact(search: SearchFn, X, k_eff, block_size, progress, idx_dtype):
             I = _widen(I, Kf, np.int64, -1)
             D[sub], I[sub] = D2, I2
             pending = sub
-        nbrs[s:s + q.shape[0]] = I[:, 1:K1]
-        sims[s:s + q.shape[0]] = D[:, 1:K1]
+        nbrs[s : s + q.shape[0]] = I[:, 1:K1]
+        sims[s : s + q.shape[0]] = D[:, 1:K1]
         if progress is not None:
             progress(min(s + block_size, n), n)
     logger.debug("exact kNN graph: %d row(s) had float32 near-ties re-ranked in float64", n_fixed)
@@ -99,7 +99,7 @@ def _widen(A: np.ndarray, width: int, dtype, fill) -> np.ndarray:
     if A.shape[1] >= width:
         return A
     out = np.full((A.shape[0], width), fill, dtype=dtype)
-    out[:, :A.shape[1]] = A
+    out[:, : A.shape[1]] = A
     return out
 
 
@@ -145,13 +145,12 @@ def _resolve_row(X, v, D, I, K1, tol, more_exist) -> bool:
         else:
             merged.append((lo, hi))
     for lo, hi in merged:
-        cand = I[lo:hi + 1].astype(np.int64)
+        cand = I[lo : hi + 1].astype(np.int64)
         valid = cand >= 0
         cand = cand[valid]
         exact = canonical_ip(X, np.full(cand.shape[0], v), cand)
         order = np.lexsort((-cand, -exact))  # decreasing similarity, then decreasing index
         m = cand.shape[0]
-        I[lo:lo + m] = cand[order]
-        D[lo:lo + m] = exact[order].astype(np.float32)
+        I[lo : lo + m] = cand[order]
+        D[lo : lo + m] = exact[order].astype(np.float32)
     return True
-

@@ -44,10 +44,9 @@ def resolve_graph_device(device: str | None, n: int) -> str | None:
         raise InvalidInputError(f"device must be a string such as 'cpu' or 'cuda'; got {device!r}")
     if device == "cpu":
         return None
-    name = device[len("torch:"):] if device.startswith("torch:") else device
+    name = device[len("torch:") :] if device.startswith("torch:") else device
     if not (name == "cpu" or name == "cuda" or name.startswith("cuda:")):
-        raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'torch:<device>'; "
-                                f"got {device!r}")
+        raise InvalidInputError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'torch:<device>'; got {device!r}")
     if importlib.util.find_spec("torch") is None:
         raise InvalidInputError(f"device {device!r} needs torch, which is not installed")
     import torch
@@ -83,10 +82,10 @@ def torch_search(X: np.ndarray, device: str) -> tuple[SearchFn, int]:
         D = np.empty((q.shape[0], kf), dtype=np.float32)
         I = np.empty((q.shape[0], kf), dtype=np.int64)
         for s in range(0, q.shape[0], block):
-            qt = torch.from_numpy(np.ascontiguousarray(q[s:s + block])).to(device)
+            qt = torch.from_numpy(np.ascontiguousarray(q[s : s + block])).to(device)
             vals, idx = torch.topk(qt @ base.T, kf, dim=1, largest=True, sorted=True)
-            D[s:s + block] = vals.cpu().numpy()
-            I[s:s + block] = idx.cpu().numpy()
+            D[s : s + block] = vals.cpu().numpy()
+            I[s : s + block] = idx.cpu().numpy()
         return D, I
 
     return search, block

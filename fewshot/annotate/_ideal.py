@@ -95,10 +95,21 @@ class Ideal(SelectionStrategy):
 
     name = "ideal"
 
-    def __init__(self, *, k: int = 10, epsilon: float = 0.2, n_rr_sets: int | None = None,
-                 max_rr_sets: int = 2_000_000, n_mc: int = 500, min_similarity: float = 1e-6,
-                 exact: bool | None = None, exact_threshold: int = 50_000,
-                 n_threads: int | None = None, center: bool = True, device: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        k: int = 10,
+        epsilon: float = 0.2,
+        n_rr_sets: int | None = None,
+        max_rr_sets: int = 2_000_000,
+        n_mc: int = 500,
+        min_similarity: float = 1e-6,
+        exact: bool | None = None,
+        exact_threshold: int = 50_000,
+        n_threads: int | None = None,
+        center: bool = True,
+        device: str | None = None,
+    ) -> None:
         super().__init__(center=center)
         self.k = k
         self.epsilon = epsilon
@@ -114,13 +125,11 @@ class Ideal(SelectionStrategy):
     def _check_params(self, n: int) -> dict[str, Any]:
         params = super()._check_params(n)
         params["k"] = check_int(self.k, "k", low=1)
-        params["epsilon"] = check_float(self.epsilon, "epsilon", low=0.0, high=1.0,
-                                        low_open=True, high_open=True)
+        params["epsilon"] = check_float(self.epsilon, "epsilon", low=0.0, high=1.0, low_open=True, high_open=True)
         params["n_rr_sets"] = check_optional_int(self.n_rr_sets, "n_rr_sets")
         params["max_rr_sets"] = check_int(self.max_rr_sets, "max_rr_sets", low=1)
         params["n_mc"] = check_int(self.n_mc, "n_mc", low=0)
-        params["min_similarity"] = check_float(self.min_similarity, "min_similarity",
-                                               low=0.0, high=1.0, low_open=True)
+        params["min_similarity"] = check_float(self.min_similarity, "min_similarity", low=0.0, high=1.0, low_open=True)
         params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
         params["exact_threshold"] = check_int(self.exact_threshold, "exact_threshold", low=0)
         params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
@@ -129,38 +138,55 @@ class Ideal(SelectionStrategy):
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
         n = Z.shape[0]
-        graph = build_knn_graph(Z, params["k"], exact=params["exact"],
-                                exact_threshold=params["exact_threshold"],
-                                n_threads=params["n_threads"], device=params["device"], progress=progress)
+        graph = build_knn_graph(
+            Z,
+            params["k"],
+            exact=params["exact"],
+            exact_threshold=params["exact_threshold"],
+            n_threads=params["n_threads"],
+            device=params["device"],
+            progress=progress,
+        )
         model = cascade_model(graph, min_similarity=params["min_similarity"])
         rng_rr, rng_mc = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         if params["n_rr_sets"] is not None:
             theta = params["n_rr_sets"]
             rr = sample_rr_sets(model, theta, rng_rr, progress=progress)
         else:
-            theta, rr = imm_set_count(model, budget, labeled, params["epsilon"], rng_rr,
-                                      max_sets=params["max_rr_sets"], progress=progress)
+            theta, rr = imm_set_count(
+                model, budget, labeled, params["epsilon"], rng_rr, max_sets=params["max_rr_sets"], progress=progress
+            )
         picks, gains, covered = greedy_max_coverage(rr, n, budget, labeled)
         scale = n / rr.count
-        params.update(k_used=graph.k, exact_graph=graph.exact, rr_sets=int(rr.count),
-                      rr_mean_size=float(rr.total_size / max(rr.count, 1)),
-                      rr_influence=float(covered * scale))
+        params.update(
+            k_used=graph.k,
+            exact_graph=graph.exact,
+            rr_sets=int(rr.count),
+            rr_mean_size=float(rr.total_size / max(rr.count, 1)),
+            rr_influence=float(covered * scale),
+        )
         influence = None
         if params["n_mc"] > 0:
             seeds = np.concatenate([labeled, picks])
             spread = simulate_spread(model, seeds, params["n_mc"], rng_mc)
             influence = float(spread.mean())
-            params["influence_stderr"] = float(spread.std(ddof=1) / math.sqrt(len(spread))) \
-                if len(spread) > 1 else 0.0
+            params["influence_stderr"] = float(spread.std(ddof=1) / math.sqrt(len(spread))) if len(spread) > 1 else 0.0
         if progress is not None:
             progress(budget, budget)
-        return Selection(picks, gains.astype(np.float64) * scale, self.name, json_params(params),
-                         influence)
+        return Selection(picks, gains.astype(np.float64) * scale, self.name, json_params(params), influence)
 
 
-def imm_set_count(model: CascadeModel, budget: int, labeled: np.ndarray, epsilon: float,
-                  rng: np.random.Generator, *, ell: float = 1.0, max_sets: int = 2_000_000,
-                  progress: ProgressCallback | None = None) -> tuple[int, RRSets]:
+def imm_set_count(
+    model: CascadeModel,
+    budget: int,
+    labeled: np.ndarray,
+    epsilon: float,
+    rng: np.random.Generator,
+    *,
+    ell: float = 1.0,
+    max_sets: int = 2_000_000,
+    progress: ProgressCallback | None = None,
+) -> tuple[int, RRSets]:
     """IMM's number of RR sets for ``budget`` seeds, and a fresh sample of that many.
 
     Phase 1 doubles the sample until the greedy's coverage certifies a lower bound ``LB`` of the
@@ -175,18 +201,16 @@ def imm_set_count(model: CascadeModel, budget: int, labeled: np.ndarray, epsilon
     ell = ell * (1.0 + math.log(2) / math.log(n))
     log_cnk = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
     eps_p = math.sqrt(2.0) * epsilon
-    lam_p = ((2.0 + 2.0 / 3.0 * eps_p)
-             * (log_cnk + ell * math.log(n) + math.log(math.log2(n))) * n / eps_p ** 2)
+    lam_p = (2.0 + 2.0 / 3.0 * eps_p) * (log_cnk + ell * math.log(n) + math.log(math.log2(n))) * n / eps_p**2
     lower = float(k)  # every seed activates itself: a valid lower bound of the optimum
     rr = None
     for i in range(1, int(math.ceil(math.log2(n)))):
-        x = n / 2.0 ** i
+        x = n / 2.0**i
         theta_i = int(math.ceil(lam_p / x))
         if theta_i > max_sets:
             break
         # phase 1 keeps its sets from one round to the next, as IMM does
-        rr = sample_rr_sets(model, theta_i - (rr.count if rr is not None else 0), rng,
-                            extend=rr)
+        rr = sample_rr_sets(model, theta_i - (rr.count if rr is not None else 0), rng, extend=rr)
         _, _, covered = greedy_max_coverage(rr, n, budget, labeled)
         estimate = n * covered / rr.count
         if estimate >= (1.0 + eps_p) * x:
@@ -195,12 +219,18 @@ def imm_set_count(model: CascadeModel, budget: int, labeled: np.ndarray, epsilon
     one_e = 1.0 - 1.0 / math.e
     alpha = math.sqrt(ell * math.log(n) + math.log(2))
     beta = math.sqrt(one_e * (log_cnk + ell * math.log(n) + math.log(2)))
-    lam_star = 2.0 * n * (one_e * alpha + beta) ** 2 / epsilon ** 2
+    lam_star = 2.0 * n * (one_e * alpha + beta) ** 2 / epsilon**2
     theta = int(math.ceil(lam_star / lower))
     if theta > max_sets:
-        logger.warning("IMM needs %d RR sets for epsilon=%g (certified lower bound of the "
-                       "optimum: %.0f); capped at max_rr_sets=%d, so the (1 - 1/e - epsilon) "
-                       "guarantee is not certified", theta, epsilon, lower, max_sets)
+        logger.warning(
+            "IMM needs %d RR sets for epsilon=%g (certified lower bound of the "
+            "optimum: %.0f); capped at max_rr_sets=%d, so the (1 - 1/e - epsilon) "
+            "guarantee is not certified",
+            theta,
+            epsilon,
+            lower,
+            max_sets,
+        )
         theta = max_sets
     logger.debug("IMM: lower bound %.1f, %d RR sets", lower, theta)
     del rr

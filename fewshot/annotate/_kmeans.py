@@ -41,8 +41,15 @@ class KMeansSelection(SelectionStrategy):
 
     name = "kmeans"
 
-    def __init__(self, *, n_iter: int = 25, n_init: int = 4, max_points_per_centroid: int = 256,
-                 n_threads: int | None = None, center: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        n_iter: int = 25,
+        n_init: int = 4,
+        max_points_per_centroid: int = 256,
+        n_threads: int | None = None,
+        center: bool = True,
+    ) -> None:
         super().__init__(center=center)
         self.n_iter = n_iter
         self.n_init = n_init
@@ -53,8 +60,7 @@ class KMeansSelection(SelectionStrategy):
         params = super()._check_params(n)
         params["n_iter"] = check_int(self.n_iter, "n_iter", low=1)
         params["n_init"] = check_int(self.n_init, "n_init", low=1)
-        params["max_points_per_centroid"] = check_int(self.max_points_per_centroid,
-                                                      "max_points_per_centroid", low=1)
+        params["max_points_per_centroid"] = check_int(self.max_points_per_centroid, "max_points_per_centroid", low=1)
         params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
         return params
 
@@ -63,9 +69,17 @@ class KMeansSelection(SelectionStrategy):
 
         n, d = Z.shape
         with faiss_threads(params["n_threads"]):
-            km = faiss.Kmeans(d, budget, niter=params["n_iter"], seed=seed, spherical=True,
-                              nredo=params["n_init"], verbose=False, min_points_per_centroid=1,
-                              max_points_per_centroid=params["max_points_per_centroid"])
+            km = faiss.Kmeans(
+                d,
+                budget,
+                niter=params["n_iter"],
+                seed=seed,
+                spherical=True,
+                nredo=params["n_init"],
+                verbose=False,
+                min_points_per_centroid=1,
+                max_points_per_centroid=params["max_points_per_centroid"],
+            )
             km.train(Z)
             centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
             _, assign = km.index.search(Z, 1)
@@ -83,7 +97,7 @@ class KMeansSelection(SelectionStrategy):
                 free = row[(row >= 0) & ~taken[np.maximum(row, 0)]]
                 while free.shape[0] == 0:  # all nearby items taken: look further
                     depth = min(n, depth * 4)
-                    _, row2 = index.search(centroids[c:c + 1], depth)
+                    _, row2 = index.search(centroids[c : c + 1], depth)
                     row = row2[0]
                     free = row[(row >= 0) & ~taken[np.maximum(row, 0)]]
                 picks[i] = free[0]

@@ -20,8 +20,14 @@ __all__ = ["STRATEGIES", "get_strategy", "select"]
 #: Registered selection methods by name. ``STRATEGIES.register("name", cls)`` with a
 #: `SelectionStrategy` subclass makes a method usable by `select`, the service, the CLI and the API.
 STRATEGIES: Registry[type[SelectionStrategy]] = Registry("selection method")
-for _name, _cls in (("votek", VoteK), ("votek2", TwoStageVoteK), ("ideal", Ideal), ("random", RandomSelection),
-                    ("kmeans", KMeansSelection), ("facility", FacilityLocation)):
+for _name, _cls in (
+    ("votek", VoteK),
+    ("votek2", TwoStageVoteK),
+    ("ideal", Ideal),
+    ("random", RandomSelection),
+    ("kmeans", KMeansSelection),
+    ("facility", FacilityLocation),
+):
     STRATEGIES.register(_name, _cls)
 
 
@@ -45,9 +51,17 @@ def get_strategy(name: str, **params: Any) -> SelectionStrategy:
         raise InvalidInputError(f"method {name!r}: {exc}") from None
 
 
-def select(vectors: Any, budget: int, method: str = "votek", *, labeled: Iterable[int] = (),
-           seed: int = 0, center: bool = True, progress: ProgressCallback | None = None,
-           **params: Any) -> Selection:
+def select(
+    vectors: Any,
+    budget: int,
+    method: str = "votek",
+    *,
+    labeled: Iterable[int] = (),
+    seed: int = 0,
+    center: bool = True,
+    progress: ProgressCallback | None = None,
+    **params: Any,
+) -> Selection:
     """Choose ``budget`` rows of ``vectors`` to annotate with ``method``.
 
     Parameters

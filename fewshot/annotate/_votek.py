@@ -113,8 +113,8 @@ class _VoteGreedy:
         col = np.empty(voted.shape[0], dtype=np.int64)
         step = max(1, (1 << 22) // max(k, 1))
         for s in range(0, voted.shape[0], step):
-            rows = graph.neighbors[first_voter[s:s + step]]
-            col[s:s + step] = np.argmax(rows == voted[s:s + step, None], axis=1)
+            rows = graph.neighbors[first_voter[s : s + step]]
+            col[s : s + step] = np.argmax(rows == voted[s : s + step, None], axis=1)
         if X is not None and graph.sim_error is not None:
             col = _refine_first_vote_order(X, graph, voted, first_voter, col)
         # inside N(v) votes are cast by increasing similarity: column k-1 first
@@ -145,7 +145,7 @@ class _VoteGreedy:
     # -- moves ------------------------------------------------------------------------------
     def add(self, u: int) -> None:
         """Put ``u`` into ``L`` (a pick or a labeled item) and update ``t`` and the scores."""
-        V = self.voters[self.indptr[u]:self.indptr[u + 1]]
+        V = self.voters[self.indptr[u] : self.indptr[u + 1]]
         if V.shape[0]:
             live = V[~self.in_L[V]]
             if live.shape[0]:
@@ -154,8 +154,7 @@ class _VoteGreedy:
                 delta = self._table[tv + 1] - self._table[tv]
                 targets = self.out[live]
                 mask = targets >= 0
-                self._scatter_add(targets[mask].astype(np.int64),
-                                  np.repeat(delta, mask.sum(axis=1)))
+                self._scatter_add(targets[mask].astype(np.int64), np.repeat(delta, mask.sum(axis=1)))
                 # each candidate gets at most one delta per live voter, plus the final add
                 self._drift += (live.shape[0] + 3) * self._ulp
             self.t[V] += 1
@@ -192,7 +191,7 @@ class _VoteGreedy:
         """Replace the running scores by exact sums (resets the drift bound)."""
         live = np.flatnonzero(self.approx > -np.inf)
         for s in range(0, live.shape[0], 65_536):
-            part = live[s:s + 65_536]
+            part = live[s : s + 65_536]
             self.approx[part] = self.exact_scores(part)
         self._drift = 0.0
 
@@ -204,17 +203,22 @@ class _VoteGreedy:
         voted = voted[np.argsort(rank[rank >= 0], kind="stable")]
         return np.concatenate([voted, free[rank < 0]])
 
-    def run(self, budget: int, progress: ProgressCallback | None = None,
-            total: int | None = None, done: int = 0) -> tuple[list[int], list[float]]:
+    def run(
+        self, budget: int, progress: ProgressCallback | None = None, total: int | None = None, done: int = 0
+    ) -> tuple[list[int], list[float]]:
         picks: list[int] = []
         scores: list[float] = []
         total = budget if total is None else total
         for i in range(budget):
             nxt = self.best()
             if nxt is None:
-                rest = self.remaining_in_visit_order()[:budget - i]
-                logger.info("vote-k: no candidate with an unselected voter after %d picks; "
-                            "%d item(s) appended in visiting order with score 0", i, len(rest))
+                rest = self.remaining_in_visit_order()[: budget - i]
+                logger.info(
+                    "vote-k: no candidate with an unselected voter after %d picks; "
+                    "%d item(s) appended in visiting order with score 0",
+                    i,
+                    len(rest),
+                )
                 for u in rest.tolist():
                     self.add(u)
                     picks.append(u)
@@ -249,7 +253,7 @@ def _refine_first_vote_order(X, graph: KnnGraph, voted, first_voter, col) -> np.
         b = a + 1
         while b < close.shape[0] and close[b]:
             b += 1
-        pos = order[a:b + 1]
+        pos = order[a : b + 1]
         items = voted[pos].astype(np.int64)
         v = int(fv[a])
         exact = canonical_ip(X, np.full(items.shape[0], v), items)
@@ -289,8 +293,16 @@ class VoteK(SelectionStrategy):
 
     name = "votek"
 
-    def __init__(self, *, k: int = 150, rho: float = 10, exact: bool | None = None,
-                 n_threads: int | None = None, center: bool = True, device: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        k: int = 150,
+        rho: float = 10,
+        exact: bool | None = None,
+        n_threads: int | None = None,
+        center: bool = True,
+        device: str | None = None,
+    ) -> None:
         super().__init__(center=center)
         self.k = k
         self.rho = rho
@@ -307,10 +319,15 @@ class VoteK(SelectionStrategy):
         params["device"] = self.device
         return params
 
-    def _graph(self, Z: np.ndarray, params: dict[str, Any],
-               progress: ProgressCallback | None) -> KnnGraph:
-        graph = build_knn_graph(Z, params["k"], exact=params["exact"],
-                                n_threads=params["n_threads"], device=params["device"], progress=progress)
+    def _graph(self, Z: np.ndarray, params: dict[str, Any], progress: ProgressCallback | None) -> KnnGraph:
+        graph = build_knn_graph(
+            Z,
+            params["k"],
+            exact=params["exact"],
+            n_threads=params["n_threads"],
+            device=params["device"],
+            progress=progress,
+        )
         params["k_used"] = graph.k
         params["exact_graph"] = graph.exact
         return graph
@@ -321,8 +338,9 @@ class VoteK(SelectionStrategy):
         for u in labeled.tolist():
             greedy.add(u)
         picks, scores = greedy.run(budget, progress)
-        return Selection(np.asarray(picks, dtype=np.int64), np.asarray(scores, dtype=np.float64),
-                         self.name, json_params(params))
+        return Selection(
+            np.asarray(picks, dtype=np.int64), np.asarray(scores, dtype=np.float64), self.name, json_params(params)
+        )
 
 
 def _check_rho(rho: Any) -> float | int:

@@ -47,10 +47,19 @@ class TwoStageVoteK(VoteK):
     #: Needs a ``confidence`` function (model feedback), so it cannot run from names alone.
     needs_confidence: ClassVar[bool] = True
 
-    def __init__(self, *, confidence: ConfidenceFn | None = None, stage1_size: int = 10,
-                 bucket_fraction: float = 0.9, k: int = 150, rho: float = 10,
-                 exact: bool | None = None, n_threads: int | None = None, device: str | None = None,
-                 center: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        confidence: ConfidenceFn | None = None,
+        stage1_size: int = 10,
+        bucket_fraction: float = 0.9,
+        k: int = 150,
+        rho: float = 10,
+        exact: bool | None = None,
+        n_threads: int | None = None,
+        device: str | None = None,
+        center: bool = True,
+    ) -> None:
         super().__init__(k=k, rho=rho, exact=exact, n_threads=n_threads, center=center, device=device)
         self.confidence = confidence
         self.stage1_size = stage1_size
@@ -61,11 +70,13 @@ class TwoStageVoteK(VoteK):
         if self.confidence is None or not callable(self.confidence):
             raise InvalidInputError(
                 "method 'votek2' needs confidence=callable(selected_indices, "
-                "candidate_indices) -> scores (higher = more confident)")
+                "candidate_indices) -> scores (higher = more confident)"
+            )
         params["confidence"] = self.confidence
         params["stage1_size"] = check_int(self.stage1_size, "stage1_size", low=0)
-        params["bucket_fraction"] = check_float(self.bucket_fraction, "bucket_fraction",
-                                                low=0.0, high=1.0, low_open=True)
+        params["bucket_fraction"] = check_float(
+            self.bucket_fraction, "bucket_fraction", low=0.0, high=1.0, low_open=True
+        )
         return params
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
@@ -84,7 +95,7 @@ class TwoStageVoteK(VoteK):
             ranked = candidates[np.argsort(conf, kind="stable")]  # least confident first
             width = max(1, int(params["bucket_fraction"] * ranked.shape[0] / m2))
             for b in range(m2):
-                bucket = ranked[b * width:(b + 1) * width]
+                bucket = ranked[b * width : (b + 1) * width]
                 s = greedy.exact_scores(bucket)
                 eligible = (greedy.count[bucket] == 0) | (greedy.n_unselected_voters[bucket] > 0)
                 if eligible.any():
@@ -98,16 +109,17 @@ class TwoStageVoteK(VoteK):
                 scores.append(float(s[j]) if eligible[j] else 0.0)
                 if progress is not None:
                     progress(len(picks), budget)
-        return Selection(np.asarray(picks, dtype=np.int64), np.asarray(scores, dtype=np.float64),
-                         self.name, json_params(params))
+        return Selection(
+            np.asarray(picks, dtype=np.int64), np.asarray(scores, dtype=np.float64), self.name, json_params(params)
+        )
 
 
 def _call_confidence(fn: ConfidenceFn, selected: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     out = np.asarray(fn(selected.copy(), candidates.copy()), dtype=np.float64)
     if out.shape != candidates.shape:
         raise InvalidInputError(
-            f"confidence must return one score per candidate: expected shape "
-            f"{candidates.shape}, got {out.shape}")
+            f"confidence must return one score per candidate: expected shape {candidates.shape}, got {out.shape}"
+        )
     if not np.isfinite(out).all():
         raise InvalidInputError("confidence returned NaN or infinite scores")
     return out

@@ -75,7 +75,11 @@ def export(
     ctx: typer.Context,
     pool: str,
     out: Path = typer.Option(..., "--out", "-o", help="Output file."),
-    fmt: str | None = typer.Option(None, "--format", help="{choices:write_format}; with --round: {choices:export_format} [default: from the suffix, else jsonl]."),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="{choices:write_format}; with --round: {choices:export_format} [default: from the suffix, else jsonl].",
+    ),
     status: str | None = typer.Option(None, help="Only items with this status (without --round)."),
     round_number: int | None = typer.Option(None, "--round", help="Export this selection round's items."),
     latest: bool = typer.Option(False, "--latest", help="Export the latest selection round's items."),

@@ -15,5 +15,14 @@ from fewshot.embed._cached import CachedEncoder, VectorLookup
 from fewshot.embed._encoder import DEFAULT_MODEL, Encoder, SentenceEncoder, bundled_model_path
 from fewshot.embed._loading import Embedder, load_sentence_transformer, resolve_model
 
-__all__ = ["CachedEncoder", "DEFAULT_MODEL", "Embedder", "Encoder", "SentenceEncoder", "VectorLookup",
-           "bundled_model_path", "load_sentence_transformer", "resolve_model"]
+__all__ = [
+    "CachedEncoder",
+    "DEFAULT_MODEL",
+    "Embedder",
+    "Encoder",
+    "SentenceEncoder",
+    "VectorLookup",
+    "bundled_model_path",
+    "load_sentence_transformer",
+    "resolve_model",
+]

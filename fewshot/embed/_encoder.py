@@ -96,9 +96,17 @@ class SentenceEncoder:
     ever downloaded.
     """
 
-    def __init__(self, model: Any, *, name: str, instruction: str | None = None,
-                 batch_size: int = 64, normalize: bool = True,
-                 progress: Progress | None = None, n_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        name: str,
+        instruction: str | None = None,
+        batch_size: int = 64,
+        normalize: bool = True,
+        progress: Progress | None = None,
+        n_threads: int | None = None,
+    ) -> None:
         self.model = model
         self.n_threads = n_threads
         self.instruction = instruction or None
@@ -107,16 +115,21 @@ class SentenceEncoder:
         self.progress = progress
         self.model_name = name
         self.name = name if self.instruction is None else f"{name}|instruction={self.instruction}"
-        get_dim = getattr(model, "get_embedding_dimension", None) or getattr(
-            model, "get_sentence_embedding_dimension")
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike[str] | None = None, *,
-                        device: str = "cpu", instruction: str | None = None,
-                        batch_size: int = 64, normalize: bool = True,
-                        progress: Progress | None = None,
-                        n_threads: int | None = None) -> SentenceEncoder:
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike[str] | None = None,
+        *,
+        device: str = "cpu",
+        instruction: str | None = None,
+        batch_size: int = 64,
+        normalize: bool = True,
+        progress: Progress | None = None,
+        n_threads: int | None = None,
+    ) -> SentenceEncoder:
         """Load a sentence-transformers model from local files only.
 
         ``None``, ``"all-MiniLM-L6-v2"`` or ``"sentence-transformers/all-MiniLM-L6-v2"``
@@ -125,8 +138,15 @@ class SentenceEncoder:
         """
         name = DEFAULT_MODEL if name_or_path is None else str(name_or_path)
         model = load_sentence_transformer(name, device=device)
-        return cls(model, name=name, instruction=instruction, batch_size=batch_size,
-                   normalize=normalize, progress=progress, n_threads=n_threads)
+        return cls(
+            model,
+            name=name,
+            instruction=instruction,
+            batch_size=batch_size,
+            normalize=normalize,
+            progress=progress,
+            n_threads=n_threads,
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts``; returns float32 of shape (len(texts), dim)."""
@@ -140,10 +160,14 @@ class SentenceEncoder:
             # chunks only so that progress can be reported; the model batches inside each
             chunk = max(self.batch_size * 16, 1)
             for start in range(0, len(texts), chunk):
-                part = texts[start:start + chunk]
-                out[start:start + len(part)] = self.model.encode(
-                    part, batch_size=self.batch_size, show_progress_bar=False,
-                    convert_to_numpy=True, normalize_embeddings=self.normalize)
+                part = texts[start : start + chunk]
+                out[start : start + len(part)] = self.model.encode(
+                    part,
+                    batch_size=self.batch_size,
+                    show_progress_bar=False,
+                    convert_to_numpy=True,
+                    normalize_embeddings=self.normalize,
+                )
                 if self.progress is not None:
                     self.progress(start + len(part), len(texts))
         return out

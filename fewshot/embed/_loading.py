@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -54,8 +54,9 @@ def load_sentence_transformer(name: str, *, device: str | None = None):
 class Embedder:
     """Encodes texts with one model; loads it lazily and keeps it for the object's lifetime."""
 
-    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str | None = None,
-                 batch_size: int = 64) -> None:
+    def __init__(
+        self, model: str = DEFAULT_EMBEDDING_MODEL, *, device: str | None = None, batch_size: int = 64
+    ) -> None:
         self.model_name = model
         self.device = device
         self.batch_size = batch_size
@@ -76,8 +77,7 @@ class Embedder:
         """(len(texts), dim) float32, not normalised (selection centres them first)."""
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                                show_progress_bar=False)
+        out = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False)
         if progress is not None:
             progress(len(texts), len(texts))
         return np.ascontiguousarray(out, dtype=np.float32)

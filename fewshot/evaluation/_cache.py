@@ -43,7 +43,7 @@ class CacheStats:
     """What one run computed versus reused."""
 
     embeddings_computed: int = 0  # texts embedded
-    embeddings_cached: int = 0    # texts found in the cache
+    embeddings_cached: int = 0  # texts found in the cache
     selections_computed: int = 0
     selections_cached: int = 0
     lm_computed: int = 0
@@ -70,8 +70,7 @@ class EmbeddingCache:
     def path(self, dataset: str, model: str) -> Path:
         return self.root / f"{dataset}-{content_hash('model', model)[:12]}.npz"
 
-    def get_or_compute(self, dataset: str, model: str, texts: Sequence[str],
-                       encode) -> tuple[np.ndarray, str]:
+    def get_or_compute(self, dataset: str, model: str, texts: Sequence[str], encode) -> tuple[np.ndarray, str]:
         """``(matrix of shape (len(texts), dim), content hash)``; ``encode(list of texts)`` runs
         on the texts missing from the cache only."""
         keys = [text_hash(t)[:32] for t in texts]
@@ -116,8 +115,7 @@ class SelectionCache:
     def path(self, dataset: str, method: str, budget: int, seed: int, key: str) -> Path:
         return self.root / f"{dataset}-{method}-b{budget}-s{seed}-{key[:16]}.json"
 
-    def get_or_compute(self, dataset: str, method: str, budget: int, seed: int, key: str,
-                       compute) -> dict[str, Any]:
+    def get_or_compute(self, dataset: str, method: str, budget: int, seed: int, key: str, compute) -> dict[str, Any]:
         """The cached record, or ``compute()`` (a dict with ``indices``, ``seconds``...) saved."""
         path = self.path(dataset, method, budget, seed, key)
         if path.exists():
@@ -131,8 +129,7 @@ class SelectionCache:
         record = dict(compute())
         record["key"] = key
         self.root.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, lambda p: p.write_text(json.dumps(record, default=_json_default),
-                                                encoding="utf-8"))
+        _atomic_write(path, lambda p: p.write_text(json.dumps(record, default=_json_default), encoding="utf-8"))
         self.stats.selections_computed += 1
         return record
 
@@ -162,8 +159,7 @@ class LMCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, timeout=60)  # runs may share one cache
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS answers "
-                           "(key TEXT PRIMARY KEY, model TEXT, value TEXT NOT NULL)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, value TEXT NOT NULL)")
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -186,8 +182,9 @@ class LMCache:
 
     def put(self, key: str, model: str, value: Any) -> None:
         assert self._conn is not None, "LMCache used outside its `with` block"
-        self._conn.execute("INSERT OR REPLACE INTO answers (key, model, value) VALUES (?, ?, ?)",
-                           (key, model, json.dumps(value)))
+        self._conn.execute(
+            "INSERT OR REPLACE INTO answers (key, model, value) VALUES (?, ?, ?)", (key, model, json.dumps(value))
+        )
         self.stats.lm_computed += 1
         self._pending += 1
         if self._pending >= self.commit_every:

@@ -142,8 +142,7 @@ class EvalConfig:
             set_("limit", _int(self.limit, "limit", minimum=1))
         for name in ("resample_pool", "center"):
             if not isinstance(getattr(self, name), bool):
-                raise InvalidInputError(f"{name} must be true or false, got "
-                                        f"{getattr(self, name)!r}")
+                raise InvalidInputError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name in ("lm", "embedding_model", "out"):
             value = getattr(self, name)
             if isinstance(value, os.PathLike):
@@ -157,13 +156,13 @@ class EvalConfig:
         if not isinstance(self.lm_options, Mapping):
             raise InvalidInputError(f"lm_options must be a mapping, got {self.lm_options!r}")
         set_("lm_options", dict(self.lm_options))
-        set_("method_params", _params_by_name(self.method_params, "method_params", STRATEGIES,
-                                              _check_method_params))
-        set_("retriever_params", _params_by_name(self.retriever_params, "retriever_params", RETRIEVERS,
-                                                 _check_retriever_params))
+        set_("method_params", _params_by_name(self.method_params, "method_params", STRATEGIES, _check_method_params))
+        set_(
+            "retriever_params",
+            _params_by_name(self.retriever_params, "retriever_params", RETRIEVERS, _check_retriever_params),
+        )
         if max(self.budgets) > self.pool_size:
-            raise InvalidInputError(f"budgets: {max(self.budgets)} exceeds pool_size "
-                                    f"{self.pool_size}")
+            raise InvalidInputError(f"budgets: {max(self.budgets)} exceeds pool_size {self.pool_size}")
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -176,9 +175,15 @@ class EvalConfig:
         if not isinstance(data, Mapping):
             raise InvalidInputError(f"an eval config must be a mapping, got {type(data).__name__}")
         names = {f.name for f in fields(cls)}
-        aliases = {"dataset": "datasets", "method": "methods", "budget": "budgets",
-                   "seed": "seeds", "scorer": "scorers", "retriever": "retrievers",
-                   "out_dir": "out"}
+        aliases = {
+            "dataset": "datasets",
+            "method": "methods",
+            "budget": "budgets",
+            "seed": "seeds",
+            "scorer": "scorers",
+            "retriever": "retrievers",
+            "out_dir": "out",
+        }
         clean: dict[str, Any] = {}
         unknown = []
         for key, value in data.items():
@@ -188,8 +193,9 @@ class EvalConfig:
             elif value is not None:
                 clean[name] = value
         if unknown:
-            raise InvalidInputError(f"unknown eval config keys {sorted(map(str, unknown))}; "
-                                    f"valid keys: {sorted(names)}")
+            raise InvalidInputError(
+                f"unknown eval config keys {sorted(map(str, unknown))}; valid keys: {sorted(names)}"
+            )
         return cls(**clean)
 
     @classmethod
@@ -227,6 +233,7 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
 
 
 # ------------------------------------------------------------------------------- helpers
+
 
 def _read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     import yaml
@@ -290,8 +297,7 @@ def _str_list(value: Any, name: str, *, allowed: Sequence[str]) -> list[str]:
     out = []
     for v in _split(value, name):
         if v not in allowed:
-            raise InvalidInputError(f"{name}: unknown value {v!r}; choose from "
-                                    f"{', '.join(allowed)}")
+            raise InvalidInputError(f"{name}: unknown value {v!r}; choose from {', '.join(allowed)}")
         if v not in out:
             out.append(v)
     return out
@@ -302,8 +308,9 @@ def _method_list(value: Any) -> list[str]:
     need_confidence = [n for n, cls in STRATEGIES.items() if getattr(cls, "needs_confidence", False)]
     for name in _split(value, "methods"):
         if name in need_confidence:
-            raise InvalidInputError(f"methods: {name!r} needs a confidence function (model "
-                                    f"feedback), which an eval config cannot give")
+            raise InvalidInputError(
+                f"methods: {name!r} needs a confidence function (model feedback), which an eval config cannot give"
+            )
     usable = [n for n in STRATEGIES.names() if n not in need_confidence]
     return _str_list(value, "methods", allowed=usable)
 
@@ -330,13 +337,15 @@ def _dataset_list(value: Any) -> list[Any]:
 
     for item in items:
         if isinstance(item, str) and item not in DATASETS:
-            raise InvalidInputError(f"datasets: unknown dataset {item!r}; presets: "
-                                    f"{', '.join(DATASETS)} (or a mapping with a 'path')")
+            raise InvalidInputError(
+                f"datasets: unknown dataset {item!r}; presets: {', '.join(DATASETS)} (or a mapping with a 'path')"
+            )
     return [dict(i) if isinstance(i, Mapping) else i for i in items]
 
 
-def _params_by_name(value: Any, key: str, registry: Registry[Any],
-                    check: Callable[[str, Mapping[str, Any]], object]) -> dict[str, dict[str, Any]]:
+def _params_by_name(
+    value: Any, key: str, registry: Registry[Any], check: Callable[[str, Mapping[str, Any]], object]
+) -> dict[str, dict[str, Any]]:
     """``{name: {parameter: value}}`` for names registered in ``registry`` (read now);
     ``check(name, params)`` raises `InvalidInputError` naming a parameter the entry does not take."""
     if not isinstance(value, Mapping):
@@ -344,8 +353,9 @@ def _params_by_name(value: Any, key: str, registry: Registry[Any],
     out = {}
     for name, params in value.items():
         if name not in registry:
-            raise InvalidInputError(f"{key}: unknown {registry.kind} {name!r}; choose from "
-                                    f"{', '.join(registry.names())}")
+            raise InvalidInputError(
+                f"{key}: unknown {registry.kind} {name!r}; choose from {', '.join(registry.names())}"
+            )
         if not isinstance(params, Mapping):
             raise InvalidInputError(f"{key}.{name} must be a mapping, got {params!r}")
         check(str(name), params)
@@ -369,5 +379,7 @@ def _check_retriever_params(name: str, params: Mapping[str, Any]) -> None:
     accepted = {p.name for p in taken if p.kind in _KEYWORD} - {"seed"}
     unknown = sorted(set(map(str, params)) - accepted)
     if unknown:
-        raise InvalidInputError(f"retriever_params.{name}: {cls.__name__} does not take {unknown} "
-                                f"here; it takes {sorted(accepted) or 'nothing'}")
+        raise InvalidInputError(
+            f"retriever_params.{name}: {cls.__name__} does not take {unknown} "
+            f"here; it takes {sorted(accepted) or 'nothing'}"
+        )

@@ -27,8 +27,7 @@ from fewshot.io import FieldMapping, iter_records
 from fewshot.prompt import PromptTemplate
 from fewshot.retrieve import CORE_FIELDS, Example
 
-__all__ = ["DatasetSpec", "LabeledDataset", "DATASETS", "TASKS", "shared_data_dir",
-           "get_dataset", "load_dataset"]
+__all__ = ["DatasetSpec", "LabeledDataset", "DATASETS", "TASKS", "shared_data_dir", "get_dataset", "load_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,17 +93,17 @@ class DatasetSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
-            raise InvalidInputError(f"dataset name must be letters, digits, '_', '.', '-'; "
-                                    f"got {self.name!r}")
+            raise InvalidInputError(f"dataset name must be letters, digits, '_', '.', '-'; got {self.name!r}")
         if self.task not in TASKS:
-            raise InvalidInputError(f"dataset {self.name!r}: task must be one of {TASKS}, "
-                                    f"got {self.task!r}")
+            raise InvalidInputError(f"dataset {self.name!r}: task must be one of {TASKS}, got {self.task!r}")
         if self.mapping.label_field is None:
-            raise InvalidInputError(f"dataset {self.name!r}: mapping needs a label_field "
-                                    "(evaluation needs gold labels)")
+            raise InvalidInputError(
+                f"dataset {self.name!r}: mapping needs a label_field (evaluation needs gold labels)"
+            )
         if self.task == "generation" and self.output_field is None:
-            raise InvalidInputError(f"dataset {self.name!r}: a generation task needs "
-                                    "output_field (the demonstrations' answers)")
+            raise InvalidInputError(
+                f"dataset {self.name!r}: a generation task needs output_field (the demonstrations' answers)"
+            )
         if self.labels is not None:
             object.__setattr__(self, "labels", tuple(str(x) for x in self.labels))
         object.__setattr__(self, "stop", tuple(self.stop))
@@ -114,11 +113,9 @@ class DatasetSpec:
         if self.template is not None:
             tpl = self.template
         elif self.task == "generation":
-            tpl = PromptTemplate(name=f"{self.name}-default", input="{text}\nAnswer:",
-                                 output=" {output}")
+            tpl = PromptTemplate(name=f"{self.name}-default", input="{text}\nAnswer:", output=" {output}")
         else:
-            tpl = PromptTemplate(name=f"{self.name}-default", input="{text}\nLabel:",
-                                 output=" {label}")
+            tpl = PromptTemplate(name=f"{self.name}-default", input="{text}\nLabel:", output=" {label}")
         if self.verbalizer and tpl.verbalizer is None:
             verbalizer: dict[Hashable, str] = {label: word for label, word in self.verbalizer.items()}
             tpl = replace(tpl, verbalizer=verbalizer)
@@ -131,8 +128,9 @@ class DatasetSpec:
         try:
             return self.verbalizer[label]
         except KeyError:
-            raise InvalidInputError(f"dataset {self.name!r}: label {label!r} is not in the "
-                                    f"verbalizer {sorted(self.verbalizer)}") from None
+            raise InvalidInputError(
+                f"dataset {self.name!r}: label {label!r} is not in the verbalizer {sorted(self.verbalizer)}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -166,49 +164,75 @@ def _tpl(name: str, instruction: str, input: str, output: str = " {label}") -> P
 
 #: Named presets over the shared data folder (paths relative to it).
 DATASETS: dict[str, DatasetSpec] = {
-    spec.name: spec for spec in (
+    spec.name: spec
+    for spec in (
         DatasetSpec(
-            name="sst5", pool_path="sst5/train.jsonl", test_path="sst5/test.jsonl",
+            name="sst5",
+            pool_path="sst5/train.jsonl",
+            test_path="sst5/test.jsonl",
             mapping=FieldMapping(text_field="text", label_field="label_text"),
             labels=("terrible", "bad", "okay", "good", "great"),
-            template=_tpl("sst5", "Classify the sentiment of each review.",
-                          "Review: {text}\nSentiment:")),
+            template=_tpl("sst5", "Classify the sentiment of each review.", "Review: {text}\nSentiment:"),
+        ),
         DatasetSpec(
-            name="trec", pool_path="trec/train.jsonl", test_path="trec/test.jsonl",
+            name="trec",
+            pool_path="trec/train.jsonl",
+            test_path="trec/test.jsonl",
             mapping=FieldMapping(text_field="text", label_field="label_text"),
             labels=("description", "entity", "abbreviation", "human", "location", "number"),
-            template=_tpl("trec", "Classify each question by the type of its answer.",
-                          "Question: {text}\nAnswer type:")),
+            template=_tpl(
+                "trec", "Classify each question by the type of its answer.", "Question: {text}\nAnswer type:"
+            ),
+        ),
         DatasetSpec(
-            name="rte", pool_path="rte/train.jsonl", test_path="rte/dev.jsonl",
-            mapping=FieldMapping(template="{premise}\nquestion: {hypothesis}",
-                                 label_field="label_text"),
+            name="rte",
+            pool_path="rte/train.jsonl",
+            test_path="rte/dev.jsonl",
+            mapping=FieldMapping(template="{premise}\nquestion: {hypothesis}", label_field="label_text"),
             labels=("entailment", "not_entailment"),
             verbalizer={"entailment": "True", "not_entailment": "False"},
-            template=_tpl("rte", "Decide whether the hypothesis follows from the premise.",
-                          "{premise}\nHypothesis: {hypothesis}\nTrue or False?\nAnswer:")),
+            template=_tpl(
+                "rte",
+                "Decide whether the hypothesis follows from the premise.",
+                "{premise}\nHypothesis: {hypothesis}\nTrue or False?\nAnswer:",
+            ),
+        ),
         DatasetSpec(
-            name="mrpc", pool_path="mrpc/train.jsonl", test_path="mrpc/test.jsonl",
+            name="mrpc",
+            pool_path="mrpc/train.jsonl",
+            test_path="mrpc/test.jsonl",
             mapping=FieldMapping(template="{sentence1}\n{sentence2}", label_field="label_text"),
             labels=("not_equivalent", "equivalent"),
             verbalizer={"equivalent": "Yes", "not_equivalent": "No"},
-            template=_tpl("mrpc", "Decide whether the two sentences mean the same thing.",
-                          "Sentence 1: {sentence1}\nSentence 2: {sentence2}\n"
-                          "Same meaning?\nAnswer:")),
+            template=_tpl(
+                "mrpc",
+                "Decide whether the two sentences mean the same thing.",
+                "Sentence 1: {sentence1}\nSentence 2: {sentence2}\nSame meaning?\nAnswer:",
+            ),
+        ),
         DatasetSpec(
-            name="gsm8k", pool_path="gsm8k/train.jsonl", test_path="gsm8k/test.jsonl",
+            name="gsm8k",
+            pool_path="gsm8k/train.jsonl",
+            test_path="gsm8k/test.jsonl",
             mapping=FieldMapping(text_field="question", label_field="final_answer"),
-            task="generation", output_field="answer", strip_calculator=True,
-            template=_tpl("gsm8k", "Solve each problem. Reason step by step, then give the "
-                          "final answer after ####.", "Question: {text}\nAnswer:",
-                          " {output}"),
-            stop=("\n\nQuestion:", "\nQuestion:", "\n\n")),
+            task="generation",
+            output_field="answer",
+            strip_calculator=True,
+            template=_tpl(
+                "gsm8k",
+                "Solve each problem. Reason step by step, then give the final answer after ####.",
+                "Question: {text}\nAnswer:",
+                " {output}",
+            ),
+            stop=("\n\nQuestion:", "\nQuestion:", "\n\n"),
+        ),
     )
 }
 
 
-def get_dataset(spec: str | DatasetSpec | Mapping[str, Any], *,
-                data_dir: str | os.PathLike[str] | None = None) -> DatasetSpec:
+def get_dataset(
+    spec: str | DatasetSpec | Mapping[str, Any], *, data_dir: str | os.PathLike[str] | None = None
+) -> DatasetSpec:
     """A `DatasetSpec` from a preset name, a spec, or a mapping of spec fields.
 
     Preset paths are resolved against ``data_dir`` (default `shared_data_dir`). A mapping
@@ -229,26 +253,41 @@ def get_dataset(spec: str | DatasetSpec | Mapping[str, Any], *,
         try:
             preset = DATASETS[spec]
         except KeyError:
-            raise InvalidInputError(f"unknown dataset {spec!r}; presets: "
-                                    f"{', '.join(DATASETS)} (or give a file)") from None
-        return replace(preset, pool_path=base / preset.pool_path,
-                       test_path=None if preset.test_path is None else base / preset.test_path)
+            raise InvalidInputError(
+                f"unknown dataset {spec!r}; presets: {', '.join(DATASETS)} (or give a file)"
+            ) from None
+        return replace(
+            preset,
+            pool_path=base / preset.pool_path,
+            test_path=None if preset.test_path is None else base / preset.test_path,
+        )
     if isinstance(spec, Mapping):
         return _spec_from_mapping(spec)
     raise InvalidInputError(f"dataset must be a preset name or a mapping, got {spec!r}")
 
 
 _MAPPING_KEYS = {"id_field", "text_field", "template", "label_field"}
-_SPEC_KEYS = {"name", "path", "pool_path", "test_path", "task", "labels", "verbalizer",
-              "output_field", "instruction", "prompt", "stop", "strip_calculator"}
+_SPEC_KEYS = {
+    "name",
+    "path",
+    "pool_path",
+    "test_path",
+    "task",
+    "labels",
+    "verbalizer",
+    "output_field",
+    "instruction",
+    "prompt",
+    "stop",
+    "strip_calculator",
+}
 
 
 def _spec_from_mapping(data: Mapping[str, Any]) -> DatasetSpec:
     unknown = sorted(set(data) - _MAPPING_KEYS - _SPEC_KEYS)
     where = f"dataset {data.get('name', '?')!r}"
     if unknown:
-        raise InvalidInputError(f"{where}: unknown keys {unknown}; valid keys: "
-                                f"{sorted(_MAPPING_KEYS | _SPEC_KEYS)}")
+        raise InvalidInputError(f"{where}: unknown keys {unknown}; valid keys: {sorted(_MAPPING_KEYS | _SPEC_KEYS)}")
     if "name" not in data:
         raise InvalidInputError("a dataset given as a mapping needs a 'name'")
     pool_path = data.get("pool_path", data.get("path"))
@@ -256,15 +295,22 @@ def _spec_from_mapping(data: Mapping[str, Any]) -> DatasetSpec:
         raise InvalidInputError(f"{where}: give 'path' (or 'pool_path')")
     if "path" in data and "pool_path" in data:
         raise InvalidInputError(f"{where}: give 'path' or 'pool_path', not both")
-    mapping = FieldMapping(id_field=data.get("id_field"), text_field=data.get("text_field"),
-                           template=data.get("template"),
-                           label_field=data.get("label_field", "label"))
+    mapping = FieldMapping(
+        id_field=data.get("id_field"),
+        text_field=data.get("text_field"),
+        template=data.get("template"),
+        label_field=data.get("label_field", "label"),
+    )
     task = data.get("task", "classification")
     template = None
     if "prompt" in data or "instruction" in data:
         out = " {output}" if task == "generation" else " {label}"
-        template = PromptTemplate(name=str(data["name"]), instruction=data.get("instruction", ""),
-                                  input=data.get("prompt", "{text}\nLabel:"), output=out)
+        template = PromptTemplate(
+            name=str(data["name"]),
+            instruction=data.get("instruction", ""),
+            input=data.get("prompt", "{text}\nLabel:"),
+            output=out,
+        )
     labels = data.get("labels")
     if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)):
         raise InvalidInputError(f"{where}: 'labels' must be a list, got {labels!r}")
@@ -273,13 +319,18 @@ def _spec_from_mapping(data: Mapping[str, Any]) -> DatasetSpec:
         raise InvalidInputError(f"{where}: 'verbalizer' must be a mapping label -> word")
     stop = data.get("stop", ("\n\n",))
     return DatasetSpec(
-        name=str(data["name"]), pool_path=Path(pool_path),
+        name=str(data["name"]),
+        pool_path=Path(pool_path),
         test_path=None if data.get("test_path") is None else Path(data["test_path"]),
-        mapping=mapping, task=task, labels=None if labels is None else tuple(labels),
+        mapping=mapping,
+        task=task,
+        labels=None if labels is None else tuple(labels),
         verbalizer=None if verbalizer is None else {str(k): str(v) for k, v in verbalizer.items()},
         output_field=data.get("output_field"),
-        strip_calculator=bool(data.get("strip_calculator", False)), template=template,
-        stop=(stop,) if isinstance(stop, str) else tuple(stop))
+        strip_calculator=bool(data.get("strip_calculator", False)),
+        template=template,
+        stop=(stop,) if isinstance(stop, str) else tuple(stop),
+    )
 
 
 def _read_split(spec: DatasetSpec, path: Path) -> tuple[list[Example], int]:
@@ -301,17 +352,18 @@ def _read_split(spec: DatasetSpec, path: Path) -> tuple[list[Example], int]:
         if spec.output_field is not None:
             value = record.get(spec.output_field)
             if not isinstance(value, str):
-                raise InvalidInputError(f"{path}, line {line}: field {spec.output_field!r} "
-                                        "(the demonstration answer) must be a string")
+                raise InvalidInputError(
+                    f"{path}, line {line}: field {spec.output_field!r} (the demonstration answer) must be a string"
+                )
             output = _CALCULATOR.sub("", value) if spec.strip_calculator else value
         fields = {k: v for k, v in rec.fields.items() if k not in CORE_FIELDS}
-        items.append(Example(id=rec.external_id, text=rec.text, label=rec.label, output=output,
-                             fields=fields))
+        items.append(Example(id=rec.external_id, text=rec.text, label=rec.label, output=output, fields=fields))
     return items, unlabeled
 
 
-def load_dataset(spec: str | DatasetSpec | Mapping[str, Any], *,
-                 data_dir: str | os.PathLike[str] | None = None) -> LabeledDataset:
+def load_dataset(
+    spec: str | DatasetSpec | Mapping[str, Any], *, data_dir: str | os.PathLike[str] | None = None
+) -> LabeledDataset:
     """Read a dataset's pool and test files into `Example` lists.
 
     Each item's ``text`` is the mapped text (what gets embedded), ``label`` the gold label as a
@@ -340,22 +392,21 @@ def load_dataset(spec: str | DatasetSpec | Mapping[str, Any], *,
     elif spec.labels is not None:
         extra = sorted(seen - set(spec.labels))
         if extra:
-            raise InvalidInputError(f"dataset {spec.name!r}: labels {extra[:10]} are not in "
-                                    f"the label set {list(spec.labels)}")
+            raise InvalidInputError(
+                f"dataset {spec.name!r}: labels {extra[:10]} are not in the label set {list(spec.labels)}"
+            )
         labels = spec.labels
     else:
         labels = tuple(sorted(seen))
     if spec.task == "classification":
         if len(labels) < 2:
-            raise InvalidInputError(f"dataset {spec.name!r}: needs at least two labels, "
-                                    f"found {list(labels)}")
+            raise InvalidInputError(f"dataset {spec.name!r}: needs at least two labels, found {list(labels)}")
         for lb in labels:
             spec.verbalize(lb)  # every label must have a word
     sources = {"pool": str(spec.pool_path)}
     if spec.test_path is not None:
         sources["test"] = str(spec.test_path)
-    return LabeledDataset(spec=spec, pool=pool, test=test, labels=labels, n_unlabeled=n_unl,
-                          sources=sources)
+    return LabeledDataset(spec=spec, pool=pool, test=test, labels=labels, n_unlabeled=n_unl, sources=sources)
 
 
 def sample_rows(n: int, size: int, rng: np.random.Generator) -> np.ndarray:

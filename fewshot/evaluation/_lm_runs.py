@@ -19,13 +19,18 @@ __all__ = ["score_lm"]
 logger = logging.getLogger(__name__)
 
 
-def score_lm(ctx: RunContext, ds: LabeledDataset, scored: list[Example], gold: list[str],
-             jobs: list[LMJob], runs: list[RunResult]) -> None:
+def score_lm(
+    ctx: RunContext,
+    ds: LabeledDataset,
+    scored: list[Example],
+    gold: list[str],
+    jobs: list[LMJob],
+    runs: list[RunResult],
+) -> None:
     cfg = ctx.config
     lm = ctx.models.lm
     assert ctx.lm_cache is not None
-    scorer = LMScorer(lm, ctx.lm_cache, max_tokens=cfg.max_tokens, k=cfg.k,
-                      max_new_tokens=cfg.max_new_tokens)
+    scorer = LMScorer(lm, ctx.lm_cache, max_tokens=cfg.max_tokens, k=cfg.k, max_new_tokens=cfg.max_new_tokens)
     is_gen = ds.spec.task == "generation"
     options = None if is_gen else ds.options
     builder = scorer.builder(ds.spec.prompt_template(), options=options)
@@ -36,23 +41,39 @@ def score_lm(ctx: RunContext, ds: LabeledDataset, scored: list[Example], gold: l
     for n, job in enumerate(jobs):
         prompts, n_demos = [], []
         for i, query in enumerate(scored):
-            demos = [Demo(job.annotated[j], float(s), r) for r, (j, s) in
-                     enumerate(zip(job.neighbors[i].tolist(), job.sims[i].tolist())) if j >= 0]
+            demos = [
+                Demo(job.annotated[j], float(s), r)
+                for r, (j, s) in enumerate(zip(job.neighbors[i].tolist(), job.sims[i].tolist()))
+                if j >= 0
+            ]
             text, used = scorer.build(builder, query, demos)
             prompts.append(text)
             n_demos.append(used)
         offset = n * len(scored)
         if is_gen:
-            texts = scorer.generate(prompts, stop=ds.spec.stop, progress=lambda d, t: ctx.report(stage, d, t),
-                                    done_offset=offset, total=total, batch_size=batch)
+            texts = scorer.generate(
+                prompts,
+                stop=ds.spec.stop,
+                progress=lambda d, t: ctx.report(stage, d, t),
+                done_offset=offset,
+                total=total,
+                batch_size=batch,
+            )
             correct = [answers_match(extract_answer(tx), g) for tx, g in zip(texts, gold)]
         else:
             assert options is not None
-            best = scorer.classify(prompts, options, progress=lambda d, t: ctx.report(stage, d, t),
-                                   done_offset=offset, total=total)
+            best = scorer.classify(
+                prompts, options, progress=lambda d, t: ctx.report(stage, d, t), done_offset=offset, total=total
+            )
             correct = [ds.labels[b] == g for b, g in zip(best, gold)]
-        runs.append(RunResult(scorer="lm", accuracy=float(np.mean(correct)),
-                              mean_demos=float(np.mean(n_demos)), lm=lm.name, **job.meta))
+        runs.append(
+            RunResult(
+                scorer="lm",
+                accuracy=float(np.mean(correct)),
+                mean_demos=float(np.mean(n_demos)),
+                lm=lm.name,
+                **job.meta,
+            )
+        )
     if scorer.n_overlong:
-        logger.warning("%s: %d test prompts exceeded max_tokens without demonstrations",
-                       ds.name, scorer.n_overlong)
+        logger.warning("%s: %d test prompts exceeded max_tokens without demonstrations", ds.name, scorer.n_overlong)

@@ -57,10 +57,10 @@ class Prepared:
     pool_src: list[Example]
     pool_size: int
     pool_rows: dict[int, np.ndarray]  # seed -> rows of pool_src
-    E: np.ndarray                     # embeddings: pool union rows, then the test sample
-    where: dict[int, int]             # pool_src row -> row of E
-    scored: list[Example]             # the test items scored (after `limit`)
-    test_unit: np.ndarray             # their unit-norm embeddings
+    E: np.ndarray  # embeddings: pool union rows, then the test sample
+    where: dict[int, int]  # pool_src row -> row of E
+    scored: list[Example]  # the test items scored (after `limit`)
+    test_unit: np.ndarray  # their unit-norm embeddings
     info: dict[str, Any] = field(default_factory=dict)  # sizes, labels, sources (EvalResult.datasets)
 
     @property
@@ -85,36 +85,54 @@ def prepare(ctx: RunContext, ds_spec: Any, timing: dict[str, float]) -> Prepared
     pool_src, test_items = _draw(ctx, ds)
     pool_size = min(cfg.pool_size, len(pool_src))
     if pool_size < cfg.pool_size:
-        logger.warning("dataset %s: pool source has %d items, fewer than pool_size %d; using all",
-                       name, len(pool_src), cfg.pool_size)
+        logger.warning(
+            "dataset %s: pool source has %d items, fewer than pool_size %d; using all",
+            name,
+            len(pool_src),
+            cfg.pool_size,
+        )
     if max(cfg.budgets) > pool_size:
-        raise InvalidInputError(f"budgets: {max(cfg.budgets)} exceeds the pool of {name!r} "
-                                f"({pool_size} items)")
-    pool_rows = {seed: sample_rows(len(pool_src), pool_size,
-                                   _rng(seed if cfg.resample_pool else cfg.data_seed, _POOL_STREAM))
-                 for seed in cfg.seeds}
+        raise InvalidInputError(f"budgets: {max(cfg.budgets)} exceeds the pool of {name!r} ({pool_size} items)")
+    pool_rows = {
+        seed: sample_rows(len(pool_src), pool_size, _rng(seed if cfg.resample_pool else cfg.data_seed, _POOL_STREAM))
+        for seed in cfg.seeds
+    }
     timing["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
     union = np.unique(np.concatenate(list(pool_rows.values())))
     texts = [pool_src[i].text for i in union] + [ex.text for ex in test_items]
     ctx.report(f"{name}: embed", 0, len(texts))
-    E, ekey = ctx.embeddings.get_or_compute(
-        name, cfg.embedding_model, texts, lambda tx: ctx.models.embedder.encode(tx))
+    E, ekey = ctx.embeddings.get_or_compute(name, cfg.embedding_model, texts, lambda tx: ctx.models.embedder.encode(tx))
     ctx.report(f"{name}: embed", len(texts), len(texts))
     n_scored = len(test_items) if cfg.limit is None else min(cfg.limit, len(test_items))
     scored = test_items[:n_scored]
     timing["embed"] = time.perf_counter() - t
 
     info = {
-        "task": ds.spec.task, "labels": list(ds.labels), "sources": ds.sources,
-        "pool_source_size": len(pool_src), "pool_size": pool_size,
-        "test_sample_size": len(test_items), "n_scored": n_scored,
-        "embedding_key": ekey, "resample_pool": cfg.resample_pool,
-        "majority_baseline": _majority_share(scored), "test_ids": [str(ex.id) for ex in scored]}
-    return Prepared(ds=ds, pool_src=pool_src, pool_size=pool_size, pool_rows=pool_rows, E=E,
-                    where={int(r): j for j, r in enumerate(union.tolist())}, scored=scored,
-                    test_unit=unit_rows(E[len(union):len(union) + n_scored]), info=info)
+        "task": ds.spec.task,
+        "labels": list(ds.labels),
+        "sources": ds.sources,
+        "pool_source_size": len(pool_src),
+        "pool_size": pool_size,
+        "test_sample_size": len(test_items),
+        "n_scored": n_scored,
+        "embedding_key": ekey,
+        "resample_pool": cfg.resample_pool,
+        "majority_baseline": _majority_share(scored),
+        "test_ids": [str(ex.id) for ex in scored],
+    }
+    return Prepared(
+        ds=ds,
+        pool_src=pool_src,
+        pool_size=pool_size,
+        pool_rows=pool_rows,
+        E=E,
+        where={int(r): j for j, r in enumerate(union.tolist())},
+        scored=scored,
+        test_unit=unit_rows(E[len(union) : len(union) + n_scored]),
+        info=info,
+    )
 
 
 def _majority_share(items: list[Example]) -> float:

@@ -13,8 +13,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RunResult", "SummaryRow", "summarize", "relative_gain", "write_csv", "write_json",
-           "plot_accuracy", "SUMMARY_COLUMNS", "RUN_COLUMNS"]
+__all__ = [
+    "RunResult",
+    "SummaryRow",
+    "summarize",
+    "relative_gain",
+    "write_csv",
+    "write_json",
+    "plot_accuracy",
+    "SUMMARY_COLUMNS",
+    "RUN_COLUMNS",
+]
 
 
 @dataclass(frozen=True)
@@ -108,24 +117,34 @@ def summarize(runs: Iterable[RunResult], *, baseline: str = "random") -> list[Su
         dataset, scorer, retriever, method, budget = key
         acc = np.array([r.accuracy for r in rs], dtype=np.float64)
         base = means.get((dataset, scorer, retriever, baseline, budget))
-        rows.append(SummaryRow(
-            dataset=dataset, scorer=scorer, retriever=retriever, method=method, budget=budget,
-            n_seeds=len(rs), accuracy_mean=float(acc.mean()),
-            accuracy_std=float(acc.std(ddof=1)) if len(rs) > 1 else 0.0,
-            gain_vs_random=None if base is None else relative_gain(float(acc.mean()), base),
-            n_labels_chosen_mean=float(np.mean([r.n_labels_chosen for r in rs])),
-            n_labels_total=rs[0].n_labels_total,
-            majority_share_mean=float(np.mean([r.majority_share for r in rs])),
-            selection_seconds_mean=float(np.mean([r.selection_seconds for r in rs])),
-            n_test=rs[0].n_test, lm=rs[0].lm))
+        rows.append(
+            SummaryRow(
+                dataset=dataset,
+                scorer=scorer,
+                retriever=retriever,
+                method=method,
+                budget=budget,
+                n_seeds=len(rs),
+                accuracy_mean=float(acc.mean()),
+                accuracy_std=float(acc.std(ddof=1)) if len(rs) > 1 else 0.0,
+                gain_vs_random=None if base is None else relative_gain(float(acc.mean()), base),
+                n_labels_chosen_mean=float(np.mean([r.n_labels_chosen for r in rs])),
+                n_labels_total=rs[0].n_labels_total,
+                majority_share_mean=float(np.mean([r.majority_share for r in rs])),
+                selection_seconds_mean=float(np.mean([r.selection_seconds for r in rs])),
+                n_test=rs[0].n_test,
+                lm=rs[0].lm,
+            )
+        )
     # stable order: group (dataset, scorer, retriever) as first seen, then method, then budget
     panel_order: dict[tuple, int] = {}
     method_order: dict[str, int] = {}
     for row in rows:
         panel_order.setdefault((row.dataset, row.scorer, row.retriever), len(panel_order))
         method_order.setdefault(row.method, len(method_order))
-    rows.sort(key=lambda row: (panel_order[(row.dataset, row.scorer, row.retriever)],
-                               method_order[row.method], row.budget))
+    rows.sort(
+        key=lambda row: (panel_order[(row.dataset, row.scorer, row.retriever)], method_order[row.method], row.budget)
+    )
     return rows
 
 
@@ -135,8 +154,7 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def write_csv(rows: Sequence[Any], path: str | os.PathLike[str], *,
-              columns: Sequence[str] | None = None) -> Path:
+def write_csv(rows: Sequence[Any], path: str | os.PathLike[str], *, columns: Sequence[str] | None = None) -> Path:
     """Write dataclass rows (`SummaryRow` or `RunResult`) as CSV with a header."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,21 +212,26 @@ def plot_accuracy(rows: Sequence[SummaryRow], path: str | os.PathLike[str]) -> P
             methods.setdefault(r.method, []).append(r)
         for method, mrs in methods.items():
             mrs = sorted(mrs, key=lambda r: r.budget)
-            ax.errorbar([r.budget for r in mrs], [r.accuracy_mean for r in mrs],
-                        yerr=[r.accuracy_std for r in mrs], marker="o", capsize=3, label=method)
+            ax.errorbar(
+                [r.budget for r in mrs],
+                [r.accuracy_mean for r in mrs],
+                yerr=[r.accuracy_std for r in mrs],
+                marker="o",
+                capsize=3,
+                label=method,
+            )
         budgets = sorted({r.budget for r in prs})
         ax.set_xscale("log")
         ax.set_xticks(budgets)
         ax.set_xticklabels([str(b) for b in budgets])
         ax.minorticks_off()
         what = "kNN-vote proxy agreement" if scorer == "proxy" else f"LM accuracy ({prs[0].lm})"
-        ax.set_title(f"{dataset} - {scorer}" + ("" if retriever == "dense" else f" ({retriever})"),
-                     fontsize=10)
+        ax.set_title(f"{dataset} - {scorer}" + ("" if retriever == "dense" else f" ({retriever})"), fontsize=10)
         ax.set_xlabel("annotation budget")
         ax.set_ylabel(what, fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     fig.tight_layout()
     path = Path(path)

@@ -31,9 +31,16 @@ def takes_seed(cls: type) -> bool:
     return "seed" in inspect.signature(cls).parameters
 
 
-def retrieve_neighbors(name: str, params: dict[str, Any], annotated: list[Example], ann_unit: np.ndarray,
-                       queries: list[Example], query_unit: np.ndarray, k: int,
-                       seed: int) -> np.ndarray:
+def retrieve_neighbors(
+    name: str,
+    params: dict[str, Any],
+    annotated: list[Example],
+    ann_unit: np.ndarray,
+    queries: list[Example],
+    query_unit: np.ndarray,
+    k: int,
+    seed: int,
+) -> np.ndarray:
     """(m, k) positions in ``annotated`` of each query's demonstrations, best first; -1 pads."""
     corpus = Corpus(annotated)
     keys = corpus.keys()

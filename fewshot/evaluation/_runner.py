@@ -49,8 +49,10 @@ __all__ = ["run_eval", "EvalResult", "EvalProgress", "PROXY_NOTE"]
 
 logger = logging.getLogger(__name__)
 
-PROXY_NOTE = ("proxy = knn_vote_proxy: similarity-weighted vote of the retrieved demonstrations' "
-              "gold labels; an LM-free stand-in, not in-context accuracy of a model")
+PROXY_NOTE = (
+    "proxy = knn_vote_proxy: similarity-weighted vote of the retrieved demonstrations' "
+    "gold labels; an LM-free stand-in, not in-context accuracy of a model"
+)
 
 
 @dataclass
@@ -77,14 +79,26 @@ class EvalResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict(), "note": PROXY_NOTE,
-                "summary": [r.to_dict() for r in self.summary],
-                "runs": [r.to_dict() for r in self.runs], "datasets": self.datasets,
-                "timings": self.timings, "cache": self.stats.to_dict(), "seconds": self.seconds}
+        return {
+            "config": self.config.to_dict(),
+            "note": PROXY_NOTE,
+            "summary": [r.to_dict() for r in self.summary],
+            "runs": [r.to_dict() for r in self.runs],
+            "datasets": self.datasets,
+            "timings": self.timings,
+            "cache": self.stats.to_dict(),
+            "seconds": self.seconds,
+        }
 
 
-def run_eval(config: EvalConfig, *, embedder: Any = None, lm: Any = None,
-             progress: EvalProgress | None = None, write: bool = True) -> EvalResult:
+def run_eval(
+    config: EvalConfig,
+    *,
+    embedder: Any = None,
+    lm: Any = None,
+    progress: EvalProgress | None = None,
+    write: bool = True,
+) -> EvalResult:
     """Run the evaluation protocol described by ``config``.
 
     Parameters
@@ -116,8 +130,14 @@ def run_eval(config: EvalConfig, *, embedder: Any = None, lm: Any = None,
     result = EvalResult(config=config)
     cache_root = config.cache_path
     models = Models(config, embedder, lm)
-    ctx = RunContext(config, result.stats, EmbeddingCache(cache_root, result.stats),
-                   SelectionCache(cache_root, result.stats), models, progress)
+    ctx = RunContext(
+        config,
+        result.stats,
+        EmbeddingCache(cache_root, result.stats),
+        SelectionCache(cache_root, result.stats),
+        models,
+        progress,
+    )
     try:
         with LMCache(cache_root / "lm.sqlite", result.stats) as lm_cache:
             ctx.lm_cache = lm_cache

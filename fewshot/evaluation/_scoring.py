@@ -32,17 +32,16 @@ from fewshot.prompt import (
     normalize_answer,
 )
 
-__all__ = ["knn_vote_proxy", "extract_answer", "normalize_answer", "answers_match",
-           "LMScorer", "lm_token_counter"]
+__all__ = ["knn_vote_proxy", "extract_answer", "normalize_answer", "answers_match", "LMScorer", "lm_token_counter"]
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
 
-def knn_vote_proxy(neighbor_labels: Sequence[Sequence[Hashable | None]],
-                   similarities: Any, *,
-                   labels: Sequence[Hashable] | None = None) -> list[Hashable | None]:
+def knn_vote_proxy(
+    neighbor_labels: Sequence[Sequence[Hashable | None]], similarities: Any, *, labels: Sequence[Hashable] | None = None
+) -> list[Hashable | None]:
     """LM-free proxy prediction: similarity-weighted vote of retrieved demonstrations' labels.
 
     For each query, every label present among its retrieved demonstrations gets the sum of
@@ -97,6 +96,7 @@ def knn_vote_proxy(neighbor_labels: Sequence[Sequence[Hashable | None]],
 
 # ---------------------------------------------------------------------------- LM scorer
 
+
 def lm_token_counter(lm: Any) -> TokenCounter:
     """The LM's own tokenizer as a `TokenCounter` when it has one, else `ApproxTokenCounter`."""
     tok = getattr(lm, "tokenizer", None)
@@ -121,16 +121,14 @@ class LMScorer:
         Generation length for generation tasks.
     """
 
-    def __init__(self, lm: Any, cache: LMCache, *, max_tokens: int, k: int,
-                 max_new_tokens: int) -> None:
+    def __init__(self, lm: Any, cache: LMCache, *, max_tokens: int, k: int, max_new_tokens: int) -> None:
         self.lm = lm
         self.cache = cache
         self.k = k
         self.max_new_tokens = max_new_tokens
         ctx = getattr(lm, "max_context", None)
         if ctx is not None and max_tokens > ctx:
-            logger.info("max_tokens %d exceeds %s's context %d; using %d", max_tokens, lm.name,
-                        ctx, ctx)
+            logger.info("max_tokens %d exceeds %s's context %d; using %d", max_tokens, lm.name, ctx, ctx)
             max_tokens = ctx
         self.max_tokens = max_tokens
         self.counter = lm_token_counter(lm)
@@ -145,8 +143,9 @@ class LMScorer:
             reserve = self.max_new_tokens + 2
         if reserve >= self.max_tokens:
             reserve = self.max_tokens // 2
-        return PromptBuilder(template, self.counter, max_tokens=self.max_tokens, k=self.k,
-                             reserve_tokens=reserve, order="similar_last")
+        return PromptBuilder(
+            template, self.counter, max_tokens=self.max_tokens, k=self.k, reserve_tokens=reserve, order="similar_last"
+        )
 
     def build(self, builder: PromptBuilder, query: Any, demos: Sequence[Any]) -> tuple[str, int]:
         """``(prompt text, number of demonstrations used)``; a query that alone exceeds the
@@ -162,9 +161,15 @@ class LMScorer:
             return tpl.join([], tpl.render_input(query)), 0
         return built.text, len(built.demos)
 
-    def classify(self, prompts: Sequence[str], options: Sequence[str], *,
-                 progress: Progress | None = None, done_offset: int = 0,
-                 total: int | None = None) -> list[int]:
+    def classify(
+        self,
+        prompts: Sequence[str],
+        options: Sequence[str],
+        *,
+        progress: Progress | None = None,
+        done_offset: int = 0,
+        total: int | None = None,
+    ) -> list[int]:
         """Index of the option of lowest mean NLL for each prompt (cached by prompt/options)."""
         opts = list(options)
         settings = {"options": opts}
@@ -182,9 +187,16 @@ class LMScorer:
                 progress(done_offset + i + 1, total)
         return out
 
-    def generate(self, prompts: Sequence[str], *, stop: Sequence[str],
-                 progress: Progress | None = None, done_offset: int = 0,
-                 total: int | None = None, batch_size: int = 8) -> list[str]:
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        stop: Sequence[str],
+        progress: Progress | None = None,
+        done_offset: int = 0,
+        total: int | None = None,
+        batch_size: int = 8,
+    ) -> list[str]:
         """Greedy answers (cached by prompt and generation settings), in prompt order."""
         settings = {"max_new_tokens": self.max_new_tokens, "stop": list(stop)}
         keys = [LMCache.key(self.lm.name, "generate", p, settings) for p in prompts]
@@ -201,9 +213,8 @@ class LMScorer:
         if progress is not None:
             progress(done_offset + done, total)
         for start in range(0, len(missing), batch_size):
-            rows = missing[start:start + batch_size]
-            gens = self.lm.generate([prompts[i] for i in rows],
-                                    max_new_tokens=self.max_new_tokens, stop=list(stop))
+            rows = missing[start : start + batch_size]
+            gens = self.lm.generate([prompts[i] for i in rows], max_new_tokens=self.max_new_tokens, stop=list(stop))
             for i, g in zip(rows, gens):
                 out[i] = g.text
                 self.cache.put(keys[i], self.lm.name, {"text": g.text})

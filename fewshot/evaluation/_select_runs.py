@@ -31,11 +31,10 @@ class LMJob:
     meta: dict[str, Any]
     annotated: list[Example]
     neighbors: np.ndarray  # (m, k) positions in `annotated`, -1 = none
-    sims: np.ndarray       # (m, k)
+    sims: np.ndarray  # (m, k)
 
 
-def selection_runs(ctx: RunContext, prep: Prepared, runs: list[RunResult],
-                   timing: dict[str, float]) -> list[LMJob]:
+def selection_runs(ctx: RunContext, prep: Prepared, runs: list[RunResult], timing: dict[str, float]) -> list[LMJob]:
     """Steps 3-5 without the LM: select (cached), retrieve, score the proxy; queue LM jobs.
 
     Loops seed -> budget -> method, so LM jobs (scored in this order) complete whole seeds first.
@@ -51,33 +50,49 @@ def selection_runs(ctx: RunContext, prep: Prepared, runs: list[RunResult],
         pool_items = [prep.pool_src[i] for i in rows]
         P = prep.E[[prep.where[int(i)] for i in rows]]
         P_unit = unit_rows(P)
-        pool_key = content_hash([str(ex.id) for ex in pool_items],
-                                hashlib.sha256(P.tobytes()).hexdigest(), cfg.center)
+        pool_key = content_hash([str(ex.id) for ex in pool_items], hashlib.sha256(P.tobytes()).hexdigest(), cfg.center)
         for budget in cfg.budgets:
             for method in cfg.methods:
                 params = cfg.method_params.get(method, {})
                 key = content_hash(pool_key, method, budget, seed, params, cfg.center)
                 ts = time.perf_counter()
                 rec = ctx.selections.get_or_compute(
-                    name, method, budget, seed, key,
-                    functools.partial(_select, P, budget, method, seed, cfg.center, params))
+                    name,
+                    method,
+                    budget,
+                    seed,
+                    key,
+                    functools.partial(_select, P, budget, method, seed, cfg.center, params),
+                )
                 t_select += time.perf_counter() - ts
                 idx = np.asarray(rec["indices"], dtype=np.int64)
                 annotated = [pool_items[i] for i in idx]
-                meta = dict(dataset=name, method=method, budget=budget, seed=seed,
-                            n_test=len(prep.scored), pool_size=prep.pool_size,
-                            selection_seconds=float(rec.get("seconds", 0.0)),
-                            selected_ids=[str(ex.id) for ex in annotated],
-                            **_label_stats(annotated, prep.ds.labels))
+                meta = dict(
+                    dataset=name,
+                    method=method,
+                    budget=budget,
+                    seed=seed,
+                    n_test=len(prep.scored),
+                    pool_size=prep.pool_size,
+                    selection_seconds=float(rec.get("seconds", 0.0)),
+                    selected_ids=[str(ex.id) for ex in annotated],
+                    **_label_stats(annotated, prep.ds.labels),
+                )
                 for retriever in cfg.retrievers:
                     tp = time.perf_counter()
-                    nbr = retrieve_neighbors(retriever, cfg.retriever_params.get(retriever, {}),
-                                             annotated, P_unit[idx], prep.scored, prep.test_unit,
-                                             cfg.k, seed)
+                    nbr = retrieve_neighbors(
+                        retriever,
+                        cfg.retriever_params.get(retriever, {}),
+                        annotated,
+                        P_unit[idx],
+                        prep.scored,
+                        prep.test_unit,
+                        cfg.k,
+                        seed,
+                    )
                     sims = similarities(prep.test_unit, P_unit[idx], nbr)
                     if "proxy" in cfg.scorers:
-                        runs.append(_proxy_run(prep, annotated, nbr, sims,
-                                               dict(meta, retriever=retriever)))
+                        runs.append(_proxy_run(prep, annotated, nbr, sims, dict(meta, retriever=retriever)))
                     t_proxy += time.perf_counter() - tp
                     if "lm" in cfg.scorers:
                         jobs.append(LMJob(dict(meta, retriever=retriever), annotated, nbr, sims))
@@ -88,29 +103,40 @@ def selection_runs(ctx: RunContext, prep: Prepared, runs: list[RunResult],
     return jobs
 
 
-def _proxy_run(prep: Prepared, annotated: list[Example], nbr: np.ndarray, sims: np.ndarray,
-               meta: dict[str, Any]) -> RunResult:
+def _proxy_run(
+    prep: Prepared, annotated: list[Example], nbr: np.ndarray, sims: np.ndarray, meta: dict[str, Any]
+) -> RunResult:
     labels = [[None if j < 0 else str(annotated[j].label) for j in row] for row in nbr.tolist()]
     is_gen = prep.is_generation
     preds = knn_vote_proxy(labels, sims, labels=None if is_gen else prep.ds.labels)
-    correct = [(answers_match(None if p is None else str(p), g) if is_gen else p == g)
-               for p, g in zip(preds, prep.gold)]
-    return RunResult(scorer="proxy", accuracy=float(np.mean(correct)),
-                     mean_demos=float((nbr >= 0).sum(axis=1).mean()), **meta)
+    correct = [
+        (answers_match(None if p is None else str(p), g) if is_gen else p == g) for p, g in zip(preds, prep.gold)
+    ]
+    return RunResult(
+        scorer="proxy", accuracy=float(np.mean(correct)), mean_demos=float((nbr >= 0).sum(axis=1).mean()), **meta
+    )
 
 
-def _select(P: np.ndarray, budget: int, method: str, seed: int, center: bool,
-            params: dict[str, Any]) -> dict[str, Any]:
+def _select(P: np.ndarray, budget: int, method: str, seed: int, center: bool, params: dict[str, Any]) -> dict[str, Any]:
     t = time.perf_counter()
     sel = select(P, budget, method, seed=seed, center=center, **params)
-    return {"indices": sel.indices.tolist(), "seconds": time.perf_counter() - t,
-            "method": method, "params": sel.params, "influence": sel.influence}
+    return {
+        "indices": sel.indices.tolist(),
+        "seconds": time.perf_counter() - t,
+        "method": method,
+        "params": sel.params,
+        "influence": sel.influence,
+    }
 
 
 def _label_stats(annotated: list[Example], labels: tuple[str, ...]) -> dict[str, Any]:
     """Label diversity of the annotated set (``n_labels_total`` is 0 for generation tasks)."""
     counts = Counter(str(ex.label) for ex in annotated)
     majority, top = counts.most_common(1)[0]
-    return {"n_labels_chosen": len(counts), "n_labels_total": len(labels),
-            "majority_label": majority, "majority_share": top / len(annotated),
-            "label_counts": dict(sorted(counts.items()))}
+    return {
+        "n_labels_chosen": len(counts),
+        "n_labels_total": len(labels),
+        "majority_label": majority,
+        "majority_share": top / len(annotated),
+        "label_counts": dict(sorted(counts.items())),
+    }

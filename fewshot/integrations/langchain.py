@@ -33,8 +33,17 @@ class FewshotExampleSelector:
     given); examples come back as ``{input_key: text, output_key: label, **fields}``.
     """
 
-    def __init__(self, workspace: "Workspace", pool: str, *, k: int = 4, retriever: str = "dense",
-                 input_key: str | None = None, output_key: str = "label", **retriever_params: Any) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        pool: str,
+        *,
+        k: int = 4,
+        retriever: str = "dense",
+        input_key: str | None = None,
+        output_key: str = "label",
+        **retriever_params: Any,
+    ) -> None:
         self.workspace, self.pool, self.k = workspace, pool, k
         self.retriever, self.retriever_params = retriever, retriever_params
         self.input_key, self.output_key = input_key, output_key
@@ -50,8 +59,9 @@ class FewshotExampleSelector:
 
     def select_examples(self, input_variables: dict[str, Any]) -> list[dict[str, Any]]:
         """The k best demonstrations for the query in ``input_variables``, most similar first."""
-        demos = self.workspace.retrieve(self.pool, [self._query(input_variables)], k=self.k,
-                                        retriever=self.retriever, **self.retriever_params)[0]
+        demos = self.workspace.retrieve(
+            self.pool, [self._query(input_variables)], k=self.k, retriever=self.retriever, **self.retriever_params
+        )[0]
         key = self.input_key or "input"
         return [{**d.example.fields, key: d.text, self.output_key: d.label} for d in demos]
 

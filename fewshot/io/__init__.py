@@ -5,5 +5,19 @@ from ._mapping import FieldMapping, MappedRecord
 from ._readers import READ_FORMATS, detect_format, iter_records
 from ._writers import WRITE_FORMATS, write_format_for, write_json_atomic, write_records
 
-__all__ = ["LABEL_FORMATS", "READ_FORMATS", "WRITE_FORMATS", "write_format_for", "LabelRecord", "read_labels", "to_argilla_record", "to_labelstudio_task",
-           "FieldMapping", "MappedRecord", "detect_format", "iter_records", "write_json_atomic", "write_records"]
+__all__ = [
+    "LABEL_FORMATS",
+    "READ_FORMATS",
+    "WRITE_FORMATS",
+    "write_format_for",
+    "LabelRecord",
+    "read_labels",
+    "to_argilla_record",
+    "to_labelstudio_task",
+    "FieldMapping",
+    "MappedRecord",
+    "detect_format",
+    "iter_records",
+    "write_json_atomic",
+    "write_records",
+]

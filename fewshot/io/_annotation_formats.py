@@ -52,8 +52,9 @@ def to_argilla_record(external_id: str, text: str, fields: dict[str, Any]) -> di
     return {"id": external_id, "fields": {"text": text}, "metadata": metadata}
 
 
-def read_labels(path: str | Path, fmt: str | None = None, *, id_field: str = "id", label_field: str = "label"
-                ) -> list[LabelRecord]:
+def read_labels(
+    path: str | Path, fmt: str | None = None, *, id_field: str = "id", label_field: str = "label"
+) -> list[LabelRecord]:
     """Read labels from a JSONL/CSV file or a Label Studio / Argilla export."""
     path = Path(path)
     if fmt is None:
@@ -77,8 +78,11 @@ def _sniff(path: Path) -> str:
             return "labelstudio"
         if isinstance(first, dict) and ("responses" in first or "fields" in first):
             return "argilla"
-        raise IngestError("JSON file is neither a Label Studio export (tasks with 'data') nor Argilla records "
-                          "(with 'responses'); name the format", path=str(path))
+        raise IngestError(
+            "JSON file is neither a Label Studio export (tasks with 'data') nor Argilla records "
+            "(with 'responses'); name the format",
+            path=str(path),
+        )
     return "jsonl"
 
 
@@ -90,8 +94,9 @@ def _json_items(path: Path) -> list[Any]:
     except UnicodeDecodeError:
         raise IngestError("not valid UTF-8", path=str(path)) from None
     except json.JSONDecodeError as exc:
-        raise IngestError(f"malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
-                          path=str(path), line=exc.lineno) from None
+        raise IngestError(
+            f"malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", path=str(path), line=exc.lineno
+        ) from None
     if isinstance(data, dict) and isinstance(data.get("records"), list):
         data = data["records"]
     if not isinstance(data, list):
@@ -107,8 +112,12 @@ def _flat(path: Path, fmt: str, id_field: str, label_field: str) -> Iterator[Lab
             raise IngestError("missing id", path=str(path), line=line, field=id_field)
         value = rec.get(label_field)
         if isinstance(value, (dict, list)):
-            raise IngestError(f"label must be a string or a number, got {type(value).__name__}", path=str(path),
-                              line=line, field=label_field)
+            raise IngestError(
+                f"label must be a string or a number, got {type(value).__name__}",
+                path=str(path),
+                line=line,
+                field=label_field,
+            )
         labels = () if value is None or str(value).strip() == "" else (str(value).strip(),)
         yield LabelRecord(line=line, external_id=str(rec[id_field]), labels=labels)
 
@@ -123,8 +132,9 @@ def _labelstudio(task: Any, n: int, path: str, _label_field: str) -> LabelRecord
     data = task["data"]
     ext_id = data.get("fewshot_id", data.get("id"))
     if ext_id is None:
-        raise IngestError("task data has no 'fewshot_id' (export it from fewshot) or 'id'", path=path, line=n,
-                          field="data.fewshot_id")
+        raise IngestError(
+            "task data has no 'fewshot_id' (export it from fewshot) or 'id'", path=path, line=n, field="data.fewshot_id"
+        )
     values: list[Any] = []
     for ann in task.get("annotations") or task.get("completions") or []:
         if not isinstance(ann, dict) or ann.get("was_cancelled"):
@@ -155,7 +165,11 @@ def _argilla(record: Any, n: int, path: str, label_field: str) -> LabelRecord:
         values.extend(a.get("value") if isinstance(a, dict) else a for a in answers)
     elif isinstance(responses, list):
         for r in responses:
-            if isinstance(r, dict) and r.get("question_name", label_field) == label_field and r.get("status") != "discarded":
+            if (
+                isinstance(r, dict)
+                and r.get("question_name", label_field) == label_field
+                and r.get("status") != "discarded"
+            ):
                 values.append(r.get("value"))
     for key in (f"{label_field}.response", f"{label_field}.responses"):
         flat = record.get(key)

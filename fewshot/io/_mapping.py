@@ -118,8 +118,9 @@ class FieldMapping:
         if value is None or (isinstance(value, str) and not value.strip()):
             return None  # unlabeled item
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise fail(f"label must be a string or a number, got {type(value).__name__} {_short(value)}",
-                       self.label_field)
+            raise fail(
+                f"label must be a string or a number, got {type(value).__name__} {_short(value)}", self.label_field
+            )
         return str(value)
 
     def _skills(self, record: dict[str, Any], fail) -> list[str]:

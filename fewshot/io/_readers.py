@@ -15,8 +15,14 @@ __all__ = ["detect_format", "iter_records", "FORMATS", "READ_FORMATS"]
 
 #: Formats records are read from (ingest, label and skill files).
 READ_FORMATS = FORMATS = ("jsonl", "csv", "parquet")
-_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
-             ".pq": "parquet"}
+_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 def detect_format(path: str | Path, fmt: str | None = None) -> str:
@@ -26,8 +32,9 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
         return fmt
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIXES:
-        raise IngestError(f"cannot tell the format from suffix {suffix!r}; name the format "
-                          f"({', '.join(FORMATS)})", path=str(path))
+        raise IngestError(
+            f"cannot tell the format from suffix {suffix!r}; name the format ({', '.join(FORMATS)})", path=str(path)
+        )
     return _SUFFIXES[suffix]
 
 
@@ -54,8 +61,11 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise IngestError(f"not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})",
-                                  path=str(path), line=line_no) from None
+                raise IngestError(
+                    f"not valid UTF-8 (byte {exc.start}: {raw[exc.start : exc.start + 1]!r})",
+                    path=str(path),
+                    line=line_no,
+                ) from None
             if line_no == 1:
                 text = text.lstrip("\ufeff")
             if not text.strip():
@@ -63,11 +73,11 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise IngestError(f"malformed JSON ({exc.msg} at column {exc.colno})", path=str(path),
-                                  line=line_no) from None
+                raise IngestError(
+                    f"malformed JSON ({exc.msg} at column {exc.colno})", path=str(path), line=line_no
+                ) from None
             if not isinstance(record, dict):
-                raise IngestError(f"expected a JSON object, got {type(record).__name__}", path=str(path),
-                                  line=line_no)
+                raise IngestError(f"expected a JSON object, got {type(record).__name__}", path=str(path), line=line_no)
             yield line_no, record
 
 
@@ -93,12 +103,16 @@ def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             except csv.Error as exc:
                 raise IngestError(f"malformed CSV ({exc})", path=str(path), line=reader.line_num) from None
             if None in row:
-                raise IngestError(f"row has {len(header) + len(row[None])} columns, header has {len(header)}",
-                                  path=str(path), line=reader.line_num)
+                raise IngestError(
+                    f"row has {len(header) + len(row[None])} columns, header has {len(header)}",
+                    path=str(path),
+                    line=reader.line_num,
+                )
             if any(v is None for v in row.values()):
                 missing = [k for k, v in row.items() if v is None]
-                raise IngestError(f"row is missing columns {missing}", path=str(path), line=reader.line_num,
-                                  field=missing[0])
+                raise IngestError(
+                    f"row is missing columns {missing}", path=str(path), line=reader.line_num, field=missing[0]
+                )
             yield reader.line_num, row
 
 

@@ -55,8 +55,12 @@ def write_records(records: Iterable[dict[str, Any]], path: str | Path, fmt: str)
                 writer = csv.DictWriter(fh, fieldnames=columns)
                 writer.writeheader()
                 for rec in rows:
-                    writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
-                                     for k, v in rec.items()})
+                    writer.writerow(
+                        {
+                            k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                            for k, v in rec.items()
+                        }
+                    )
                     count += 1
         os.replace(tmp, path)
     except BaseException:

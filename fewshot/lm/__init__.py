@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from fewshot.lm._hf import HFCausalLM
 
 __all__ = [
-    "BACKEND_SPECS", "BACKENDS",
+    "BACKEND_SPECS",
+    "BACKENDS",
     "Generation",
     "HFCausalLM",
     "LMBackend",

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fewshot.exceptions import InvalidInputError
-from fewshot.registry import Registry
 from fewshot.lm._offline import OFFLINE_MODELS, offline_model_path
 from fewshot.lm.base import LMBackend
+from fewshot.registry import Registry
 
 __all__ = ["get_backend", "BACKENDS", "BACKEND_SPECS"]
 
@@ -118,5 +118,9 @@ def get_backend(spec: str, **kw: Any) -> LMBackend:
 
 
 def _unknown(spec: str) -> InvalidInputError:
-    return InvalidInputError(f"unknown LM backend spec {spec!r}; use one of: " + ", ".join(BACKEND_SPECS)
-                             + "; registered schemes: " + ", ".join(BACKENDS.names()))
+    return InvalidInputError(
+        f"unknown LM backend spec {spec!r}; use one of: "
+        + ", ".join(BACKEND_SPECS)
+        + "; registered schemes: "
+        + ", ".join(BACKENDS.names())
+    )

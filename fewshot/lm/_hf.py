@@ -52,8 +52,14 @@ def _resolve_dtype(dtype: str | torch.dtype | None, device: str) -> torch.dtype:
         if device.startswith("cuda"):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
-    table = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
-             "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+    table = {
+        "float32": torch.float32,
+        "fp32": torch.float32,
+        "float16": torch.float16,
+        "fp16": torch.float16,
+        "bfloat16": torch.bfloat16,
+        "bf16": torch.bfloat16,
+    }
     if dtype not in table:
         raise InvalidInputError(f"unknown dtype {dtype!r}; one of {sorted(table)}")
     return table[dtype]
@@ -80,8 +86,16 @@ class HFCausalLM(LMBackend):
         Override the context length read from the model config.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, *, name: str | None = None, batch_size: int = 8,
-                 kv_reuse: bool = True, max_context: int | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str | None = None,
+        batch_size: int = 8,
+        kv_reuse: bool = True,
+        max_context: int | None = None,
+    ) -> None:
         if batch_size < 1:
             raise InvalidInputError(f"batch_size must be >= 1, got {batch_size}")
         self.model = model.eval()
@@ -106,10 +120,19 @@ class HFCausalLM(LMBackend):
     # -- loading ------------------------------------------------------------------------------
 
     @classmethod
-    def from_pretrained(cls, model: str | os.PathLike[str], *, gguf_file: str | None = None,
-                        device: str | None = None, dtype: str | torch.dtype | None = None,
-                        batch_size: int = 8, kv_reuse: bool = True, max_context: int | None = None,
-                        name: str | None = None, trust_remote_code: bool = False) -> HFCausalLM:
+    def from_pretrained(
+        cls,
+        model: str | os.PathLike[str],
+        *,
+        gguf_file: str | None = None,
+        device: str | None = None,
+        dtype: str | torch.dtype | None = None,
+        batch_size: int = 8,
+        kv_reuse: bool = True,
+        max_context: int | None = None,
+        name: str | None = None,
+        trust_remote_code: bool = False,
+    ) -> HFCausalLM:
         """Load a model from local files only.
 
         Parameters
@@ -149,8 +172,7 @@ class HFCausalLM(LMBackend):
             kw["gguf_file"] = gguf_file
         major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
         dtype_kw = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
-        log.info("loading %s%s on %s (%s)", model, f" / {gguf_file}" if gguf_file else "", device,
-                 torch_dtype)
+        log.info("loading %s%s on %s (%s)", model, f" / {gguf_file}" if gguf_file else "", device, torch_dtype)
         try:
             tok = AutoTokenizer.from_pretrained(str(model), **kw)
             lm = AutoModelForCausalLM.from_pretrained(str(model), **kw, **{dtype_kw: torch_dtype})
@@ -158,13 +180,13 @@ class HFCausalLM(LMBackend):
             raise NotFoundError(
                 f"no local model {str(model)!r}{f' / {gguf_file}' if gguf_file else ''}: {exc}. "
                 "Only local files are used: pass a directory, a .gguf file, or a name already "
-                "in the Hugging Face cache") from exc
+                "in the Hugging Face cache"
+            ) from exc
         except ValueError as exc:
             raise InvalidInputError(f"transformers cannot load {model!r}: {exc}") from exc
         lm.to(device)  # type: ignore[arg-type]  # transformers' stub types .to oddly
         label = name or (f"gguf:{Path(model) / gguf_file}" if gguf_file else f"hf:{model}")
-        return cls(lm, tok, name=label, batch_size=batch_size, kv_reuse=kv_reuse,
-                   max_context=max_context)
+        return cls(lm, tok, name=label, batch_size=batch_size, kv_reuse=kv_reuse, max_context=max_context)
 
     # -- description ----------------------------------------------------------------------------
 
@@ -203,12 +225,22 @@ class HFCausalLM(LMBackend):
 
     # -- forward helpers -------------------------------------------------------------------------
 
-    def _forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                 position_ids: torch.Tensor | None, *, keep: int = 0, past: Any = None,
-                 use_cache: bool = False) -> tuple[torch.Tensor, Any]:
+    def _forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        position_ids: torch.Tensor | None,
+        *,
+        keep: int = 0,
+        past: Any = None,
+        use_cache: bool = False,
+    ) -> tuple[torch.Tensor, Any]:
         """Run the model; return float32 logits of the last ``keep`` positions (0: all) and the cache."""
-        kw: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask,
-                              "use_cache": use_cache or past is not None}
+        kw: dict[str, Any] = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "use_cache": use_cache or past is not None,
+        }
         if past is not None:
             kw[self._cache_kw] = past
         if position_ids is not None and self._has_position_ids:
@@ -226,8 +258,8 @@ class HFCausalLM(LMBackend):
         ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(seqs), width), dtype=torch.long)
         for r, s in enumerate(seqs):
-            ids[r, width - len(s):] = torch.tensor(s, dtype=torch.long)
-            mask[r, width - len(s):] = 1
+            ids[r, width - len(s) :] = torch.tensor(s, dtype=torch.long)
+            mask[r, width - len(s) :] = 1
         pos = (mask.cumsum(dim=1) - 1).clamp(min=0)
         return ids.to(self.device), mask.to(self.device), pos.to(self.device)
 
@@ -236,8 +268,7 @@ class HFCausalLM(LMBackend):
 
     # -- log-likelihood -------------------------------------------------------------------------
 
-    def _loglikelihood(self, requests: list[tuple[str, str]],
-                       progress: Progress | None) -> list[LogLik]:
+    def _loglikelihood(self, requests: list[tuple[str, str]], progress: Progress | None) -> list[LogLik]:
         encs = self._enc.pairs(requests)
         return self._score_encodings(encs, progress)
 
@@ -247,7 +278,7 @@ class HFCausalLM(LMBackend):
         done = 0
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
-                chunk = order[start:start + self.batch_size]
+                chunk = order[start : start + self.batch_size]
                 for i, ll in zip(chunk, self._score_batch([encs[i] for i in chunk])):
                     results[i] = ll
                 done += len(chunk)
@@ -266,7 +297,7 @@ class HFCausalLM(LMBackend):
         out = []
         for r, e in enumerate(encs):
             row_start = width - len(e.ids)
-            cont = torch.tensor(e.ids[e.split:], device=logp.device)
+            cont = torch.tensor(e.ids[e.split :], device=logp.device)
             # token j of the row is predicted by column row_start + j - 1
             cols = torch.arange(e.split, len(e.ids), device=logp.device) + row_start - 1 - offset
             rows_lp = logp[r, cols]
@@ -278,8 +309,9 @@ class HFCausalLM(LMBackend):
         tok_lp = row_logp.gather(1, cont[:, None])[:, 0]
         greedy = bool((row_logp.argmax(dim=-1) == cont).all())
         ids = cont.tolist()
-        return LogLik(token_logprobs=tuple(float(x) for x in tok_lp.tolist()),
-                      tokens=self._token_texts(ids), is_greedy=greedy)
+        return LogLik(
+            token_logprobs=tuple(float(x) for x in tok_lp.tolist()), tokens=self._token_texts(ids), is_greedy=greedy
+        )
 
     # -- options ---------------------------------------------------------------------------------
 
@@ -302,36 +334,45 @@ class HFCausalLM(LMBackend):
         first_lp = torch.log_softmax(last[0, -1], dim=-1)  # predicts token `shared`
         out: list[LogLik] = []
         for start in range(0, len(encs), self.batch_size):
-            chunk = encs[start:start + self.batch_size]
+            chunk = encs[start : start + self.batch_size]
             tails = [e.ids[shared:] for e in chunk]
             width = max(len(t) for t in tails)
             t_ids = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
             t_mask = torch.zeros((len(chunk), shared + width), dtype=torch.long)
             t_mask[:, :shared] = 1
             for r, t in enumerate(tails):
-                t_ids[r, :len(t)] = torch.tensor(t, dtype=torch.long)
-                t_mask[r, shared:shared + len(t)] = 1
+                t_ids[r, : len(t)] = torch.tensor(t, dtype=torch.long)
+                t_mask[r, shared : shared + len(t)] = 1
             t_pos = (torch.arange(width) + shared)[None].expand(len(chunk), width)
             logits = None
             if width > 1:  # tails of one token need nothing beyond the prefix's last logits
                 past = _expand_cache(cache, len(chunk))
-                logits, _ = self._forward(t_ids.to(self.device), t_mask.to(self.device),
-                                          t_pos.to(self.device), past=past)
+                logits, _ = self._forward(
+                    t_ids.to(self.device), t_mask.to(self.device), t_pos.to(self.device), past=past
+                )
             for r, (e, t) in enumerate(zip(chunk, tails)):
                 rows = [first_lp[None]]
                 if len(t) > 1:
                     assert logits is not None  # width > 1 whenever a tail has several tokens
-                    rows.append(torch.log_softmax(logits[r, :len(t) - 1], dim=-1))
-                row_lp = torch.cat(rows, dim=0)[e.split - shared:]
-                cont = torch.tensor(e.ids[e.split:], device=row_lp.device)
+                    rows.append(torch.log_softmax(logits[r, : len(t) - 1], dim=-1))
+                row_lp = torch.cat(rows, dim=0)[e.split - shared :]
+                cont = torch.tensor(e.ids[e.split :], device=row_lp.device)
                 out.append(self._loglik(row_lp, cont))
         return out
 
     # -- generation ------------------------------------------------------------------------------
 
-    def _generate(self, prompts: list[str], *, max_new_tokens: int, stop: list[str],
-                  temperature: float, seed: int | None, n: int,
-                  progress: Progress | None) -> list[Generation]:
+    def _generate(
+        self,
+        prompts: list[str],
+        *,
+        max_new_tokens: int,
+        stop: list[str],
+        temperature: float,
+        seed: int | None,
+        n: int,
+        progress: Progress | None,
+    ) -> list[Generation]:
         if temperature > 0 and seed is None:
             seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] % (2**63))
         contexts = [self._enc.context(p, reserve=max_new_tokens) for p in prompts]
@@ -341,10 +382,17 @@ class HFCausalLM(LMBackend):
         results: dict[int, list[Generation]] = {}
         with torch.inference_mode():
             for start in range(0, len(order), per_batch):
-                chunk = order[start:start + per_batch]
-                gens = generate_batch(self, [contexts[i] for i in chunk], chunk,
-                                      max_new_tokens=max_new_tokens, stop=stop,
-                                      temperature=temperature, seed=seed, samples=samples)
+                chunk = order[start : start + per_batch]
+                gens = generate_batch(
+                    self,
+                    [contexts[i] for i in chunk],
+                    chunk,
+                    max_new_tokens=max_new_tokens,
+                    stop=stop,
+                    temperature=temperature,
+                    seed=seed,
+                    samples=samples,
+                )
                 for i, g in zip(chunk, gens):
                     results[i] = g
                 if progress is not None:

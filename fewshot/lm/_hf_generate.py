@@ -37,9 +37,17 @@ def _kept_tokens(tokenizer, ids: Sequence[int], n_chars: int) -> int:
     return max(1, len(ids))
 
 
-def generate_batch(lm: Any, contexts: list[list[int]], prompt_indices: list[int], *,
-                   max_new_tokens: int, stop: list[str], temperature: float, seed: int | None,
-                   samples: int) -> list[list[Generation]]:
+def generate_batch(
+    lm: Any,
+    contexts: list[list[int]],
+    prompt_indices: list[int],
+    *,
+    max_new_tokens: int,
+    stop: list[str],
+    temperature: float,
+    seed: int | None,
+    samples: int,
+) -> list[list[Generation]]:
     """Decode ``samples`` continuations of each context with ``lm`` (an `HFCausalLM`); one list of
     Generations per context."""
     tok = lm.tokenizer
@@ -51,8 +59,7 @@ def generate_batch(lm: Any, contexts: list[list[int]], prompt_indices: list[int]
         pos = pos.repeat_interleave(samples, dim=0)
         cache.batch_repeat_interleave(samples)
     rows = [(p, s) for p in prompt_indices for s in range(samples)]
-    gens = ([_row_generator(seed, p, s, lm.device) for p, s in rows]
-            if temperature > 0 and seed is not None else None)
+    gens = [_row_generator(seed, p, s, lm.device) for p, s in rows] if temperature > 0 and seed is not None else None
     n_rows = len(rows)
     out_ids: list[list[int]] = [[] for _ in range(n_rows)]
     out_lp: list[list[float]] = [[] for _ in range(n_rows)]
@@ -64,8 +71,7 @@ def generate_batch(lm: Any, contexts: list[list[int]], prompt_indices: list[int]
         logp = torch.log_softmax(last, dim=-1)
         if gens is not None:
             probs = torch.softmax(last / temperature, dim=-1)
-            nxt = torch.stack([torch.multinomial(probs[b], 1, generator=gens[r])[0]
-                               for b, r in enumerate(active)])
+            nxt = torch.stack([torch.multinomial(probs[b], 1, generator=gens[r])[0] for b, r in enumerate(active)])
         else:
             nxt = last.argmax(dim=-1)
         chosen_lp = logp.gather(1, nxt[:, None])[:, 0].tolist()
@@ -105,9 +111,10 @@ def generate_batch(lm: Any, contexts: list[list[int]], prompt_indices: list[int]
             lps = lp_r
         cut, found = cut_at_stop(text, stop)
         if found:
-            lps = lp_r[:_kept_tokens(tok, ids_r, len(cut))]
+            lps = lp_r[: _kept_tokens(tok, ids_r, len(cut))]
             text = cut
             why = "stop"
-        results[r // samples].append(Generation(text=text, token_logprobs=tuple(lps),
-                                                finish_reason=why, prompt_index=p, sample_index=s))
+        results[r // samples].append(
+            Generation(text=text, token_logprobs=tuple(lps), finish_reason=why, prompt_index=p, sample_index=s)
+        )
     return results

@@ -61,7 +61,7 @@ def _leading_special_ids(tokenizer: Any) -> list[int]:
     plain = tokenizer(probe, add_special_tokens=False)["input_ids"]
     full = tokenizer(probe, add_special_tokens=True)["input_ids"]
     for k in range(len(full) - len(plain) + 1):
-        if full[k:k + len(plain)] == plain:
+        if full[k : k + len(plain)] == plain:
             return list(full[:k])
     return []
 
@@ -107,14 +107,17 @@ class PairEncoder:
         ids = self.prefix + self.encode_many([prompt])[0]
         if not ids:
             if self.start_id is None:
-                raise InvalidInputError("the prompt is empty and the tokenizer has no BOS/EOS token "
-                                        "to start from; give a non-empty prompt")
+                raise InvalidInputError(
+                    "the prompt is empty and the tokenizer has no BOS/EOS token to start from; give a non-empty prompt"
+                )
             ids = [self.start_id]
         if self.max_length is not None:
             room = self.max_length - reserve
             if room < 1:
-                raise InvalidInputError(f"max_new_tokens={reserve} leaves no room for the prompt in "
-                                        f"the model's context of {self.max_length} tokens")
+                raise InvalidInputError(
+                    f"max_new_tokens={reserve} leaves no room for the prompt in "
+                    f"the model's context of {self.max_length} tokens"
+                )
             if len(ids) > room:
                 log.warning("prompt of %d tokens cut to its last %d to fit the context", len(ids), room)
                 ids = ids[-room:]
@@ -137,12 +140,14 @@ class PairEncoder:
             if split == len(whole):
                 raise InvalidInputError(
                     f"request {i}: the continuation {cont!r} adds no token to the prompt "
-                    "(the tokenizer drops it); nothing to score")
+                    "(the tokenizer drops it); nothing to score"
+                )
             if split == 0:
                 if self.start_id is None:
                     raise InvalidInputError(
                         f"request {i}: no context token before the continuation and the tokenizer "
-                        "has no BOS/EOS token to use; give a non-empty prompt")
+                        "has no BOS/EOS token to use; give a non-empty prompt"
+                    )
                 whole = [self.start_id] + whole
                 split = 1
             out.append(self._fit(i, whole, split))
@@ -155,7 +160,9 @@ class PairEncoder:
         if split - drop < 1:
             raise InvalidInputError(
                 f"request {i}: the continuation alone has {len(ids) - split} tokens, more than the "
-                f"model's context of {self.max_length} allows with any context")
-        log.warning("request %d: %d context tokens dropped from the left to fit the context of %d",
-                    i, drop, self.max_length)
+                f"model's context of {self.max_length} allows with any context"
+            )
+        log.warning(
+            "request %d: %d context tokens dropped from the left to fit the context of %d", i, drop, self.max_length
+        )
         return PairEncoding(ids[drop:], split - drop, truncated=drop)

@@ -52,8 +52,15 @@ class LlamaCpp(LMBackend):
         Default of `score_options`'s ``kv_reuse``.
     """
 
-    def __init__(self, model_path: str | os.PathLike[str], *, n_ctx: int = 2048,
-                 n_threads: int | None = None, n_gpu_layers: int = 0, kv_reuse: bool = True) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        kv_reuse: bool = True,
+    ) -> None:
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -63,8 +70,14 @@ class LlamaCpp(LMBackend):
             raise NotFoundError(f"GGUF file not found: {path}")
         self.path = path
         self.kv_reuse = kv_reuse
-        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
-                         n_gpu_layers=n_gpu_layers, logits_all=True, verbose=False)
+        self.llm = Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_gpu_layers=n_gpu_layers,
+            logits_all=True,
+            verbose=False,
+        )
         self._n_ctx = int(self.llm.n_ctx())
 
     @property
@@ -111,17 +124,17 @@ class LlamaCpp(LMBackend):
         idx = np.asarray(cont)
         tok_lp = logp[np.arange(len(cont)), idx]
         greedy = bool((logp.argmax(axis=-1) == idx).all())
-        return LogLik(token_logprobs=tuple(float(x) for x in tok_lp),
-                      tokens=tuple(self._piece(t) for t in cont), is_greedy=greedy)
+        return LogLik(
+            token_logprobs=tuple(float(x) for x in tok_lp), tokens=tuple(self._piece(t) for t in cont), is_greedy=greedy
+        )
 
-    def _loglikelihood(self, requests: list[tuple[str, str]],
-                       progress: Progress | None) -> list[LogLik]:
+    def _loglikelihood(self, requests: list[tuple[str, str]], progress: Progress | None) -> list[LogLik]:
         out = []
         for i, (prompt, cont) in enumerate(requests):
             ids, split = self._encode_pair(i, prompt, cont)
             self.llm.reset()
             self.llm.eval(ids)
-            out.append(self._loglik_rows(np.array(self.llm.scores[split - 1:len(ids) - 1]), ids[split:]))
+            out.append(self._loglik_rows(np.array(self.llm.scores[split - 1 : len(ids) - 1]), ids[split:]))
             if progress is not None:
                 progress(i + 1, len(requests))
         return out
@@ -139,12 +152,20 @@ class LlamaCpp(LMBackend):
             self.llm.n_tokens = shared  # rewind: eval() drops the KV cells past n_tokens
             if len(ids) > shared:
                 self.llm.eval(ids[shared:])
-            out.append(self._loglik_rows(np.array(self.llm.scores[split - 1:len(ids) - 1]), ids[split:]))
+            out.append(self._loglik_rows(np.array(self.llm.scores[split - 1 : len(ids) - 1]), ids[split:]))
         return OptionScores.from_logliks(out)
 
-    def _generate(self, prompts: list[str], *, max_new_tokens: int, stop: list[str],
-                  temperature: float, seed: int | None, n: int,
-                  progress: Progress | None) -> list[Generation]:
+    def _generate(
+        self,
+        prompts: list[str],
+        *,
+        max_new_tokens: int,
+        stop: list[str],
+        temperature: float,
+        seed: int | None,
+        n: int,
+        progress: Progress | None,
+    ) -> list[Generation]:
         if seed is None:
             seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] % (2**31))
         out = []
@@ -153,15 +174,27 @@ class LlamaCpp(LMBackend):
             for j in range(samples):
                 sub = int(np.random.SeedSequence([seed, i, j]).generate_state(1)[0] & 0x7FFFFFFF)
                 res: dict[str, Any] = self.llm.create_completion(
-                    prompt, max_tokens=max_new_tokens, temperature=temperature, stop=stop or None,
-                    seed=sub, logprobs=1, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0)
+                    prompt,
+                    max_tokens=max_new_tokens,
+                    temperature=temperature,
+                    stop=stop or None,
+                    seed=sub,
+                    logprobs=1,
+                    top_k=0,
+                    top_p=1.0,
+                    min_p=0.0,
+                    repeat_penalty=1.0,
+                )
                 choice = res["choices"][0]
                 text = choice.get("text") or ""
                 lp = choice.get("logprobs") or {}
                 lps = [float(x) for x in (lp.get("token_logprobs") or []) if x is not None]
                 cut, found = cut_at_stop(text, stop)
-                reason = "stop" if found or (choice.get("finish_reason") == "stop" and stop) else (
-                    "eos" if choice.get("finish_reason") == "stop" else "length")
+                reason = (
+                    "stop"
+                    if found or (choice.get("finish_reason") == "stop" and stop)
+                    else ("eos" if choice.get("finish_reason") == "stop" else "length")
+                )
                 gens = [Generation(cut, tuple(lps), reason, i, j)]
                 if samples == 1 and n > 1:
                     gens = [Generation(cut, tuple(lps), reason, i, k) for k in range(n)]

@@ -67,17 +67,27 @@ class OpenAICompatible(LMBackend):
         Passed to the `httpx.Client` (proxies, test transports).
     """
 
-    def __init__(self, base_url: str, model: str, *, api_key: str | None = None,
-                 api_key_env: str = "OPENAI_API_KEY", timeout: float = 60.0, max_retries: int = 2,
-                 chat: bool = True, batch_size: int = 16, max_context: int | None = None,
-                 score_max_tokens: int = 0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        chat: bool = True,
+        batch_size: int = 16,
+        max_context: int | None = None,
+        score_max_tokens: int = 0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise InvalidInputError(f"base_url must be an http(s) URL, got {base_url!r}")
         if not model:
             raise InvalidInputError("model must be a non-empty model name")
         if max_retries < 0 or batch_size < 1 or timeout <= 0 or score_max_tokens not in (0, 1):
-            raise InvalidInputError("need max_retries >= 0, batch_size >= 1, timeout > 0, "
-                                    "score_max_tokens in (0, 1)")
+            raise InvalidInputError("need max_retries >= 0, batch_size >= 1, timeout > 0, score_max_tokens in (0, 1)")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.chat = chat
@@ -113,8 +123,12 @@ class OpenAICompatible(LMBackend):
         if not isinstance(text, str):
             raise InvalidInputError(f"text must be a str, got {type(text).__name__}")
         root = self.base_url[:-3] if self.base_url.endswith("/v1") else self.base_url
-        data = self._request("POST", "/tokenize", {"model": self.model, "prompt": text, "content": text,
-                                                   "add_special_tokens": False}, root=root)
+        data = self._request(
+            "POST",
+            "/tokenize",
+            {"model": self.model, "prompt": text, "content": text, "add_special_tokens": False},
+            root=root,
+        )
         if isinstance(data.get("count"), int):
             return data["count"]
         if isinstance(data.get("tokens"), list):
@@ -126,8 +140,9 @@ class OpenAICompatible(LMBackend):
 
     # -- HTTP -----------------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, payload: dict[str, Any] | None = None, *,
-                 root: str | None = None) -> dict[str, Any]:
+    def _request(
+        self, method: str, path: str, payload: dict[str, Any] | None = None, *, root: str | None = None
+    ) -> dict[str, Any]:
         url = (root or self.base_url) + path
         last = ""
         for attempt in range(self.max_retries + 1):
@@ -157,13 +172,18 @@ class OpenAICompatible(LMBackend):
 
     # -- scoring --------------------------------------------------------------------------------
 
-    def _loglikelihood(self, requests: list[tuple[str, str]],
-                       progress: Progress | None) -> list[LogLik]:
+    def _loglikelihood(self, requests: list[tuple[str, str]], progress: Progress | None) -> list[LogLik]:
         out: list[LogLik] = []
         for start in range(0, len(requests), self.batch_size):
-            chunk = requests[start:start + self.batch_size]
-            payload = {"model": self.model, "prompt": [p + c for p, c in chunk], "echo": True,
-                       "logprobs": 1, "max_tokens": self.score_max_tokens, "temperature": 0.0}
+            chunk = requests[start : start + self.batch_size]
+            payload = {
+                "model": self.model,
+                "prompt": [p + c for p, c in chunk],
+                "echo": True,
+                "logprobs": 1,
+                "max_tokens": self.score_max_tokens,
+                "temperature": 0.0,
+            }
             data = self._request("POST", "/completions", payload)
             choices = _choices_by_index(data, len(chunk), "/completions")
             for i, ((prompt, cont), choice) in enumerate(zip(chunk, choices)):
@@ -174,11 +194,18 @@ class OpenAICompatible(LMBackend):
 
     # -- generation -----------------------------------------------------------------------------
 
-    def _generate(self, prompts: list[str], *, max_new_tokens: int, stop: list[str],
-                  temperature: float, seed: int | None, n: int,
-                  progress: Progress | None) -> list[Generation]:
-        base: dict[str, Any] = {"model": self.model, "max_tokens": max_new_tokens,
-                                "temperature": temperature, "n": n}
+    def _generate(
+        self,
+        prompts: list[str],
+        *,
+        max_new_tokens: int,
+        stop: list[str],
+        temperature: float,
+        seed: int | None,
+        n: int,
+        progress: Progress | None,
+    ) -> list[Generation]:
+        base: dict[str, Any] = {"model": self.model, "max_tokens": max_new_tokens, "temperature": temperature, "n": n}
         if stop:
             base["stop"] = list(stop)
         if seed is not None:
@@ -198,15 +225,23 @@ class OpenAICompatible(LMBackend):
                     progress(i + 1, len(prompts))
             return out
         for start in range(0, len(prompts), self.batch_size):
-            chunk = prompts[start:start + self.batch_size]
+            chunk = prompts[start : start + self.batch_size]
             payload = dict(base, prompt=chunk, logprobs=1)
             data = self._request("POST", "/completions", payload)
             choices = _choices_by_index(data, len(chunk) * n, "/completions")
             for k, choice in enumerate(choices):
                 lp = choice.get("logprobs") or {}
-                out.append(_generation(choice.get("text") or "", lp.get("tokens") or [],
-                                       lp.get("token_logprobs") or [], choice, stop,
-                                       start + k // n, k % n))
+                out.append(
+                    _generation(
+                        choice.get("text") or "",
+                        lp.get("tokens") or [],
+                        lp.get("token_logprobs") or [],
+                        choice,
+                        stop,
+                        start + k // n,
+                        k % n,
+                    )
+                )
             if progress is not None:
                 progress(min(start + len(chunk), len(prompts)), len(prompts))
         return out
@@ -240,8 +275,10 @@ def _parse_echo(choice: dict[str, Any], prompt_len: int, full_len: int, i: int) 
     lp = choice.get("logprobs") or {}
     tokens, logprobs = lp.get("tokens"), lp.get("token_logprobs")
     if not isinstance(tokens, list) or not isinstance(logprobs, list) or len(tokens) != len(logprobs):
-        raise LMBackendError(f"request {i}: the server did not echo prompt logprobs "
-                             "(needs echo=True with logprobs support on /completions)")
+        raise LMBackendError(
+            f"request {i}: the server did not echo prompt logprobs "
+            "(needs echo=True with logprobs support on /completions)"
+        )
     offsets = lp.get("text_offset")
     if not isinstance(offsets, list) or len(offsets) != len(tokens):
         offsets, acc = [], 0
@@ -254,9 +291,13 @@ def _parse_echo(choice: dict[str, Any], prompt_len: int, full_len: int, i: int) 
         # tokenizer puts no start token before the text and the prompt is empty (or merged)
         raise InvalidInputError(
             f"request {i}: the server scores no start token, so the continuation's first token "
-            "(which begins the text) has no log-prob; give a non-empty prompt")
-    idx = [k for k in range(1, len(tokens))
-           if offsets[k] < full_len and offsets[k] + len(tokens[k]) > prompt_len and logprobs[k] is not None]
+            "(which begins the text) has no log-prob; give a non-empty prompt"
+        )
+    idx = [
+        k
+        for k in range(1, len(tokens))
+        if offsets[k] < full_len and offsets[k] + len(tokens[k]) > prompt_len and logprobs[k] is not None
+    ]
     if not idx:
         raise LMBackendError(f"request {i}: no echoed token falls in the continuation")
     greedy = True
@@ -265,12 +306,20 @@ def _parse_echo(choice: dict[str, Any], prompt_len: int, full_len: int, i: int) 
         if not alts or max(alts.values()) > logprobs[k] + _GREEDY_TOL:
             greedy = False
             break
-    return LogLik(token_logprobs=tuple(float(logprobs[k]) for k in idx),
-                  tokens=tuple(tokens[k] for k in idx), is_greedy=greedy)
+    return LogLik(
+        token_logprobs=tuple(float(logprobs[k]) for k in idx), tokens=tuple(tokens[k] for k in idx), is_greedy=greedy
+    )
 
 
-def _generation(text: str, tokens: list[str], logprobs: list[Any], choice: dict[str, Any],
-                stop: list[str], prompt_index: int, sample_index: int) -> Generation:
+def _generation(
+    text: str,
+    tokens: list[str],
+    logprobs: list[Any],
+    choice: dict[str, Any],
+    stop: list[str],
+    prompt_index: int,
+    sample_index: int,
+) -> Generation:
     lps = [float(x) for x in logprobs if x is not None]
     cut, found = cut_at_stop(text, stop)
     reason = choice.get("finish_reason") or "length"
@@ -281,7 +330,7 @@ def _generation(text: str, tokens: list[str], logprobs: list[Any], choice: dict[
                 break
             acc += len(t)
             keep += 1
-        lps = lps[:max(1, keep)]
+        lps = lps[: max(1, keep)]
         reason = "stop"
     elif reason == "stop":
         # the server stopped: on a stop string (it cut it off) or on end-of-sequence
@@ -289,5 +338,6 @@ def _generation(text: str, tokens: list[str], logprobs: list[Any], choice: dict[
         reason = "stop" if isinstance(why, str) or (why is None and stop) else "eos"
     elif reason != "length":
         reason = "length"
-    return Generation(text=cut, token_logprobs=tuple(lps), finish_reason=reason,
-                      prompt_index=prompt_index, sample_index=sample_index)
+    return Generation(
+        text=cut, token_logprobs=tuple(lps), finish_reason=reason, prompt_index=prompt_index, sample_index=sample_index
+    )

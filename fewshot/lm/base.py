@@ -76,8 +76,7 @@ class LMBackend(ABC):
 
     # -- public entry points (validate, then delegate) ---------------------------------------
 
-    def loglikelihood(self, requests: Sequence[tuple[str, str]], *,
-                      progress: Progress | None = None) -> list[LogLik]:
+    def loglikelihood(self, requests: Sequence[tuple[str, str]], *, progress: Progress | None = None) -> list[LogLik]:
         """Log-probs of each continuation given its prompt.
 
         Parameters
@@ -105,8 +104,7 @@ class LMBackend(ABC):
             return []
         return self._loglikelihood(reqs, progress)
 
-    def score_options(self, prompt: str, options: Sequence[str], *,
-                      kv_reuse: bool | None = None) -> OptionScores:
+    def score_options(self, prompt: str, options: Sequence[str], *, kv_reuse: bool | None = None) -> OptionScores:
         """Score each verbalised option as a continuation of ``prompt``.
 
         The prediction is the option of lowest mean NLL per token (`OptionScores.best`);
@@ -127,9 +125,17 @@ class LMBackend(ABC):
         opts = _check_options(options)
         return self._score_options(prompt, opts, kv_reuse)
 
-    def generate(self, prompts: Sequence[str], *, max_new_tokens: int, stop: Sequence[str] = (),
-                 temperature: float = 0.0, seed: int | None = None, n: int = 1,
-                 progress: Progress | None = None) -> list[Generation]:
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        max_new_tokens: int,
+        stop: Sequence[str] = (),
+        temperature: float = 0.0,
+        seed: int | None = None,
+        n: int = 1,
+        progress: Progress | None = None,
+    ) -> list[Generation]:
         """Continue each prompt.
 
         Parameters
@@ -168,14 +174,14 @@ class LMBackend(ABC):
             raise InvalidInputError(f"seed must be an int or None, got {seed!r}")
         if not ps:
             return []
-        return self._generate(ps, max_new_tokens=max_new_tokens, stop=stops, temperature=temp,
-                              seed=seed, n=n, progress=progress)
+        return self._generate(
+            ps, max_new_tokens=max_new_tokens, stop=stops, temperature=temp, seed=seed, n=n, progress=progress
+        )
 
     # -- what subclasses implement ------------------------------------------------------------
 
     @abstractmethod
-    def _loglikelihood(self, requests: list[tuple[str, str]],
-                       progress: Progress | None) -> list[LogLik]:
+    def _loglikelihood(self, requests: list[tuple[str, str]], progress: Progress | None) -> list[LogLik]:
         """`loglikelihood` on checked requests (non-empty list, non-empty continuations)."""
 
     def _score_options(self, prompt: str, options: list[str], kv_reuse: bool | None) -> OptionScores:
@@ -183,14 +189,22 @@ class LMBackend(ABC):
         return OptionScores.from_logliks(self._loglikelihood([(prompt, o) for o in options], None))
 
     @abstractmethod
-    def _generate(self, prompts: list[str], *, max_new_tokens: int, stop: list[str],
-                  temperature: float, seed: int | None, n: int,
-                  progress: Progress | None) -> list[Generation]:
+    def _generate(
+        self,
+        prompts: list[str],
+        *,
+        max_new_tokens: int,
+        stop: list[str],
+        temperature: float,
+        seed: int | None,
+        n: int,
+        progress: Progress | None,
+    ) -> list[Generation]:
         """`generate` on checked input (non-empty prompt list)."""
 
     # -- resources ------------------------------------------------------------------------------
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most backends hold nothing to release
         """Release held resources (HTTP connections). The default does nothing."""
 
     def __enter__(self) -> LMBackend:

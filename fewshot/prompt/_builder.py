@@ -52,8 +52,7 @@ class PromptDemo:
     truncated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "score": self.score, "rank": self.rank,
-                "truncated": self.truncated}
+        return {"id": self.id, "score": self.score, "rank": self.rank, "truncated": self.truncated}
 
 
 @dataclass(frozen=True)
@@ -138,8 +137,7 @@ def _candidate(obj: Any, position: int) -> tuple[ItemLike, Any, float | None, in
         return example, obj.id, float(obj.score), int(obj.rank)
     if isinstance(obj, Mapping):
         score = obj.get("score")
-        return obj, obj.get("id"), None if score is None else float(score), int(
-            obj.get("rank", position))
+        return obj, obj.get("id"), None if score is None else float(score), int(obj.get("rank", position))
     return obj, getattr(obj, "id", None), None, position
 
 
@@ -173,10 +171,18 @@ class PromptBuilder:
     ``n_tokens + reserve_tokens <= max_tokens`` always holds.
     """
 
-    def __init__(self, template: PromptTemplate, counter: TokenCounter, *, max_tokens: int,
-                 k: int | None = None, reserve_tokens: int = 0,
-                 max_demo_tokens: int | None = None, order: str = "similar_last",
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        template: PromptTemplate,
+        counter: TokenCounter,
+        *,
+        max_tokens: int,
+        k: int | None = None,
+        reserve_tokens: int = 0,
+        max_demo_tokens: int | None = None,
+        order: str = "similar_last",
+        seed: int | None = None,
+    ) -> None:
         self.template = template
         self.counter = counter
         self.max_tokens = max_tokens
@@ -194,15 +200,14 @@ class PromptBuilder:
         if self.k is not None and (not isinstance(self.k, int) or self.k < 0):
             raise InvalidInputError(f"k must be None or an int >= 0, got {self.k!r}")
         if not isinstance(self.reserve_tokens, int) or self.reserve_tokens < 0:
-            raise InvalidInputError(f"reserve_tokens must be an int >= 0")
+            raise InvalidInputError("reserve_tokens must be an int >= 0")
         if self.max_demo_tokens is not None and self.max_demo_tokens < 1:
             raise InvalidInputError("max_demo_tokens must be None or >= 1")
         if self.order not in ORDERS:
             raise InvalidInputError(f"order must be one of {ORDERS}, got {self.order!r}")
 
     # ------------------------------------------------------------------ building
-    def build(self, query: ItemLike, demos: Iterable[Any], *,
-              retriever_name: str | None = None) -> BuiltPrompt:
+    def build(self, query: ItemLike, demos: Iterable[Any], *, retriever_name: str | None = None) -> BuiltPrompt:
         """Build the prompt for ``query`` from ``demos`` given in retrieval order.
 
         Parameters
@@ -225,8 +230,8 @@ class PromptBuilder:
         base = self.counter.count(tpl.join([], query_text))
         if base > budget:
             raise InvalidInputError(
-                f"the query alone needs {base} tokens; budget is {self.max_tokens} with "
-                f"{self.reserve_tokens} reserved")
+                f"the query alone needs {base} tokens; budget is {self.max_tokens} with {self.reserve_tokens} reserved"
+            )
         candidates = list(demos)
         limit = len(candidates) if self.k is None else min(self.k, len(candidates))
         left = budget - base
@@ -246,8 +251,7 @@ class PromptBuilder:
         n_tokens = self.counter.count(text)
         while n_tokens > budget and packed:
             dropped = packed.pop()  # the least similar
-            logger.debug("prompt over budget (%d > %d); dropping %r", n_tokens, budget,
-                         dropped.id)
+            logger.debug("prompt over budget (%d > %d); dropping %r", n_tokens, budget, dropped.id)
             ordered = [d for d in ordered if d is not dropped]
             text = tpl.join([d.text for d in ordered], query_text)
             n_tokens = self.counter.count(text)
@@ -267,8 +271,7 @@ class PromptBuilder:
             retriever_name=retriever_name,
         )
 
-    def _render(self, item: ItemLike, item_id: Any, score: float | None,
-                rank: int) -> _Packed | None:
+    def _render(self, item: ItemLike, item_id: Any, score: float | None, rank: int) -> _Packed | None:
         """Render a demonstration, truncating it to ``max_demo_tokens`` if needed.
 
         Returns None when even an empty input cannot fit the cap.
@@ -284,8 +287,7 @@ class PromptBuilder:
         except KeyError:
             value = None
         if name not in tpl.input_fields or not isinstance(value, str):
-            logger.debug("demo %r exceeds %d tokens and has no %r to truncate; skipped",
-                         item_id, cap, name)
+            logger.debug("demo %r exceeds %d tokens and has no %r to truncate; skipped", item_id, cap, name)
             return None
         overhead = self.counter.count(tpl.render_input(item, overrides={name: ""}) + out)
         room = cap - overhead
@@ -296,8 +298,7 @@ class PromptBuilder:
             if n <= cap:
                 return _Packed(item, item_id, score, rank, inp, out, True)
             room -= max(1, n - cap)
-        logger.debug("demo %r cannot fit %d tokens even with an empty %r; skipped",
-                     item_id, cap, name)
+        logger.debug("demo %r cannot fit %d tokens even with an empty %r; skipped", item_id, cap, name)
         return None
 
     def _ordered(self, packed: list[_Packed], query: ItemLike) -> list[_Packed]:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from fewshot.exceptions import InvalidInputError
-from fewshot.registry import Registry
 from fewshot.prompt._template import PromptTemplate
+from fewshot.registry import Registry
 
 __all__ = ["TEMPLATES", "PRESETS", "get_template", "lettered_choices", "letter_label"]
 
@@ -30,8 +30,7 @@ def letter_label(label: Any) -> str:
         return label
     if isinstance(label, int) and not isinstance(label, bool) and 0 <= label < len(_LETTERS):
         return _LETTERS[label]
-    raise InvalidInputError(f"multiple-choice label must be a choice index or a letter, "
-                            f"got {label!r}")
+    raise InvalidInputError(f"multiple-choice label must be a choice index or a letter, got {label!r}")
 
 
 #: The registered prompt templates by name (presets first). Copy with changes through `get_template`;
@@ -40,27 +39,27 @@ TEMPLATES: Registry[PromptTemplate] = Registry("template")
 PRESETS = TEMPLATES  # the former name
 
 for _preset in (
-        PromptTemplate(
-            name="classification",
-            instruction="Classify the sentiment of each review.",
-            input="Review: {text}\nSentiment:",
-            output=" {label}"),
-        PromptTemplate(
-            name="multiple_choice",
-            instruction="Answer each question with the letter of the correct choice.",
-            input="Question: {text}\n{choices}\nAnswer:",
-            output=" {label}",
-            verbalizer=letter_label,
-            formatters={"choices": lettered_choices}),
-        PromptTemplate(
-            name="generation",
-            input="Input: {text}\nOutput:",
-            output=" {output}"),
-        PromptTemplate(
-            name="math",
-            instruction="Solve each problem. Reason step by step, then state the final answer.",
-            input="Question: {text}\nAnswer: Let's think step by step.",
-            output=" {output}"),
+    PromptTemplate(
+        name="classification",
+        instruction="Classify the sentiment of each review.",
+        input="Review: {text}\nSentiment:",
+        output=" {label}",
+    ),
+    PromptTemplate(
+        name="multiple_choice",
+        instruction="Answer each question with the letter of the correct choice.",
+        input="Question: {text}\n{choices}\nAnswer:",
+        output=" {label}",
+        verbalizer=letter_label,
+        formatters={"choices": lettered_choices},
+    ),
+    PromptTemplate(name="generation", input="Input: {text}\nOutput:", output=" {output}"),
+    PromptTemplate(
+        name="math",
+        instruction="Solve each problem. Reason step by step, then state the final answer.",
+        input="Question: {text}\nAnswer: Let's think step by step.",
+        output=" {output}",
+    ),
 ):
     TEMPLATES.register(_preset.name, _preset)
 

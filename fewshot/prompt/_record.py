@@ -34,16 +34,24 @@ class PromptRecord:
     @classmethod
     def from_prompt(cls, prompt: Any, *, retriever_name: str | None = None) -> PromptRecord:
         """The record of a `BuiltPrompt`; ``retriever_name`` overrides the prompt's own."""
-        return cls(query_hash=prompt.query_hash,
-                   demo_ids=tuple(d.id for d in prompt.demos),
-                   scores=tuple(d.score for d in prompt.demos),
-                   template_name=prompt.template_name,
-                   retriever_name=retriever_name or prompt.retriever_name,
-                   n_tokens=prompt.n_tokens)
+        return cls(
+            query_hash=prompt.query_hash,
+            demo_ids=tuple(d.id for d in prompt.demos),
+            scores=tuple(d.score for d in prompt.demos),
+            template_name=prompt.template_name,
+            retriever_name=retriever_name or prompt.retriever_name,
+            n_tokens=prompt.n_tokens,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict with a fixed set of keys; ``created`` in ISO-8601."""
-        return {"id": self.id, "query_hash": self.query_hash,
-                "demo_ids": list(self.demo_ids), "scores": list(self.scores),
-                "template_name": self.template_name, "retriever_name": self.retriever_name,
-                "n_tokens": self.n_tokens, "created": self.created.isoformat()}
+        return {
+            "id": self.id,
+            "query_hash": self.query_hash,
+            "demo_ids": list(self.demo_ids),
+            "scores": list(self.scores),
+            "template_name": self.template_name,
+            "retriever_name": self.retriever_name,
+            "n_tokens": self.n_tokens,
+            "created": self.created.isoformat(),
+        }

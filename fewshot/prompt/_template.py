@@ -43,13 +43,12 @@ def _compile(source: str, where: str) -> tuple[tuple[str, str | None, str], ...]
         if not name.isidentifier():
             raise InvalidInputError(
                 f"template {where}: placeholder {{{name}}} must be a plain field name "
-                "(no attribute access, indexing or positional fields)")
+                "(no attribute access, indexing or positional fields)"
+            )
         if conversion:
-            raise InvalidInputError(f"template {where}: conversions like !{conversion} "
-                                    "are not allowed")
+            raise InvalidInputError(f"template {where}: conversions like !{conversion} are not allowed")
         if spec and ("{" in spec or "}" in spec):
-            raise InvalidInputError(f"template {where}: nested fields in format specs "
-                                    "are not allowed")
+            raise InvalidInputError(f"template {where}: nested fields in format specs are not allowed")
         parts.append((literal, name, spec or ""))
     return tuple(parts)
 
@@ -117,8 +116,10 @@ class PromptTemplate:
     truncate_field: str = "text"
 
     def __post_init__(self) -> None:
-        compiled = {"input": _compile(self.input, f"{self.name!r} input"),
-                    "output": _compile(self.output, f"{self.name!r} output")}
+        compiled = {
+            "input": _compile(self.input, f"{self.name!r} input"),
+            "output": _compile(self.output, f"{self.name!r} output"),
+        }
         object.__setattr__(self, "_compiled", compiled)
 
     @property
@@ -132,8 +133,9 @@ class PromptTemplate:
         return frozenset(n for _, n, _ in self._compiled["output"] if n)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ rendering
-    def _value(self, name: str, spec: str, lookup: Callable[[str], Any], item: ItemLike,
-               overrides: Mapping[str, Any] | None) -> str:
+    def _value(
+        self, name: str, spec: str, lookup: Callable[[str], Any], item: ItemLike, overrides: Mapping[str, Any] | None
+    ) -> str:
         if overrides and name in overrides:
             value = overrides[name]
         else:
@@ -143,8 +145,8 @@ class PromptTemplate:
                 value = None
         if value is None:
             raise InvalidInputError(
-                f"template {self.name!r} needs field {name!r}, which item "
-                f"{item_id(item)!r} does not have")
+                f"template {self.name!r} needs field {name!r}, which item {item_id(item)!r} does not have"
+            )
         if name in self.formatters:
             return self.formatters[name](value)
         if name == "label" and self.verbalizer is not None:
@@ -154,8 +156,8 @@ class PromptTemplate:
                 return format(value, spec)
             except (ValueError, TypeError) as exc:
                 raise InvalidInputError(
-                    f"template {self.name!r}: cannot format field {name!r} "
-                    f"({value!r}) with {spec!r}: {exc}") from exc
+                    f"template {self.name!r}: cannot format field {name!r} ({value!r}) with {spec!r}: {exc}"
+                ) from exc
         return value if isinstance(value, str) else str(value)
 
     def _verbalize(self, label: Any) -> str:
@@ -167,10 +169,10 @@ class PromptTemplate:
         except (KeyError, TypeError):
             raise InvalidInputError(
                 f"template {self.name!r}: label {label!r} is not in the verbalizer "
-                f"({sorted(map(repr, self.verbalizer))})") from None
+                f"({sorted(map(repr, self.verbalizer))})"
+            ) from None
 
-    def _render(self, part: str, item: ItemLike,
-                overrides: Mapping[str, Any] | None = None) -> str:
+    def _render(self, part: str, item: ItemLike, overrides: Mapping[str, Any] | None = None) -> str:
         lookup = item_fields(item)
         out = []
         for literal, name, spec in self._compiled[part]:  # type: ignore[attr-defined]

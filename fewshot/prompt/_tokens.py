@@ -15,8 +15,14 @@ from typing import Any, Protocol, runtime_checkable
 
 from fewshot.exceptions import InvalidInputError, MissingDependencyError, NotFoundError
 
-__all__ = ["TOKENIZER_SPECS", "TokenCounter", "HFTokenCounter", "TiktokenCounter", "ApproxTokenCounter",
-           "get_token_counter"]
+__all__ = [
+    "TOKENIZER_SPECS",
+    "TokenCounter",
+    "HFTokenCounter",
+    "TiktokenCounter",
+    "ApproxTokenCounter",
+    "get_token_counter",
+]
 
 #: The spec forms `get_token_counter` understands (help texts).
 TOKENIZER_SPECS = ("approx", "approx:<chars per token>", "hf:<name-or-path>", "tiktoken:<encoding>")
@@ -60,22 +66,27 @@ class HFTokenCounter:
         self.add_special_tokens = add_special_tokens
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike[str], *,
-                        add_special_tokens: bool = False) -> HFTokenCounter:
+    def from_pretrained(
+        cls, name_or_path: str | os.PathLike[str], *, add_special_tokens: bool = False
+    ) -> HFTokenCounter:
         """Load ``AutoTokenizer`` from a local directory or the local cache (no download)."""
         from transformers import AutoTokenizer
 
         try:
             tok = AutoTokenizer.from_pretrained(str(name_or_path), local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise NotFoundError(f"tokenizer {str(name_or_path)!r} is not available "
-                                f"locally ({exc})") from exc
+            raise NotFoundError(f"tokenizer {str(name_or_path)!r} is not available locally ({exc})") from exc
         return cls(tok, name=f"hf:{name_or_path}", add_special_tokens=add_special_tokens)
 
     def _ids(self, texts: list[str], **kw: Any) -> Any:
-        return self.tokenizer(texts, add_special_tokens=self.add_special_tokens,
-                              return_attention_mask=False, return_token_type_ids=False,
-                              verbose=False, **kw)
+        return self.tokenizer(
+            texts,
+            add_special_tokens=self.add_special_tokens,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            verbose=False,
+            **kw,
+        )
 
     def count(self, text: str) -> int:
         return self.count_many([text])[0]
@@ -89,12 +100,13 @@ class HFTokenCounter:
         if max_tokens <= 0:
             return ""
         if getattr(self.tokenizer, "is_fast", False):
-            enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
-                                 return_attention_mask=False, verbose=False)
+            enc = self.tokenizer(
+                text, add_special_tokens=False, return_offsets_mapping=True, return_attention_mask=False, verbose=False
+            )
             offsets = enc["offset_mapping"]
             if len(offsets) <= max_tokens:
                 return text
-            return text[:offsets[max_tokens - 1][1]]
+            return text[: offsets[max_tokens - 1][1]]
         ids = self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
         if len(ids) <= max_tokens:
             return text
@@ -120,14 +132,13 @@ class TiktokenCounter:
         return len(self.encoding.encode(text, disallowed_special=()))
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
-        return [len(ids) for ids in self.encoding.encode_batch(list(texts),
-                                                               disallowed_special=())]
+        return [len(ids) for ids in self.encoding.encode_batch(list(texts), disallowed_special=())]
 
     def truncate(self, text: str, max_tokens: int) -> str:
         ids = self.encoding.encode(text, disallowed_special=())
         if len(ids) <= max_tokens:
             return text
-        return self.encoding.decode(ids[:max(max_tokens, 0)])
+        return self.encoding.decode(ids[: max(max_tokens, 0)])
 
 
 class ApproxTokenCounter:
@@ -162,7 +173,7 @@ class ApproxTokenCounter:
         for match in self._PIECE.finditer(text):
             used += self._cost(match.group())
             if used > max_tokens:
-                return text[:match.start()].rstrip()
+                return text[: match.start()].rstrip()
         return text
 
 

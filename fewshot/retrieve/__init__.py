@@ -16,12 +16,12 @@ No storage concerns live here: ids are whatever the caller supplies.
 
 from __future__ import annotations
 
+from fewshot.embed import DEFAULT_MODEL, Encoder, SentenceEncoder, bundled_model_path
 from fewshot.retrieve._balanced import LabelBalancedRetriever
 from fewshot.retrieve._base import BaseRetriever, Demo, FilterArg, Queries, Retriever
 from fewshot.retrieve._bm25 import BM25Retriever
 from fewshot.retrieve._corpus import CORE_FIELDS, Corpus, Example
 from fewshot.retrieve._dense import DenseRetriever
-from fewshot.embed import DEFAULT_MODEL, Encoder, SentenceEncoder, bundled_model_path
 from fewshot.retrieve._factory import RETRIEVERS, get_retriever
 from fewshot.retrieve._filter import Filter
 from fewshot.retrieve._hits import PAD_ID, Hits, QueryHits

@@ -73,8 +73,7 @@ def write_manifest(directory: Path, manifest: Mapping[str, Any]) -> None:
     (directory / MANIFEST).write_text(text + "\n", encoding="utf-8")
 
 
-def read_manifest(directory: str | os.PathLike[str], *, kind: str,
-                  format_version: int) -> dict[str, Any]:
+def read_manifest(directory: str | os.PathLike[str], *, kind: str, format_version: int) -> dict[str, Any]:
     """Read and check ``directory/manifest.json``.
 
     Raises
@@ -101,5 +100,6 @@ def read_manifest(directory: str | os.PathLike[str], *, kind: str,
     if version != format_version:
         raise InvalidInputError(
             f"{path}: format_version {version!r} is not supported "
-            f"(this version of fewshot reads format_version {format_version})")
+            f"(this version of fewshot reads format_version {format_version})"
+        )
     return manifest

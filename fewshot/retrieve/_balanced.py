@@ -70,8 +70,9 @@ class LabelBalancedRetriever(BaseRetriever):
     needs_dense: ClassVar[bool] = True
     accepts_vectors: ClassVar[bool] = True
 
-    def __init__(self, dense: DenseRetriever, *, labels: Sequence[Hashable] | None = None,
-                 per_label: int | None = None) -> None:
+    def __init__(
+        self, dense: DenseRetriever, *, labels: Sequence[Hashable] | None = None, per_label: int | None = None
+    ) -> None:
         if not isinstance(dense, DenseRetriever):
             raise InvalidInputError("LabelBalancedRetriever wraps a DenseRetriever")
         super().__init__(dense.corpus)

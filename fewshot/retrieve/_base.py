@@ -17,9 +17,9 @@ from fewshot.retrieve._hits import Hits
 __all__ = ["Demo", "Retriever", "BaseRetriever", "Queries", "FilterArg"]
 
 #: One query text, many texts, or pre-computed query vectors of shape (m, dim).
-Queries = Union[str, Sequence[str], np.ndarray]
+Queries = Union[str, Sequence[str], np.ndarray]  # noqa: UP007 - a runtime alias: `|` needs 3.10 types
 #: One filter for the whole batch, or one (or None) per query.
-FilterArg = Union[Filter, Sequence[Union[Filter, None]], None]
+FilterArg = Union[Filter, Sequence[Filter | None], None]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,7 @@ class Retriever(Protocol):
 
     def search(self, queries: Queries, k: int, *, filter: FilterArg = None) -> Hits: ...
 
-    def retrieve(self, queries: Queries, k: int, *,
-                 filter: FilterArg = None) -> list[list[Demo]]: ...
+    def retrieve(self, queries: Queries, k: int, *, filter: FilterArg = None) -> list[list[Demo]]: ...
 
 
 class BaseRetriever(ABC):
@@ -131,8 +130,7 @@ class BaseRetriever(ABC):
             parts.append((rows, self._search(subset, k, allowed)))
         return Hits.concat_rows(parts, m, k)
 
-    def retrieve(self, queries: Queries, k: int, *,
-                 filter: FilterArg = None) -> list[list[Demo]]:
+    def retrieve(self, queries: Queries, k: int, *, filter: FilterArg = None) -> list[list[Demo]]:
         """Top-``k`` demonstrations per query (fewer when fewer items are allowed).
 
         Same arguments as `search`; returns one list of `Demo` per query, best first.
@@ -141,11 +139,10 @@ class BaseRetriever(ABC):
         out = []
         for row in hits:
             examples = self.corpus.examples_at(row.ids.tolist())
-            out.append([Demo(ex, float(s), r)
-                        for r, (ex, s) in enumerate(zip(examples, row.scores.tolist()))])
+            out.append([Demo(ex, float(s), r) for r, (ex, s) in enumerate(zip(examples, row.scores.tolist()))])
         return out
 
-    def sync(self) -> None:
+    def sync(self) -> None:  # noqa: B027 - optional hook: retrievers without an index have nothing to sync
         """Bring internal indexes up to date with the corpus (no-op by default)."""
 
     # ------------------------------------------------------------------ hooks

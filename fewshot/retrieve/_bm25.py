@@ -54,9 +54,16 @@ class BM25Retriever(BaseRetriever):
 
     name: ClassVar[str] = "bm25"
 
-    def __init__(self, corpus: Corpus, *, k1: float = 1.5, b: float = 0.75,
-                 method: str = "lucene", stopwords: str | list[str] | None = "en",
-                 chunk_size: int = 256) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        *,
+        k1: float = 1.5,
+        b: float = 0.75,
+        method: str = "lucene",
+        stopwords: str | list[str] | None = "en",
+        chunk_size: int = 256,
+    ) -> None:
         super().__init__(corpus)
         self.k1 = k1
         self.b = b
@@ -68,12 +75,18 @@ class BM25Retriever(BaseRetriever):
         self._synced = -1
 
     def _params(self) -> dict[str, Any]:
-        return {"k1": self.k1, "b": self.b, "method": self.method,
-                "stopwords": self.stopwords, "chunk_size": self.chunk_size}
+        return {
+            "k1": self.k1,
+            "b": self.b,
+            "method": self.method,
+            "stopwords": self.stopwords,
+            "chunk_size": self.chunk_size,
+        }
 
     def _tokenize(self, texts: list[str]) -> list[list[str]]:
-        return bm25s.tokenize(texts, lower=True, stopwords=self.stopwords or None,
-                              return_ids=False, show_progress=False)
+        return bm25s.tokenize(
+            texts, lower=True, stopwords=self.stopwords or None, return_ids=False, show_progress=False
+        )
 
     def sync(self) -> None:
         """Rebuild the BM25 index if the corpus changed since the last build."""
@@ -103,7 +116,7 @@ class BM25Retriever(BaseRetriever):
             return hits
         blocked = None if allowed is None else ~np.isin(self._doc_keys, allowed)
         for start in range(0, m, self.chunk_size):
-            rows = prepared[start:start + self.chunk_size]
+            rows = prepared[start : start + self.chunk_size]
             scores = np.stack([self._scores(t) for t in rows])
             if blocked is not None:
                 scores[:, blocked] = -np.inf
@@ -123,10 +136,18 @@ class BM25Retriever(BaseRetriever):
                 self._bm25.save(str(tmp / "bm25"), show_progress=False)
             np.save(tmp / "keys.npy", self._doc_keys)
             self.corpus.write_jsonl(tmp / "corpus.jsonl")
-            write_manifest(tmp, {"artifact": ARTIFACT, "format_version": FORMAT_VERSION,
-                                 "kind": "bm25", "count": int(self._doc_keys.size),
-                                 "params": self._params(), "created": utc_now(),
-                                 "bm25s_version": _pkg_version("bm25s")})
+            write_manifest(
+                tmp,
+                {
+                    "artifact": ARTIFACT,
+                    "format_version": FORMAT_VERSION,
+                    "kind": "bm25",
+                    "count": int(self._doc_keys.size),
+                    "params": self._params(),
+                    "created": utc_now(),
+                    "bm25s_version": _pkg_version("bm25s"),
+                },
+            )
         return directory
 
     @classmethod

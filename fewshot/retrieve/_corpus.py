@@ -54,11 +54,18 @@ class Corpus:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]], *, id_field: str = "id",
-                     text_field: str = "text", text_template: str | None = None,
-                     label_field: str | None = "label", output_field: str | None = None,
-                     skills_field: str | None = "skills",
-                     keep_fields: Sequence[str] | None = None) -> Corpus:
+    def from_records(
+        cls,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        id_field: str = "id",
+        text_field: str = "text",
+        text_template: str | None = None,
+        label_field: str | None = "label",
+        output_field: str | None = None,
+        skills_field: str | None = "skills",
+        keep_fields: Sequence[str] | None = None,
+    ) -> Corpus:
         """Build a corpus from dict rows (e.g. parsed JSONL).
 
         ``text_template`` (``str.format`` syntax over the row) builds the text of
@@ -81,14 +88,19 @@ class Corpus:
                 text = row[text_field]
             else:
                 raise InvalidInputError(f"record {row[id_field]!r}: missing field {text_field!r}")
-            names = keep_fields if keep_fields is not None else [
-                n for n in row if n not in used and n not in CORE_FIELDS]
-            examples.append(Example(
-                id=row[id_field], text=text,
-                label=row.get(label_field) if label_field else None,
-                output=row.get(output_field) if output_field else None,
-                skills=tuple(row.get(skills_field) or ()) if skills_field else (),
-                fields={n: row[n] for n in names if n in row}))
+            names = (
+                keep_fields if keep_fields is not None else [n for n in row if n not in used and n not in CORE_FIELDS]
+            )
+            examples.append(
+                Example(
+                    id=row[id_field],
+                    text=text,
+                    label=row.get(label_field) if label_field else None,
+                    output=row.get(output_field) if output_field else None,
+                    skills=tuple(row.get(skills_field) or ()) if skills_field else (),
+                    fields={n: row[n] for n in names if n in row},
+                )
+            )
         return cls(examples)
 
     def add(self, examples: Iterable[Example]) -> np.ndarray:
@@ -184,8 +196,9 @@ class Corpus:
     def keys(self) -> np.ndarray:
         """Keys of the current examples, ascending, int64 of shape (len(self),)."""
         if self._live is None or self._live[0] != self._version:
-            live = np.fromiter((k for k, ex in enumerate(self._items) if ex is not None),
-                               dtype=np.int64, count=len(self._key_of))
+            live = np.fromiter(
+                (k for k, ex in enumerate(self._items) if ex is not None), dtype=np.int64, count=len(self._key_of)
+            )
             live.setflags(write=False)
             self._live = (self._version, live)
         return self._live[1]
@@ -195,8 +208,10 @@ class Corpus:
         ids = [ids] if isinstance(ids, (str, int)) else list(ids)
         missing = [i for i in ids if i not in self._key_of]
         if missing:
-            raise NotFoundError(f"ids not in the corpus: {missing[:10]!r}"
-                                + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""))
+            raise NotFoundError(
+                f"ids not in the corpus: {missing[:10]!r}"
+                + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            )
         return np.fromiter((self._key_of[i] for i in ids), dtype=np.int64, count=len(ids))
 
     def example_at(self, key: int) -> Example:
@@ -227,8 +242,7 @@ class Corpus:
         """
         stamps = np.asarray(self._set_at, dtype=np.int64)
         changed = np.flatnonzero(stamps > version).astype(np.int64)
-        alive = np.fromiter((self._items[k] is not None for k in changed.tolist()),
-                            dtype=bool, count=changed.size)
+        alive = np.fromiter((self._items[k] is not None for k in changed.tolist()), dtype=bool, count=changed.size)
         return changed[alive], changed[~alive]
 
     # ------------------------------------------------------------------ filters
@@ -287,8 +301,7 @@ class Corpus:
                 try:
                     line = json.dumps({"key": key, **ex.to_dict()}, ensure_ascii=False)
                 except TypeError as exc:
-                    raise InvalidInputError(
-                        f"example {ex.id!r} is not JSON-serialisable: {exc}") from exc
+                    raise InvalidInputError(f"example {ex.id!r} is not JSON-serialisable: {exc}") from exc
                 fh.write(line + "\n")
 
     @classmethod

@@ -10,11 +10,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from fewshot.embed import Encoder, SentenceEncoder
 from fewshot.exceptions import InvalidInputError
 from fewshot.retrieve._artifact import atomic_dir, read_manifest, utc_now, write_manifest
 from fewshot.retrieve._base import BaseRetriever
 from fewshot.retrieve._corpus import Corpus
-from fewshot.embed import Encoder, SentenceEncoder
 from fewshot.retrieve._hits import Hits
 from fewshot.retrieve._index import DenseIndex
 
@@ -34,8 +34,9 @@ class _NoEncoder:
         self.name = name or "external-vectors"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        raise InvalidInputError("this retriever has no encoder: pass query vectors, "
-                                "or build it with an encoder to query by text")
+        raise InvalidInputError(
+            "this retriever has no encoder: pass query vectors, or build it with an encoder to query by text"
+        )
 
 
 class DenseRetriever(BaseRetriever):
@@ -63,30 +64,52 @@ class DenseRetriever(BaseRetriever):
     name: ClassVar[str] = "dense"
     accepts_vectors: ClassVar[bool] = True
 
-    def __init__(self, corpus: Corpus, encoder: Encoder | None = None, *,
-                 query_encoder: Encoder | None = None, index: DenseIndex | None = None,
-                 kind: str = "auto", metric: str = "cosine", filter_strategy: str = "auto",
-                 n_threads: int | None = None, use_gpu: bool = False) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        encoder: Encoder | None = None,
+        *,
+        query_encoder: Encoder | None = None,
+        index: DenseIndex | None = None,
+        kind: str = "auto",
+        metric: str = "cosine",
+        filter_strategy: str = "auto",
+        n_threads: int | None = None,
+        use_gpu: bool = False,
+    ) -> None:
         super().__init__(corpus)
         self.encoder: Encoder = encoder if encoder is not None else SentenceEncoder.from_pretrained()
         self.query_encoder: Encoder = query_encoder if query_encoder is not None else self.encoder
         if self.query_encoder.dim != self.encoder.dim:
-            raise InvalidInputError(f"query encoder dim {self.query_encoder.dim} != "
-                                    f"document encoder dim {self.encoder.dim}")
+            raise InvalidInputError(
+                f"query encoder dim {self.query_encoder.dim} != document encoder dim {self.encoder.dim}"
+            )
         if index is None:
-            index = DenseIndex(self.encoder.dim, kind=kind, metric=metric,
-                               embedding_model=self.encoder.name,
-                               filter_strategy=filter_strategy, n_threads=n_threads,
-                               use_gpu=use_gpu)
+            index = DenseIndex(
+                self.encoder.dim,
+                kind=kind,
+                metric=metric,
+                embedding_model=self.encoder.name,
+                filter_strategy=filter_strategy,
+                n_threads=n_threads,
+                use_gpu=use_gpu,
+            )
         elif index.dim != self.encoder.dim:
             raise InvalidInputError(f"index dim {index.dim} != encoder dim {self.encoder.dim}")
         self.index = index
         self._synced = -1
 
     @classmethod
-    def from_vectors(cls, corpus: Corpus, vectors: Any, *, encoder: Encoder | None = None,
-                     query_encoder: Encoder | None = None, embedding_model: str | None = None,
-                     **index_params: Any) -> DenseRetriever:
+    def from_vectors(
+        cls,
+        corpus: Corpus,
+        vectors: Any,
+        *,
+        encoder: Encoder | None = None,
+        query_encoder: Encoder | None = None,
+        embedding_model: str | None = None,
+        **index_params: Any,
+    ) -> DenseRetriever:
         """Build from pre-computed embeddings, one row per example in corpus order.
 
         vectors : array-like of shape (len(corpus), dim), rows aligned with ``iter(corpus)``.
@@ -94,8 +117,7 @@ class DenseRetriever(BaseRetriever):
         """
         x = np.asarray(vectors, dtype=np.float32)
         if x.ndim != 2 or x.shape[0] != len(corpus):
-            raise InvalidInputError(
-                f"vectors must have shape ({len(corpus)}, dim), got {x.shape}")
+            raise InvalidInputError(f"vectors must have shape ({len(corpus)}, dim), got {x.shape}")
         if encoder is None:
             encoder = _NoEncoder(int(x.shape[1]), embedding_model)
         if encoder.dim != x.shape[1]:
@@ -129,8 +151,7 @@ class DenseRetriever(BaseRetriever):
         """Query vectors of shape (m, dim): texts are embedded, vectors checked."""
         if isinstance(batch, np.ndarray):
             if batch.ndim != 2 or batch.shape[1] != self.index.dim:
-                raise InvalidInputError(
-                    f"query vectors must have shape (m, {self.index.dim}), got {batch.shape}")
+                raise InvalidInputError(f"query vectors must have shape (m, {self.index.dim}), got {batch.shape}")
             return batch.astype(np.float32, copy=False)
         return self.query_encoder.encode(batch)
 
@@ -150,18 +171,28 @@ class DenseRetriever(BaseRetriever):
             (tmp / "index").mkdir()
             self.index._write_into(tmp / "index")
             self.corpus.write_jsonl(tmp / "corpus.jsonl")
-            write_manifest(tmp, {
-                "artifact": ARTIFACT, "format_version": FORMAT_VERSION,
-                "kind": self.index.kind, "metric": self.index.metric, "dim": self.index.dim,
-                "embedding_model": enc.name, "query_embedding_model": self.query_encoder.name,
-                "encoder_model": getattr(enc, "model_name", None),
-                "encoder_instruction": getattr(enc, "instruction", None),
-                "count": len(self.index), "created": utc_now()})
+            write_manifest(
+                tmp,
+                {
+                    "artifact": ARTIFACT,
+                    "format_version": FORMAT_VERSION,
+                    "kind": self.index.kind,
+                    "metric": self.index.metric,
+                    "dim": self.index.dim,
+                    "embedding_model": enc.name,
+                    "query_embedding_model": self.query_encoder.name,
+                    "encoder_model": getattr(enc, "model_name", None),
+                    "encoder_instruction": getattr(enc, "instruction", None),
+                    "count": len(self.index),
+                    "created": utc_now(),
+                },
+            )
         return directory
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str], *, encoder: Encoder | None = None,
-             query_encoder: Encoder | None = None) -> DenseRetriever:
+    def load(
+        cls, directory: str | os.PathLike[str], *, encoder: Encoder | None = None, query_encoder: Encoder | None = None
+    ) -> DenseRetriever:
         """Read a retriever written by `save`.
 
         Without ``encoder``, a `SentenceEncoder` is loaded from the recorded model name and
@@ -172,16 +203,14 @@ class DenseRetriever(BaseRetriever):
         if encoder is None:
             if not m.get("encoder_model"):
                 raise InvalidInputError(
-                    f"{directory}: built with a custom encoder {m.get('embedding_model')!r}; "
-                    "pass encoder=")
-            encoder = SentenceEncoder.from_pretrained(m["encoder_model"],
-                                                      instruction=m.get("encoder_instruction"))
+                    f"{directory}: built with a custom encoder {m.get('embedding_model')!r}; pass encoder="
+                )
+            encoder = SentenceEncoder.from_pretrained(m["encoder_model"], instruction=m.get("encoder_instruction"))
         if encoder.name != m.get("embedding_model"):
             raise InvalidInputError(
-                f"{directory}: index was built with {m.get('embedding_model')!r}, "
-                f"got encoder {encoder.name!r}")
-        index = DenseIndex.load(directory / "index", dim=encoder.dim,
-                                embedding_model=encoder.name)
+                f"{directory}: index was built with {m.get('embedding_model')!r}, got encoder {encoder.name!r}"
+            )
+        index = DenseIndex.load(directory / "index", dim=encoder.dim, embedding_model=encoder.name)
         corpus = Corpus.read_jsonl(directory / "corpus.jsonl")
         if not np.array_equal(np.sort(index.ids), corpus.keys()):
             raise InvalidInputError(f"{directory}: index ids do not match corpus.jsonl keys")

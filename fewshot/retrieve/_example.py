@@ -68,8 +68,7 @@ class Example:
         object.__setattr__(self, "skills", skills)
         clash = CORE_FIELDS.intersection(self.fields)
         if clash:
-            raise InvalidInputError(
-                f"Example {self.id!r}: fields may not reuse the names {sorted(clash)}")
+            raise InvalidInputError(f"Example {self.id!r}: fields may not reuse the names {sorted(clash)}")
         object.__setattr__(self, "fields", dict(self.fields))
 
     def get(self, name: str, default: Any = MISSING) -> Any:
@@ -88,12 +87,23 @@ class Example:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict (inverse of `from_dict`)."""
-        return {"id": self.id, "text": self.text, "label": self.label, "output": self.output,
-                "skills": list(self.skills), "fields": dict(self.fields)}
+        return {
+            "id": self.id,
+            "text": self.text,
+            "label": self.label,
+            "output": self.output,
+            "skills": list(self.skills),
+            "fields": dict(self.fields),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Example:
         """Build from the dict `to_dict` returns."""
-        return cls(id=data["id"], text=data["text"], label=data.get("label"),
-                   output=data.get("output"), skills=tuple(data.get("skills") or ()),
-                   fields=data.get("fields") or {})
+        return cls(
+            id=data["id"],
+            text=data["text"],
+            label=data.get("label"),
+            output=data.get("output"),
+            skills=tuple(data.get("skills") or ()),
+            fields=data.get("fields") or {},
+        )

@@ -25,8 +25,7 @@ RETRIEVERS: Registry[type[BaseRetriever]] = Registry("retriever")
 for _cls in (RandomRetriever, BM25Retriever, DenseRetriever, MMRRetriever, LabelBalancedRetriever):
     RETRIEVERS.register(_cls.name, _cls)
 
-_DENSE_PARAMS = ("encoder", "query_encoder", "index", "kind", "metric", "filter_strategy",
-                 "n_threads", "use_gpu")
+_DENSE_PARAMS = ("encoder", "query_encoder", "index", "kind", "metric", "filter_strategy", "n_threads", "use_gpu")
 
 
 def get_retriever(name: str, corpus: Corpus | None = None, **params: Any) -> BaseRetriever:
@@ -46,8 +45,7 @@ def get_retriever(name: str, corpus: Corpus | None = None, **params: Any) -> Bas
         dense = params.pop("dense", None)
         dense_params = {p: params.pop(p) for p in _DENSE_PARAMS if p in params}
         if dense is not None and dense_params:
-            raise InvalidInputError(
-                f"pass either dense= or dense options, not both: {sorted(dense_params)}")
+            raise InvalidInputError(f"pass either dense= or dense options, not both: {sorted(dense_params)}")
         if dense is None:
             if corpus is None:
                 raise InvalidInputError(f"{name} needs a corpus or dense=")
@@ -64,8 +62,13 @@ def get_retriever(name: str, corpus: Corpus | None = None, **params: Any) -> Bas
 def _check_params(cls: type, params: dict[str, Any]) -> None:
     """Reject keyword arguments the constructor does not take, naming them."""
     accepted = inspect.signature(cls).parameters
-    unknown = sorted(set(params) - {n for n, p in accepted.items()
-                                    if p.kind is inspect.Parameter.KEYWORD_ONLY
-                                    or p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD})
+    unknown = sorted(
+        set(params)
+        - {
+            n
+            for n, p in accepted.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY or p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        }
+    )
     if unknown:
         raise InvalidInputError(f"{cls.__name__} does not take {unknown}")

@@ -50,18 +50,21 @@ class Filter:
     ids: frozenset[Any] | None = None
     exclude_ids: frozenset[Any] = frozenset()
 
-    def __init__(self, *, labels: Iterable[Any] | None = None,
-                 skills: Iterable[str] | None = None,
-                 fields: Mapping[str, Hashable] | None = None,
-                 ids: Iterable[Any] | None = None,
-                 exclude_ids: Iterable[Any] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        labels: Iterable[Any] | None = None,
+        skills: Iterable[str] | None = None,
+        fields: Mapping[str, Hashable] | None = None,
+        ids: Iterable[Any] | None = None,
+        exclude_ids: Iterable[Any] = (),
+    ) -> None:
         items = tuple(sorted((fields or {}).items()))
         for name, value in items:
             try:
                 hash(value)
             except TypeError as exc:
-                raise InvalidInputError(
-                    f"Filter.fields[{name!r}]: value must be hashable ({exc})") from exc
+                raise InvalidInputError(f"Filter.fields[{name!r}]: value must be hashable ({exc})") from exc
         object.__setattr__(self, "labels", _frozen(labels, "labels"))
         object.__setattr__(self, "skills", _frozen(skills, "skills"))
         object.__setattr__(self, "fields", items)
@@ -71,13 +74,24 @@ class Filter:
     @property
     def is_trivial(self) -> bool:
         """True when the filter allows every item."""
-        return (self.labels is None and self.skills is None and not self.fields
-                and self.ids is None and not self.exclude_ids)
+        return (
+            self.labels is None
+            and self.skills is None
+            and not self.fields
+            and self.ids is None
+            and not self.exclude_ids
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly description (sorted lists; for logging and provenance)."""
+
         def srt(values: frozenset[Any] | None) -> list[Any] | None:
             return None if values is None else sorted(values, key=repr)
-        return {"labels": srt(self.labels), "skills": srt(self.skills),
-                "fields": dict(self.fields), "ids": srt(self.ids),
-                "exclude_ids": srt(self.exclude_ids)}
+
+        return {
+            "labels": srt(self.labels),
+            "skills": srt(self.skills),
+            "fields": dict(self.fields),
+            "ids": srt(self.ids),
+            "exclude_ids": srt(self.exclude_ids),
+        }

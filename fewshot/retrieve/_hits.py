@@ -61,8 +61,7 @@ class Hits:
     @classmethod
     def empty(cls, m: int, k: int) -> Hits:
         """All-padding results of shape (m, k)."""
-        return cls(np.full((m, k), PAD_ID, dtype=np.int64),
-                   np.full((m, k), -np.inf, dtype=np.float32))
+        return cls(np.full((m, k), PAD_ID, dtype=np.int64), np.full((m, k), -np.inf, dtype=np.float32))
 
     @classmethod
     def concat_rows(cls, parts: list[tuple[np.ndarray, Hits]], m: int, k: int) -> Hits:

@@ -97,11 +97,22 @@ class DenseIndex:
     [[30, 20]]
     """
 
-    def __init__(self, dim: int, *, kind: str = "auto", metric: str = "cosine",
-                 embedding_model: str | None = None, auto_threshold: int = 200_000,
-                 hnsw_m: int = 32, ef_construction: int = 80, ef_search: int = 64,
-                 exact_below: int = 10_000, filter_strategy: str = "auto",
-                 n_threads: int | None = None, use_gpu: bool = False) -> None:
+    def __init__(
+        self,
+        dim: int,
+        *,
+        kind: str = "auto",
+        metric: str = "cosine",
+        embedding_model: str | None = None,
+        auto_threshold: int = 200_000,
+        hnsw_m: int = 32,
+        ef_construction: int = 80,
+        ef_search: int = 64,
+        exact_below: int = 10_000,
+        filter_strategy: str = "auto",
+        n_threads: int | None = None,
+        use_gpu: bool = False,
+    ) -> None:
         if not isinstance(dim, (int, np.integer)) or dim <= 0:
             raise InvalidInputError(f"dim must be a positive int, got {dim!r}")
         if kind not in INDEX_KINDS:
@@ -109,8 +120,7 @@ class DenseIndex:
         if metric not in METRICS:
             raise InvalidInputError(f"metric must be one of {METRICS}, got {metric!r}")
         if filter_strategy not in FILTER_STRATEGIES:
-            raise InvalidInputError(
-                f"filter_strategy must be one of {FILTER_STRATEGIES}, got {filter_strategy!r}")
+            raise InvalidInputError(f"filter_strategy must be one of {FILTER_STRATEGIES}, got {filter_strategy!r}")
         if n_threads is not None and n_threads < 1:
             raise InvalidInputError(f"n_threads must be >= 1, got {n_threads}")
         self.dim = int(dim)
@@ -118,15 +128,18 @@ class DenseIndex:
         self.metric = metric
         self.embedding_model = embedding_model
         self.auto_threshold = int(auto_threshold)
-        self.hnsw_params: dict[str, Any] = {"m": int(hnsw_m), "ef_construction": int(ef_construction),
-                            "ef_search": int(ef_search), "exact_below": int(exact_below)}
+        self.hnsw_params: dict[str, Any] = {
+            "m": int(hnsw_m),
+            "ef_construction": int(ef_construction),
+            "ef_search": int(ef_search),
+            "exact_below": int(exact_below),
+        }
         self.filter_strategy = filter_strategy
         self.n_threads = n_threads
         self.use_gpu = use_gpu
         self._gpu_index: Any = None
         self._gpu_resources: Any = None
-        self._backend: _FlatBackend | _HNSWBackend = (
-            self._new_hnsw() if kind == "hnsw" else _FlatBackend(self.dim))
+        self._backend: _FlatBackend | _HNSWBackend = self._new_hnsw() if kind == "hnsw" else _FlatBackend(self.dim)
 
     def _new_hnsw(self) -> _HNSWBackend:
         return _HNSWBackend(self.dim, **self.hnsw_params)
@@ -154,8 +167,7 @@ class DenseIndex:
         if x.ndim == 1:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != self.dim:
-            raise InvalidInputError(
-                f"{what} must have shape (n, {self.dim}), got {np.shape(vectors)}")
+            raise InvalidInputError(f"{what} must have shape (n, {self.dim}), got {np.shape(vectors)}")
         if not np.isfinite(x).all():
             raise InvalidInputError(f"{what} contain NaN or infinite values")
         x = np.array(x, dtype=np.float32, order="C", copy=True)
@@ -196,8 +208,7 @@ class DenseIndex:
                 self._backend.remove(present)
             self._backend.add(ids, x)
         self._gpu_index = None
-        if (self.requested_kind == "auto" and self.kind == "flat"
-                and len(self) > self.auto_threshold):
+        if self.requested_kind == "auto" and self.kind == "flat" and len(self) > self.auto_threshold:
             self._migrate_to_hnsw()
 
     def remove(self, ids: Any, *, missing_ok: bool = False) -> int:
@@ -219,8 +230,7 @@ class DenseIndex:
 
     def _migrate_to_hnsw(self) -> None:
         ids = self._backend.ids().copy()
-        logger.info("DenseIndex: %d vectors exceed auto_threshold=%d, moving to HNSW",
-                    ids.size, self.auto_threshold)
+        logger.info("DenseIndex: %d vectors exceed auto_threshold=%d, moving to HNSW", ids.size, self.auto_threshold)
         with _omp_threads(self.n_threads):
             vectors = self._backend.reconstruct(ids)
             backend = self._new_hnsw()
@@ -270,8 +280,8 @@ class DenseIndex:
         threads = self.n_threads if self.n_threads is not None or q.shape[0] > 1 else 1
         with _omp_threads(threads):
             ids, scores = self._backend.search(
-                q, k, allowed, gpu_index=self._gpu() if allowed is None else None,
-                filter_strategy=self.filter_strategy)
+                q, k, allowed, gpu_index=self._gpu() if allowed is None else None, filter_strategy=self.filter_strategy
+            )
         return Hits(ids, scores)
 
     def _gpu(self) -> Any:
@@ -285,18 +295,25 @@ class DenseIndex:
                 return None
             if self._gpu_resources is None:
                 self._gpu_resources = faiss.StandardGpuResources()
-            self._gpu_index = faiss.index_cpu_to_gpu(self._gpu_resources, 0,
-                                                     self._backend.index)
+            self._gpu_index = faiss.index_cpu_to_gpu(self._gpu_resources, 0, self._backend.index)
         return self._gpu_index
 
     # ------------------------------------------------------------------ persistence
     def manifest(self) -> dict[str, Any]:
         """The manifest `save` writes (without ``created``)."""
-        return {"artifact": ARTIFACT, "format_version": FORMAT_VERSION, "kind": self.kind,
-                "requested_kind": self.requested_kind, "metric": self.metric,
-                "dim": self.dim, "embedding_model": self.embedding_model, "count": len(self),
-                "auto_threshold": self.auto_threshold, "hnsw": dict(self.hnsw_params),
-                "faiss_version": faiss.__version__}
+        return {
+            "artifact": ARTIFACT,
+            "format_version": FORMAT_VERSION,
+            "kind": self.kind,
+            "requested_kind": self.requested_kind,
+            "metric": self.metric,
+            "dim": self.dim,
+            "embedding_model": self.embedding_model,
+            "count": len(self),
+            "auto_threshold": self.auto_threshold,
+            "hnsw": dict(self.hnsw_params),
+            "faiss_version": faiss.__version__,
+        }
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``index.faiss``, ``ids.npy`` and ``manifest.json`` into ``directory``.
@@ -316,9 +333,16 @@ class DenseIndex:
         write_manifest(directory, {**self.manifest(), "created": utc_now()})
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str], *, dim: int | None = None,
-             embedding_model: str | None = None, filter_strategy: str = "auto",
-             n_threads: int | None = None, use_gpu: bool = False) -> DenseIndex:
+    def load(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        dim: int | None = None,
+        embedding_model: str | None = None,
+        filter_strategy: str = "auto",
+        n_threads: int | None = None,
+        use_gpu: bool = False,
+    ) -> DenseIndex:
         """Read an index written by `save`.
 
         ``dim`` and ``embedding_model``, when given, must match the manifest; a mismatch
@@ -328,30 +352,36 @@ class DenseIndex:
         directory = Path(directory)
         m = read_manifest(directory, kind=ARTIFACT, format_version=FORMAT_VERSION)
         if dim is not None and m.get("dim") != dim:
-            raise InvalidInputError(
-                f"{directory}: index dim is {m.get('dim')}, expected {dim}")
+            raise InvalidInputError(f"{directory}: index dim is {m.get('dim')}, expected {dim}")
         if embedding_model is not None and m.get("embedding_model") != embedding_model:
             raise InvalidInputError(
                 f"{directory}: index was built with embedding model "
-                f"{m.get('embedding_model')!r}, expected {embedding_model!r}")
+                f"{m.get('embedding_model')!r}, expected {embedding_model!r}"
+            )
         if m.get("kind") not in ("flat", "hnsw") or m.get("metric") not in METRICS:
             raise InvalidInputError(f"{directory}: unknown kind/metric in manifest")
         hnsw = m.get("hnsw") or {}
-        out = cls(int(m["dim"]), kind=m.get("requested_kind", m["kind"]), metric=m["metric"],
-                  embedding_model=m.get("embedding_model"),
-                  auto_threshold=int(m.get("auto_threshold", 200_000)),
-                  hnsw_m=hnsw.get("m", 32), ef_construction=hnsw.get("ef_construction", 80),
-                  ef_search=hnsw.get("ef_search", 64),
-                  exact_below=hnsw.get("exact_below", 10_000),
-                  filter_strategy=filter_strategy, n_threads=n_threads, use_gpu=use_gpu)
+        out = cls(
+            int(m["dim"]),
+            kind=m.get("requested_kind", m["kind"]),
+            metric=m["metric"],
+            embedding_model=m.get("embedding_model"),
+            auto_threshold=int(m.get("auto_threshold", 200_000)),
+            hnsw_m=hnsw.get("m", 32),
+            ef_construction=hnsw.get("ef_construction", 80),
+            ef_search=hnsw.get("ef_search", 64),
+            exact_below=hnsw.get("exact_below", 10_000),
+            filter_strategy=filter_strategy,
+            n_threads=n_threads,
+            use_gpu=use_gpu,
+        )
         try:
             index = faiss.read_index(str(directory / "index.faiss"))
             ids = np.load(directory / "ids.npy", allow_pickle=False)
         except (OSError, RuntimeError, ValueError) as exc:
             raise InvalidInputError(f"{directory}: cannot read index files ({exc})") from exc
         if index.d != out.dim:
-            raise InvalidInputError(
-                f"{directory}: index.faiss has dim {index.d}, manifest says {out.dim}")
+            raise InvalidInputError(f"{directory}: index.faiss has dim {index.d}, manifest says {out.dim}")
         try:
             if m["kind"] == "flat":
                 out._backend = _FlatBackend.from_saved(index, ids)
@@ -360,10 +390,11 @@ class DenseIndex:
         except ValueError as exc:
             raise InvalidInputError(f"{directory}: {exc}") from exc
         if len(out) != m.get("count"):
-            raise InvalidInputError(
-                f"{directory}: manifest count {m.get('count')} != {len(out)} stored vectors")
+            raise InvalidInputError(f"{directory}: manifest count {m.get('count')} != {len(out)} stored vectors")
         return out
 
     def __repr__(self) -> str:
-        return (f"DenseIndex(dim={self.dim}, kind={self.kind!r}, metric={self.metric!r}, "
-                f"count={len(self)}, embedding_model={json.dumps(self.embedding_model)})")
+        return (
+            f"DenseIndex(dim={self.dim}, kind={self.kind!r}, metric={self.metric!r}, "
+            f"count={len(self)}, embedding_model={json.dumps(self.embedding_model)})"
+        )

@@ -16,8 +16,7 @@ __all__ = ["MMRRetriever", "mmr_select"]
 _QUERY_CHUNK = 256
 
 
-def mmr_select(relevance: np.ndarray, pairwise: np.ndarray, valid: np.ndarray, k: int,
-               lambda_: float) -> np.ndarray:
+def mmr_select(relevance: np.ndarray, pairwise: np.ndarray, valid: np.ndarray, k: int, lambda_: float) -> np.ndarray:
     """Greedy MMR order over candidate sets, vectorised across queries.
 
     Parameters
@@ -51,8 +50,7 @@ def mmr_select(relevance: np.ndarray, pairwise: np.ndarray, valid: np.ndarray, k
         picks[ok, step] = best[ok]
         available[rows[ok], best[ok]] = False
         sims = pairwise[rows, best, :]
-        redundancy = np.where(ok[:, None],
-                              sims if step == 0 else np.maximum(redundancy, sims), redundancy)
+        redundancy = np.where(ok[:, None], sims if step == 0 else np.maximum(redundancy, sims), redundancy)
     return picks
 
 
@@ -78,8 +76,9 @@ class MMRRetriever(BaseRetriever):
     needs_dense: ClassVar[bool] = True
     accepts_vectors: ClassVar[bool] = True
 
-    def __init__(self, dense: DenseRetriever, *, lambda_: float = 0.5,
-                 fetch_k: int | None = None, fetch_factor: int = 4) -> None:
+    def __init__(
+        self, dense: DenseRetriever, *, lambda_: float = 0.5, fetch_k: int | None = None, fetch_factor: int = 4
+    ) -> None:
         if not isinstance(dense, DenseRetriever):
             raise InvalidInputError("MMRRetriever wraps a DenseRetriever")
         super().__init__(dense.corpus)
@@ -113,6 +112,5 @@ class MMRRetriever(BaseRetriever):
             got = picks >= 0
             safe = np.maximum(picks, 0)
             out.ids[start:stop] = np.where(got, np.take_along_axis(ids, safe, axis=1), -1)
-            out.scores[start:stop] = np.where(got, np.take_along_axis(rel, safe, axis=1),
-                                              -np.inf)
+            out.scores[start:stop] = np.where(got, np.take_along_axis(rel, safe, axis=1), -np.inf)
         return out

@@ -32,7 +32,7 @@ def topk_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     kk = min(k, n)
     if kk < n:
         # kth largest value per row, then everything above it plus the earliest ties
-        thresh = -np.partition(-scores, kk - 1, axis=1)[:, kk - 1:kk]
+        thresh = -np.partition(-scores, kk - 1, axis=1)[:, kk - 1 : kk]
         above = scores > thresh
         ties = scores == thresh
         need = kk - above.sum(axis=1, keepdims=True)

@@ -65,8 +65,9 @@ class ServiceContext:
         """The `Embedder` of ``model``, loaded once per context."""
         with self._lock:
             if model not in self._embedders:
-                self._embedders[model] = Embedder(model, device=self.settings.device,
-                                                  batch_size=self.settings.embed_batch_size)
+                self._embedders[model] = Embedder(
+                    model, device=self.settings.device, batch_size=self.settings.embed_batch_size
+                )
             return self._embedders[model]
 
     def use_embedder(self, embedder: Embedder) -> None:

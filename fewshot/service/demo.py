@@ -41,9 +41,17 @@ class DemoResult:
     steps: list[tuple[str, str]] = field(default_factory=list)
 
 
-def run_demo(ws: Workspace, *, pool: str = "sst5-demo", budget: int | None = None, method: str = "votek",
-             query_index: int = 0, plot: str | Path | None = None, report: Report | None = None,
-             progress: Callable[[str], Callable[[int, int], None] | None] | None = None) -> DemoResult:
+def run_demo(
+    ws: Workspace,
+    *,
+    pool: str = "sst5-demo",
+    budget: int | None = None,
+    method: str = "votek",
+    query_index: int = 0,
+    plot: str | Path | None = None,
+    report: Report | None = None,
+    progress: Callable[[str], Callable[[int, int], None] | None] | None = None,
+) -> DemoResult:
     """Run the whole pipeline on the bundled sample, from scratch (the pool is recreated).
 
     ``report(step, message)`` is called after each step; ``progress(step)`` may return a
@@ -62,15 +70,21 @@ def run_demo(ws: Workspace, *, pool: str = "sst5-demo", budget: int | None = Non
     if any(p.name == pool for p in ws.list_pools()):
         ws.delete_pool(pool)
     rep = ws.ingest(pool, sample_path())
-    say("ingest", f"{rep.added} movie-review sentences from the bundled SST-5 sample into pool {pool!r}, "
-                  f"unlabeled ({rep.duplicate_count} duplicate texts skipped)")
+    say(
+        "ingest",
+        f"{rep.added} movie-review sentences from the bundled SST-5 sample into pool {pool!r}, "
+        f"unlabeled ({rep.duplicate_count} duplicate texts skipped)",
+    )
     emb = ws.embed(pool, progress=bar("embed"))
     say("embed", f"{emb.embedded} texts embedded with {emb.model} ({emb.dim}-d) in {emb.seconds:.1f}s")
 
     curve = ws.budget(pool, budgets=[10, 20, 50, 100, 200, 400], method=method, plot=plot)
     rows = ", ".join(f"{r['budget']}: {r['coverage']:.2f}" for r in curve.to_rows())
-    say("budget", f"coverage by budget ({rows}); recommended budget {curve.recommended}"
-                  + (f"; plot written to {plot}" if plot else ""))
+    say(
+        "budget",
+        f"coverage by budget ({rows}); recommended budget {curve.recommended}"
+        + (f"; plot written to {plot}" if plot else ""),
+    )
     chosen_budget = budget or curve.recommended
 
     rnd = ws.select(pool, budget=chosen_budget, method=method, progress=bar("select"))
@@ -82,8 +96,11 @@ def run_demo(ws: Workspace, *, pool: str = "sst5-demo", budget: int | None = Non
     counts: dict[str, int] = {}
     for i in rnd.items:
         counts[gold[i.external_id]] = counts.get(gold[i.external_id], 0) + 1
-    say("label", f"{labels.applied} labels taken from the sample (standing in for annotators): "
-                 + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    say(
+        "label",
+        f"{labels.applied} labels taken from the sample (standing in for annotators): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+    )
 
     idx = ws.build_index(pool)
     say("index", f"index version {idx.version} over {idx.count} labeled items")
@@ -91,11 +108,21 @@ def run_demo(ws: Workspace, *, pool: str = "sst5-demo", budget: int | None = Non
     queries = _read_jsonl(queries_path())
     q = queries[query_index % len(queries)]
     prompt, prompt_id = ws.build_prompt(pool, q["text"], k=8, max_tokens=512, template="classification")
-    say("prompt", f"prompt {prompt_id} for a test sentence (gold: {q['label_text']}): {len(prompt.demos)} "
-                  f"demonstrations, {prompt.n_tokens} tokens, most similar last")
-    return DemoResult(pool=pool, recommended_budget=curve.recommended, budget=chosen_budget,
-                      round_number=rnd.number, index_version=idx.version, prompt_id=prompt_id,
-                      prompt_text=prompt.text, steps=steps)
+    say(
+        "prompt",
+        f"prompt {prompt_id} for a test sentence (gold: {q['label_text']}): {len(prompt.demos)} "
+        f"demonstrations, {prompt.n_tokens} tokens, most similar last",
+    )
+    return DemoResult(
+        pool=pool,
+        recommended_budget=curve.recommended,
+        budget=chosen_budget,
+        round_number=rnd.number,
+        index_version=idx.version,
+        prompt_id=prompt_id,
+        prompt_text=prompt.text,
+        steps=steps,
+    )
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

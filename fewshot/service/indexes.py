@@ -58,10 +58,14 @@ class IndexInfo:
 
 def demonstration(row: Example) -> Demonstration:
     """A stored example as a retrievable demonstration (scalar extra fields only)."""
-    fields = {k: v for k, v in (row.fields or {}).items()
-              if k not in CORE_FIELDS and (isinstance(v, (str, int, float, bool)) or v is None)}
-    return Demonstration(id=row.external_id, text=row.text, label=row.label, skills=tuple(row.skills or ()),
-                         fields=fields)
+    fields = {
+        k: v
+        for k, v in (row.fields or {}).items()
+        if k not in CORE_FIELDS and (isinstance(v, (str, int, float, bool)) or v is None)
+    }
+    return Demonstration(
+        id=row.external_id, text=row.text, label=row.label, skills=tuple(row.skills or ()), fields=fields
+    )
 
 
 def fingerprint(rows: Sequence[Example]) -> str:
@@ -116,8 +120,10 @@ class IndexService:
         except (FewshotError, OSError, ValueError, RuntimeError, KeyError) as exc:
             with self._lock:
                 self._corrupt.add(path)
-            raise CorruptArtifactError(f"the index at {path} cannot be read ({type(exc).__name__}: {exc}); "
-                                       "rebuild it with `fewshot index POOL`") from None
+            raise CorruptArtifactError(
+                f"the index at {path} cannot be read ({type(exc).__name__}: {exc}); "
+                "rebuild it with `fewshot index POOL`"
+            ) from None
 
     def _intact(self, path: str) -> bool:
         """Whether an index folder looks usable (its manifest parses; not seen failing to load)."""
@@ -131,8 +137,17 @@ class IndexService:
     def _latest(self, pool_id: int, kind: str) -> _Latest | None:
         with self.ctx.session() as s:
             row = index_rows.latest(s, pool_id=pool_id, kind=kind)
-            return None if row is None else _Latest(row.version, row.path, row.labeled_fingerprint,
-                                                    row.embedding_model, stamp_of(row.id, row.created_at))
+            return (
+                None
+                if row is None
+                else _Latest(
+                    row.version,
+                    row.path,
+                    row.labeled_fingerprint,
+                    row.embedding_model,
+                    stamp_of(row.id, row.created_at),
+                )
+            )
 
     def _labeled(self, pool_id: int) -> list[Example]:
         with self.ctx.session() as s:
@@ -150,8 +165,16 @@ class IndexService:
             row = index_rows.latest(s, pool_id=pool_id, kind=DENSE)
             if row is None:
                 raise NotFoundError(f"pool {pool!r} has no index yet; run `fewshot index {pool}`")
-            return IndexInfo(pool=pool, version=row.version, count=row.count, embedding_model=row.embedding_model,
-                             kind=DENSE, path=row.path, created_at=row.created_at.isoformat(), changed=changed)
+            return IndexInfo(
+                pool=pool,
+                version=row.version,
+                count=row.count,
+                embedding_model=row.embedding_model,
+                kind=DENSE,
+                path=row.path,
+                created_at=row.created_at.isoformat(),
+                changed=changed,
+            )
 
     def exists(self, pool: str) -> bool:
         try:
@@ -165,14 +188,23 @@ class IndexService:
         embedder = self.ctx.embedder(model)
         # one torch thread per query: steady latency on small machines, and concurrent requests
         # (the API's thread pool) use the cores in parallel instead of fighting over them
-        sentence = SentenceEncoder(embedder.model, name=model, batch_size=embedder.batch_size,
-                                   n_threads=self.ctx.settings.query_threads)
+        sentence = SentenceEncoder(
+            embedder.model, name=model, batch_size=embedder.batch_size, n_threads=self.ctx.settings.query_threads
+        )
         return CachedEncoder(self.ctx.vector_store(pool_id, model), sentence)
 
     # ------------------------------------------------------------------ the one builder
-    def _write_version(self, pool_id: int, kind: str, encoder: Encoder, rows: Sequence[Example],
-                       latest: _Latest | None, reuse: bool, new: Callable[[Corpus], DenseRetriever],
-                       directory: Callable[[int], str]) -> tuple[int, DenseRetriever]:
+    def _write_version(
+        self,
+        pool_id: int,
+        kind: str,
+        encoder: Encoder,
+        rows: Sequence[Example],
+        latest: _Latest | None,
+        reuse: bool,
+        new: Callable[[Corpus], DenseRetriever],
+        directory: Callable[[int], str],
+    ) -> tuple[int, DenseRetriever]:
         """Bring the latest version up to date with ``rows`` (when ``reuse``) or build anew, save it
         as the next version and record it; ``(version, retriever)``."""
         demos = [demonstration(r) for r in rows]
@@ -197,9 +229,16 @@ class IndexService:
         path = self.ctx.index_dir(pool_id) / directory(version)
         retriever.save(path)
         with self.ctx.session() as s:
-            row = index_rows.add_version(s, pool_id=pool_id, kind=kind, version=version,
-                                         embedding_model=encoder.name, path=str(path),
-                                         count=len(retriever.corpus), fingerprint=fingerprint(rows))
+            row = index_rows.add_version(
+                s,
+                pool_id=pool_id,
+                kind=kind,
+                version=version,
+                embedding_model=encoder.name,
+                path=str(path),
+                count=len(retriever.corpus),
+                fingerprint=fingerprint(rows),
+            )
             stamp = stamp_of(row.id, row.created_at)
         with self._lock:
             self._corrupt.discard(str(path))
@@ -223,9 +262,16 @@ class IndexService:
             return self.info(pool, changed=False)
         encoder = self.query_encoder(info.id, info.embedding_model)
         reuse = same_model and intact
-        self._write_version(info.id, DENSE, encoder, rows, latest, reuse,
-                            new=lambda corpus: DenseRetriever(corpus, encoder, kind=kind),
-                            directory=lambda v: f"dense-v{v}")
+        self._write_version(
+            info.id,
+            DENSE,
+            encoder,
+            rows,
+            latest,
+            reuse,
+            new=lambda corpus: DenseRetriever(corpus, encoder, kind=kind),
+            directory=lambda v: f"dense-v{v}",
+        )
         return self.info(pool)
 
     def latest_version(self, pool: str) -> tuple[int, int, str]:
@@ -257,8 +303,9 @@ class IndexService:
             return cached
 
     # ------------------------------------------------------------------ derived (UDR) indexes
-    def derived(self, pool: str, kind: str, encoder_factory: Callable[[], Encoder], *,
-                directory: Callable[[int], str]) -> tuple[int, int, DenseRetriever]:
+    def derived(
+        self, pool: str, kind: str, encoder_factory: Callable[[], Encoder], *, directory: Callable[[int], str]
+    ) -> tuple[int, int, DenseRetriever]:
         """``(pool id, version, retriever)`` of an index of ``kind`` over the pool's labeled items,
         encoded by ``encoder_factory()`` (exact inner-product search). It is built on first use and
         refreshed (incrementally) when the labeled set changed, i.e. when its fingerprint differs
@@ -269,8 +316,9 @@ class IndexService:
         key = (pool_id, kind)
         with self._lock:
             latest = self._latest(pool_id, kind)
-            fresh = latest is not None and (dense_fp is None or latest.fingerprint == dense_fp
-                                            or self._checked.get(key, "") == dense_fp)
+            fresh = latest is not None and (
+                dense_fp is None or latest.fingerprint == dense_fp or self._checked.get(key, "") == dense_fp
+            )
             if not fresh:
                 rows = self._labeled(pool_id)
                 if not rows:
@@ -278,14 +326,22 @@ class IndexService:
                 exists = latest is not None and self._intact(latest.path)
                 if not (exists and latest is not None and latest.fingerprint == fingerprint(rows)):
                     encoder = encoder_factory()
-                    self._write_version(pool_id, kind, encoder, rows, latest, exists,
-                                        new=lambda corpus: DenseRetriever(corpus, encoder, kind="flat", metric="ip"),
-                                        directory=directory)
+                    self._write_version(
+                        pool_id,
+                        kind,
+                        encoder,
+                        rows,
+                        latest,
+                        exists,
+                        new=lambda corpus: DenseRetriever(corpus, encoder, kind="flat", metric="ip"),
+                        directory=directory,
+                    )
                 self._checked[key] = dense_fp
                 latest = self._latest(pool_id, kind)
             assert latest is not None
             cached = self._loaded.get(key)
             if cached is None or cached.stamp != latest.stamp:
-                cached = self._loaded[key] = LoadedIndex(pool_id, latest.version, latest.stamp,
-                                                         self._load(latest.path, encoder_factory()))
+                cached = self._loaded[key] = LoadedIndex(
+                    pool_id, latest.version, latest.stamp, self._load(latest.path, encoder_factory())
+                )
             return pool_id, cached.version, cached.retriever

@@ -57,9 +57,17 @@ class IngestReport:
         return dict(self.__dict__)
 
 
-def ingest_file(session: Session, pool: Pool, path: str | Path, *, mapping: FieldMapping, fmt: str | None = None,
-                on_conflict: str = "error", keep_duplicates: bool = False,
-                progress: Progress | None = None) -> IngestReport:
+def ingest_file(
+    session: Session,
+    pool: Pool,
+    path: str | Path,
+    *,
+    mapping: FieldMapping,
+    fmt: str | None = None,
+    on_conflict: str = "error",
+    keep_duplicates: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
     """Ingest a JSONL/CSV/Parquet file into ``pool`` (caller commits)."""
     path = Path(path)
     total = path.stat().st_size if path.exists() else 0
@@ -67,22 +75,57 @@ def ingest_file(session: Session, pool: Pool, path: str | Path, *, mapping: Fiel
     def records() -> Iterator[tuple[int, dict[str, Any]]]:
         yield from iter_records(path, fmt)
 
-    return _ingest(session, pool, records(), mapping=mapping, source=str(path), on_conflict=on_conflict,
-                   keep_duplicates=keep_duplicates, progress=progress, total=total)
+    return _ingest(
+        session,
+        pool,
+        records(),
+        mapping=mapping,
+        source=str(path),
+        on_conflict=on_conflict,
+        keep_duplicates=keep_duplicates,
+        progress=progress,
+        total=total,
+    )
 
 
-def ingest_records(session: Session, pool: Pool, records: Iterable[dict[str, Any]], *, mapping: FieldMapping,
-                   source: str = "records", on_conflict: str = "error", keep_duplicates: bool = False,
-                   progress: Progress | None = None) -> IngestReport:
+def ingest_records(
+    session: Session,
+    pool: Pool,
+    records: Iterable[dict[str, Any]],
+    *,
+    mapping: FieldMapping,
+    source: str = "records",
+    on_conflict: str = "error",
+    keep_duplicates: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
     """Ingest in-memory records (the API's JSON body); "line" in errors is the 1-based position."""
     numbered = ((i, r) for i, r in enumerate(records, start=1))
-    return _ingest(session, pool, numbered, mapping=mapping, source=source, on_conflict=on_conflict,
-                   keep_duplicates=keep_duplicates, progress=progress, total=0)
+    return _ingest(
+        session,
+        pool,
+        numbered,
+        mapping=mapping,
+        source=source,
+        on_conflict=on_conflict,
+        keep_duplicates=keep_duplicates,
+        progress=progress,
+        total=0,
+    )
 
 
-def _ingest(session: Session, pool: Pool, numbered: Iterator[tuple[int, Any]], *, mapping: FieldMapping,
-            source: str, on_conflict: str, keep_duplicates: bool, progress: Progress | None,
-            total: int) -> IngestReport:
+def _ingest(
+    session: Session,
+    pool: Pool,
+    numbered: Iterator[tuple[int, Any]],
+    *,
+    mapping: FieldMapping,
+    source: str,
+    on_conflict: str,
+    keep_duplicates: bool,
+    progress: Progress | None,
+    total: int,
+) -> IngestReport:
     if on_conflict not in ON_CONFLICT:
         raise InvalidInputError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}, got {on_conflict!r}")
     report = IngestReport(pool=pool.name, source=source)
@@ -98,9 +141,12 @@ def _ingest(session: Session, pool: Pool, numbered: Iterator[tuple[int, Any]], *
         previous = seen_ids.get(mapped.external_id)
         if previous is not None:
             if previous[0] != key:
-                raise IngestError(f"id {mapped.external_id!r} appears again with a different text "
-                                  f"(first on line {previous[1]})", path=source, line=line,
-                                  field=mapping.id_field or "id")
+                raise IngestError(
+                    f"id {mapped.external_id!r} appears again with a different text (first on line {previous[1]})",
+                    path=source,
+                    line=line,
+                    field=mapping.id_field or "id",
+                )
             report.read += 1
             report.unchanged += 1
             continue
@@ -122,33 +168,53 @@ def _ingest(session: Session, pool: Pool, numbered: Iterator[tuple[int, Any]], *
     return report
 
 
-def _flush(session: Session, pool: Pool, batch: list[tuple[int, MappedRecord, str]], report: IngestReport,
-           seen_texts: dict[bytes, str], on_conflict: str, keep_duplicates: bool) -> None:
+def _flush(
+    session: Session,
+    pool: Pool,
+    batch: list[tuple[int, MappedRecord, str]],
+    report: IngestReport,
+    seen_texts: dict[bytes, str],
+    on_conflict: str,
+    keep_duplicates: bool,
+) -> None:
     existing = example_rows.by_external_ids(session, pool_id=pool.id, ids=[m.external_id for _, m, _ in batch])
     text_owner = example_rows.hash_owners(session, pool_id=pool.id, hashes=list({h for _, _, h in batch}))
     new_rows: list[dict[str, Any]] = []
     for line, m, h in batch:
         old = existing.get(m.external_id)
         if old is not None:
-            same = old.content_hash == h and (m.label is None or m.label == old.label) and (
-                not m.skills or list(m.skills) == list(old.skills or []))
+            same = (
+                old.content_hash == h
+                and (m.label is None or m.label == old.label)
+                and (not m.skills or list(m.skills) == list(old.skills or []))
+            )
             if same:
                 report.unchanged += 1
                 seen_texts.setdefault(bytes.fromhex(h[:32]), m.external_id)
                 continue
             if on_conflict == "error":
                 what = "text" if old.content_hash != h else "label or skills"
-                raise IngestError(f"id {m.external_id!r} is already in pool {pool.name!r} with a different {what}; "
-                                  f"use on_conflict='update' (--on-conflict update) to overwrite or 'skip'",
-                                  path=report.source, line=line)
+                raise IngestError(
+                    f"id {m.external_id!r} is already in pool {pool.name!r} with a different {what}; "
+                    f"use on_conflict='update' (--on-conflict update) to overwrite or 'skip'",
+                    path=report.source,
+                    line=line,
+                )
             if on_conflict == "skip":
                 report.conflicts_skipped += 1
                 continue
             labeled = m.label is not None or old.label is not None
             status = ExampleStatus.LABELED.value if labeled else old.status
-            example_rows.update_example(session, example_id=old.id, text=m.text, content_hash=h, fields=m.fields,
-                                        label=m.label if m.label is not None else old.label,
-                                        skills=m.skills or old.skills, status=status)
+            example_rows.update_example(
+                session,
+                example_id=old.id,
+                text=m.text,
+                content_hash=h,
+                fields=m.fields,
+                label=m.label if m.label is not None else old.label,
+                skills=m.skills or old.skills,
+                status=status,
+            )
             report.updated += 1
             continue
         key = bytes.fromhex(h[:32])
@@ -159,11 +225,18 @@ def _flush(session: Session, pool: Pool, batch: list[tuple[int, MappedRecord, st
                 report.duplicates.append((line, m.external_id, owner))
             continue
         seen_texts.setdefault(key, m.external_id)
-        new_rows.append({
-            "pool_id": pool.id, "external_id": m.external_id, "fields": m.fields, "text": m.text,
-            "content_hash": h, "label": m.label, "skills": m.skills,
-            "status": ExampleStatus.LABELED.value if m.label is not None else ExampleStatus.UNLABELED.value,
-        })
+        new_rows.append(
+            {
+                "pool_id": pool.id,
+                "external_id": m.external_id,
+                "fields": m.fields,
+                "text": m.text,
+                "content_hash": h,
+                "label": m.label,
+                "skills": m.skills,
+                "status": ExampleStatus.LABELED.value if m.label is not None else ExampleStatus.UNLABELED.value,
+            }
+        )
         report.labeled += m.label is not None
     if new_rows:
         example_rows.insert_examples(session, new_rows)

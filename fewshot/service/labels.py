@@ -53,8 +53,10 @@ class LabelImportError(InvalidInputError):
     def __init__(self, report: LabelImportReport) -> None:
         shown = "\n".join(f"  {p}" for p in report.problems[:20])
         more = f"\n  ... and {len(report.problems) - 20} more" if len(report.problems) > 20 else ""
-        super().__init__(f"{len(report.problems)} of {report.read} labels cannot be imported; nothing was applied "
-                         f"(use skip_invalid / --skip-invalid to apply the others):\n{shown}{more}")
+        super().__init__(
+            f"{len(report.problems)} of {report.read} labels cannot be imported; nothing was applied "
+            f"(use skip_invalid / --skip-invalid to apply the others):\n{shown}{more}"
+        )
         self.report = report
 
 
@@ -70,15 +72,29 @@ class LabelService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    def import_labels(self, pool: str, path: str | Path, *, fmt: str | None = None, id_field: str = "id",
-                      label_field: str = "label", overwrite: bool = False,
-                      skip_invalid: bool = False) -> LabelImportReport:
+    def import_labels(
+        self,
+        pool: str,
+        path: str | Path,
+        *,
+        fmt: str | None = None,
+        id_field: str = "id",
+        label_field: str = "label",
+        overwrite: bool = False,
+        skip_invalid: bool = False,
+    ) -> LabelImportReport:
         """Read labels from JSONL/CSV or a Label Studio / Argilla export and apply them (see `apply`)."""
         records = read_labels(path, fmt, id_field=id_field, label_field=label_field)
         return self.apply(pool, records, overwrite=overwrite, skip_invalid=skip_invalid)
 
-    def apply(self, pool: str, labels: Sequence[LabelRecord] | Sequence[tuple[str, str | None]] | dict[str, str],
-              *, overwrite: bool = False, skip_invalid: bool = False) -> LabelImportReport:
+    def apply(
+        self,
+        pool: str,
+        labels: Sequence[LabelRecord] | Sequence[tuple[str, str | None]] | dict[str, str],
+        *,
+        overwrite: bool = False,
+        skip_invalid: bool = False,
+    ) -> LabelImportReport:
         """Apply labels given in memory: `LabelRecord` s, ``(external_id, label)`` pairs (numbered
         from 1 in problems; an id may repeat, e.g. two annotators) or ``{external_id: label}``.
         Labels are stripped; an empty or None label is reported as ``empty_label``.
@@ -87,7 +103,9 @@ class LabelService:
         carries the report) unless ``skip_invalid``. Importing the same labels twice changes nothing.
         """
         pairs: Iterable[LabelRecord | tuple[str, str | None]] = labels.items() if isinstance(labels, dict) else labels
-        records = [r if isinstance(r, LabelRecord) else label_record(n, r[0], r[1]) for n, r in enumerate(pairs, start=1)]
+        records = [
+            r if isinstance(r, LabelRecord) else label_record(n, r[0], r[1]) for n, r in enumerate(pairs, start=1)
+        ]
         with self.ctx.session() as s:
             p = pool_rows.get_pool(s, name=pool)
             rows = example_rows.by_external_ids(s, pool_id=p.id, ids=[r.external_id for r in records])
@@ -100,8 +118,9 @@ class LabelService:
             return report
 
 
-def plan_labels(pool: str, records: Sequence[LabelRecord], stored: dict[str, tuple[int, str | None]], *,
-                overwrite: bool = False) -> tuple[LabelImportReport, dict[int, str]]:
+def plan_labels(
+    pool: str, records: Sequence[LabelRecord], stored: dict[str, tuple[int, str | None]], *, overwrite: bool = False
+) -> tuple[LabelImportReport, dict[int, str]]:
     """Check ``records`` against the ``stored`` ``{external_id: (example id, label)}``: the report
     (problems listed item by item) and the labels to apply by example id."""
     report = LabelImportReport(pool=pool, read=len(records))
@@ -114,23 +133,34 @@ def plan_labels(pool: str, records: Sequence[LabelRecord], stored: dict[str, tup
         first = recs[0]
         labels = tuple(dict.fromkeys(lab for r in recs for lab in r.labels))
         if ext_id not in stored:
-            report.problems.append(LabelProblem(first.line, ext_id, "unknown_id", f"no item with this id in pool {pool!r}"))
+            report.problems.append(
+                LabelProblem(first.line, ext_id, "unknown_id", f"no item with this id in pool {pool!r}")
+            )
             continue
         if not labels:
             report.problems.append(LabelProblem(first.line, ext_id, "empty_label", "the label is empty"))
             continue
         if len(labels) > 1:
             lines = ", ".join(str(r.line) for r in recs)
-            report.problems.append(LabelProblem(first.line, ext_id, "conflicting_labels",
-                                                f"conflicting labels {list(labels)} (lines {lines})"))
+            report.problems.append(
+                LabelProblem(
+                    first.line, ext_id, "conflicting_labels", f"conflicting labels {list(labels)} (lines {lines})"
+                )
+            )
             continue
         example_id, current = stored[ext_id]
         if current == labels[0]:
             report.unchanged += 1
             continue
         if current is not None and not overwrite:
-            report.problems.append(LabelProblem(first.line, ext_id, "conflicts_stored",
-                                                f"already labeled {current!r}, file says {labels[0]!r} (overwrite to replace)"))
+            report.problems.append(
+                LabelProblem(
+                    first.line,
+                    ext_id,
+                    "conflicts_stored",
+                    f"already labeled {current!r}, file says {labels[0]!r} (overwrite to replace)",
+                )
+            )
             continue
         to_apply[example_id] = labels[0]
 

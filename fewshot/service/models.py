@@ -45,8 +45,10 @@ def parse_udr_spec(spec: str) -> tuple[str | None, int | None]:
 
 def check_model_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInputError(f"model name must be 1-30 letters, digits, '_', '.', '-' (not starting with "
-                                f"a punctuation mark), got {name!r}")
+        raise InvalidInputError(
+            f"model name must be 1-30 letters, digits, '_', '.', '-' (not starting with "
+            f"a punctuation mark), got {name!r}"
+        )
     return name
 
 
@@ -70,9 +72,16 @@ class ModelInfo:
 
     @classmethod
     def from_row(cls, row: TrainedModel) -> ModelInfo:
-        return cls(name=row.name, version=row.version, kind=row.kind, base_model=row.base_model, path=row.path,
-                   params=dict(row.params or {}), metrics=dict(row.metrics or {}),
-                   created_at=row.created_at.isoformat())
+        return cls(
+            name=row.name,
+            version=row.version,
+            kind=row.kind,
+            base_model=row.base_model,
+            path=row.path,
+            params=dict(row.params or {}),
+            metrics=dict(row.metrics or {}),
+            created_at=row.created_at.isoformat(),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -88,8 +97,15 @@ class ModelService:
         self._lock = threading.RLock()
         self._models: dict[tuple[str, int], UDRModel] = {}
 
-    def save(self, name: str, model: UDRModel, *, base_model: str = "unknown", params: dict[str, Any] | None = None,
-             metrics: dict[str, Any] | None = None) -> ModelInfo:
+    def save(
+        self,
+        name: str,
+        model: UDRModel,
+        *,
+        base_model: str = "unknown",
+        params: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> ModelInfo:
         """Save ``model`` as the next version of ``name`` (copied under the workspace's models folder)."""
         check_model_name(name)
         params = dict(params or {"pools": sorted(model.instructions)})
@@ -103,8 +119,16 @@ class ModelService:
         model.save(path)
         try:
             with self.ctx.session() as s:
-                row = model_rows.add_model(s, name=name, version=version, kind="udr", base_model=base_model,
-                                           path=str(path), params=params, metrics=dict(metrics or {}))
+                row = model_rows.add_model(
+                    s,
+                    name=name,
+                    version=version,
+                    kind="udr",
+                    base_model=base_model,
+                    path=str(path),
+                    params=params,
+                    metrics=dict(metrics or {}),
+                )
                 info = ModelInfo.from_row(row)
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
@@ -125,8 +149,11 @@ class ModelService:
             row = model_rows.find_model(s, name=name, version=version)
             if row is None:
                 known = model_rows.model_names(s)
-                what = "no trained UDR model yet; run `fewshot udr train`" if name is None else (
-                    f"no UDR model {name!r}" + (f" v{version}" if version is not None else ""))
+                what = (
+                    "no trained UDR model yet; run `fewshot udr train`"
+                    if name is None
+                    else (f"no UDR model {name!r}" + (f" v{version}" if version is not None else ""))
+                )
                 raise NotFoundError(what + (f" (known models: {', '.join(known)})" if known else ""))
             return ModelInfo.from_row(row)
 
@@ -143,11 +170,14 @@ class ModelService:
         with self._lock:
             if key not in self._models:
                 if not Path(info.path).exists():
-                    raise CorruptArtifactError(f"model {info.spec} is recorded but its folder {info.path} is "
-                                               "missing; train it again")
+                    raise CorruptArtifactError(
+                        f"model {info.spec} is recorded but its folder {info.path} is missing; train it again"
+                    )
                 try:
                     self._models[key] = load_udr_model(info.path, name=info.spec, device="cpu")
                 except (OSError, ValueError, KeyError) as exc:
-                    raise CorruptArtifactError(f"model {info.spec} at {info.path} cannot be loaded "
-                                               f"({type(exc).__name__}: {exc}); train it again") from None
+                    raise CorruptArtifactError(
+                        f"model {info.spec} at {info.path} cannot be loaded "
+                        f"({type(exc).__name__}: {exc}); train it again"
+                    ) from None
             return self._models[key]

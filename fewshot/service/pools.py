@@ -62,17 +62,31 @@ class ExampleInfo:
 
     @classmethod
     def from_row(cls, ex: Example) -> ExampleInfo:
-        return cls(id=ex.id, external_id=ex.external_id, text=ex.text, label=ex.label, skills=list(ex.skills or []),
-                   status=ex.status, fields=dict(ex.fields or {}))
+        return cls(
+            id=ex.id,
+            external_id=ex.external_id,
+            text=ex.text,
+            label=ex.label,
+            skills=list(ex.skills or []),
+            status=ex.status,
+            fields=dict(ex.fields or {}),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 def _pool_info(s: Session, pool: Pool) -> PoolInfo:
-    return PoolInfo(id=pool.id, name=pool.name, description=pool.description, template=pool.template,
-                    text_field=pool.text_field, embedding_model=pool.embedding_model,
-                    counts=pool_rows.status_counts(s, pool_id=pool.id), created_at=pool.created_at)
+    return PoolInfo(
+        id=pool.id,
+        name=pool.name,
+        description=pool.description,
+        template=pool.template,
+        text_field=pool.text_field,
+        embedding_model=pool.embedding_model,
+        counts=pool_rows.status_counts(s, pool_id=pool.id),
+        created_at=pool.created_at,
+    )
 
 
 class PoolService:
@@ -82,8 +96,15 @@ class PoolService:
         self.ctx = ctx
 
     # ------------------------------------------------------------------ pools
-    def create(self, name: str, *, template: str | None = None, text_field: str | None = None,
-               embedding_model: str | None = None, description: str | None = None) -> PoolInfo:
+    def create(
+        self,
+        name: str,
+        *,
+        template: str | None = None,
+        text_field: str | None = None,
+        embedding_model: str | None = None,
+        description: str | None = None,
+    ) -> PoolInfo:
         """A new empty pool; `ConflictError` when the name is taken, `InvalidInputError` for a bad
         name or template."""
         name = (name or "").strip()
@@ -91,9 +112,14 @@ class PoolService:
             raise InvalidInputError("pool name must be 1-200 characters")
         FieldMapping(text_field=text_field, template=template)  # validates the template
         with self.ctx.session() as s:
-            pool = pool_rows.create_pool(s, name=name, template=template, text_field=text_field,
-                                         description=description,
-                                         embedding_model=embedding_model or self.ctx.settings.embedding_model)
+            pool = pool_rows.create_pool(
+                s,
+                name=name,
+                template=template,
+                text_field=text_field,
+                description=description,
+                embedding_model=embedding_model or self.ctx.settings.embedding_model,
+            )
             return _pool_info(s, pool)
 
     def all(self) -> list[PoolInfo]:
@@ -120,58 +146,136 @@ class PoolService:
         shutil.rmtree(self.ctx.index_dir(pool_id), ignore_errors=True)
 
     # ------------------------------------------------------------------ ingest
-    def _mapping_for(self, s: Session, pool_name: str, *, id_field: str | None, text_field: str | None,
-                     template: str | None, label_field: str | None, skills_field: str | None,
-                     create: bool, embedding_model: str | None) -> tuple[Pool, FieldMapping]:
+    def _mapping_for(
+        self,
+        s: Session,
+        pool_name: str,
+        *,
+        id_field: str | None,
+        text_field: str | None,
+        template: str | None,
+        label_field: str | None,
+        skills_field: str | None,
+        create: bool,
+        embedding_model: str | None,
+    ) -> tuple[Pool, FieldMapping]:
         pool = pool_rows.find_pool(s, name=pool_name)
         if pool is None:
             if not create:
                 pool_rows.get_pool(s, name=pool_name)  # raises NotFoundError
             FieldMapping(text_field=text_field, template=template)
-            pool = pool_rows.create_pool(s, name=pool_name, template=template, text_field=text_field,
-                                         embedding_model=embedding_model or self.ctx.settings.embedding_model)
+            pool = pool_rows.create_pool(
+                s,
+                name=pool_name,
+                template=template,
+                text_field=text_field,
+                embedding_model=embedding_model or self.ctx.settings.embedding_model,
+            )
         else:
-            for what, given, stored in (("template", template, pool.template),
-                                        ("text field", text_field, pool.text_field)):
+            for what, given, stored in (
+                ("template", template, pool.template),
+                ("text field", text_field, pool.text_field),
+            ):
                 if given is not None and given != stored:
-                    raise ConflictError(f"pool {pool.name!r} renders its text with {what} {stored!r}, "
-                                        f"not {given!r}; create another pool for another rendering")
+                    raise ConflictError(
+                        f"pool {pool.name!r} renders its text with {what} {stored!r}, "
+                        f"not {given!r}; create another pool for another rendering"
+                    )
             template, text_field = pool.template, pool.text_field
-        mapping = FieldMapping(id_field=id_field, text_field=text_field, template=template,
-                               label_field=label_field, skills_field=skills_field)
+        mapping = FieldMapping(
+            id_field=id_field,
+            text_field=text_field,
+            template=template,
+            label_field=label_field,
+            skills_field=skills_field,
+        )
         return pool, mapping
 
-    def ingest(self, pool: str, path: str | Path, *, fmt: str | None = None, id_field: str | None = None,
-               text_field: str | None = None, template: str | None = None, label_field: str | None = None,
-               skills_field: str | None = None, on_conflict: str = "error", keep_duplicates: bool = False,
-               create: bool = True, embedding_model: str | None = None,
-               progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self,
+        pool: str,
+        path: str | Path,
+        *,
+        fmt: str | None = None,
+        id_field: str | None = None,
+        text_field: str | None = None,
+        template: str | None = None,
+        label_field: str | None = None,
+        skills_field: str | None = None,
+        on_conflict: str = "error",
+        keep_duplicates: bool = False,
+        create: bool = True,
+        embedding_model: str | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
         """Stream a JSONL/CSV/Parquet file into ``pool`` (created if missing, unless ``create=False``).
 
         One transaction: on any bad record nothing is stored and the error names file, line and field.
         """
         with self.ctx.session() as s:
-            p, mapping = self._mapping_for(s, pool, id_field=id_field, text_field=text_field, template=template,
-                                           label_field=label_field, skills_field=skills_field, create=create,
-                                           embedding_model=embedding_model)
-            return ingest_file(s, p, path, mapping=mapping, fmt=fmt, on_conflict=on_conflict,
-                               keep_duplicates=keep_duplicates, progress=progress)
+            p, mapping = self._mapping_for(
+                s,
+                pool,
+                id_field=id_field,
+                text_field=text_field,
+                template=template,
+                label_field=label_field,
+                skills_field=skills_field,
+                create=create,
+                embedding_model=embedding_model,
+            )
+            return ingest_file(
+                s,
+                p,
+                path,
+                mapping=mapping,
+                fmt=fmt,
+                on_conflict=on_conflict,
+                keep_duplicates=keep_duplicates,
+                progress=progress,
+            )
 
-    def add_records(self, pool: str, records: Iterable[dict[str, Any]], *, id_field: str | None = None,
-                    text_field: str | None = None, template: str | None = None, label_field: str | None = None,
-                    skills_field: str | None = None, on_conflict: str = "error", keep_duplicates: bool = False,
-                    create: bool = False) -> IngestReport:
+    def add_records(
+        self,
+        pool: str,
+        records: Iterable[dict[str, Any]],
+        *,
+        id_field: str | None = None,
+        text_field: str | None = None,
+        template: str | None = None,
+        label_field: str | None = None,
+        skills_field: str | None = None,
+        on_conflict: str = "error",
+        keep_duplicates: bool = False,
+        create: bool = False,
+    ) -> IngestReport:
         """Ingest records already in memory (e.g. a JSON request body); the same rules as `ingest`."""
         with self.ctx.session() as s:
-            p, mapping = self._mapping_for(s, pool, id_field=id_field, text_field=text_field, template=template,
-                                           label_field=label_field, skills_field=skills_field, create=create,
-                                           embedding_model=None)
-            return ingest_records(s, p, records, mapping=mapping, on_conflict=on_conflict,
-                                  keep_duplicates=keep_duplicates)
+            p, mapping = self._mapping_for(
+                s,
+                pool,
+                id_field=id_field,
+                text_field=text_field,
+                template=template,
+                label_field=label_field,
+                skills_field=skills_field,
+                create=create,
+                embedding_model=None,
+            )
+            return ingest_records(
+                s, p, records, mapping=mapping, on_conflict=on_conflict, keep_duplicates=keep_duplicates
+            )
 
     # ------------------------------------------------------------------ examples
-    def list_examples(self, pool: str, *, status: str | Sequence[str] | None = None, label: str | None = None,
-                      limit: int | None = 100, offset: int = 0) -> list[ExampleInfo]:
+    def list_examples(
+        self,
+        pool: str,
+        *,
+        status: str | Sequence[str] | None = None,
+        label: str | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[ExampleInfo]:
         """A page of the pool's examples in id order, optionally filtered by status and label."""
         if limit is not None and limit < 0 or offset < 0:
             raise InvalidInputError("limit and offset must be non-negative")
@@ -180,26 +284,39 @@ class PoolService:
             rows = example_rows.page(s, pool_id=p.id, status=status, label=label, limit=limit, offset=offset)
             return [ExampleInfo.from_row(e) for e in rows]
 
-    def iter_examples(self, pool: str, *, status: str | Sequence[str] | None = None,
-                      batch_size: int = 2000) -> Iterator[ExampleInfo]:
+    def iter_examples(
+        self, pool: str, *, status: str | Sequence[str] | None = None, batch_size: int = 2000
+    ) -> Iterator[ExampleInfo]:
         """All matching examples in id order, streamed in pages (constant memory)."""
         last = 0
         while True:
             with self.ctx.session() as s:
                 p = pool_rows.get_pool(s, name=pool)
-                page = [ExampleInfo.from_row(e) for e in
-                        example_rows.page(s, pool_id=p.id, status=status, after_id=last, limit=batch_size)]
+                page = [
+                    ExampleInfo.from_row(e)
+                    for e in example_rows.page(s, pool_id=p.id, status=status, after_id=last, limit=batch_size)
+                ]
             if not page:
                 return
             yield from page
             last = page[-1].id
 
-    def export(self, pool: str, path: str | Path, *, fmt: str | None = None,
-               status: str | Sequence[str] | None = None) -> int:
+    def export(
+        self, pool: str, path: str | Path, *, fmt: str | None = None, status: str | Sequence[str] | None = None
+    ) -> int:
         """Write a pool's examples (id, text, label, skills, status and original fields) as jsonl or csv
         (``fmt``, else from the file's suffix); returns the count."""
         fmt = write_format_for(path, fmt)
         self.get(pool)  # a clear NotFoundError before a file is created
-        rows = ({"id": e.external_id, "text": e.text, "label": e.label, "skills": e.skills, "status": e.status,
-                 "fields": e.fields} for e in self.iter_examples(pool, status=status))
+        rows = (
+            {
+                "id": e.external_id,
+                "text": e.text,
+                "label": e.label,
+                "skills": e.skills,
+                "status": e.status,
+                "fields": e.fields,
+            }
+            for e in self.iter_examples(pool, status=status)
+        )
         return write_records(rows, path, fmt)

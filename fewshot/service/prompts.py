@@ -44,8 +44,14 @@ def plus_choices() -> list[str]:
 class PromptService:
     """Prompt building with a provenance log, plain and adaptive."""
 
-    def __init__(self, ctx: ServiceContext, pools: PoolService, indexes: IndexService, retrieval: RetrievalService,
-                 skills: SkillService) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        pools: PoolService,
+        indexes: IndexService,
+        retrieval: RetrievalService,
+        skills: SkillService,
+    ) -> None:
         self.ctx, self.pools, self.indexes, self.retrieval, self.skills = ctx, pools, indexes, retrieval, skills
         self._lock = threading.RLock()
         self._counters: dict[str, TokenCounter] = {}
@@ -57,13 +63,28 @@ class PromptService:
                 self._counters[spec] = get_token_counter(spec)
             return self._counters[spec]
 
-    def build(self, pool: str, query: str, *, k: int = 8, retriever: str = DENSE,
-              template: str = "classification", instruction: str | None = None, max_tokens: int = 1024,
-              reserve_tokens: int = 16, max_demo_tokens: int | None = None, tokenizer: str = "approx",
-              order: str = "similar_last", filter: Filter | None = None, candidates: int | None = None,
-              log: bool = True, retriever_params: dict[str, Any] | None = None,
-              output_field: str | None = None, demos: Sequence[Any] | None = None,
-              log_params: dict[str, Any] | None = None) -> tuple[BuiltPrompt, str]:
+    def build(
+        self,
+        pool: str,
+        query: str,
+        *,
+        k: int = 8,
+        retriever: str = DENSE,
+        template: str = "classification",
+        instruction: str | None = None,
+        max_tokens: int = 1024,
+        reserve_tokens: int = 16,
+        max_demo_tokens: int | None = None,
+        tokenizer: str = "approx",
+        order: str = "similar_last",
+        filter: Filter | None = None,
+        candidates: int | None = None,
+        log: bool = True,
+        retriever_params: dict[str, Any] | None = None,
+        output_field: str | None = None,
+        demos: Sequence[Any] | None = None,
+        log_params: dict[str, Any] | None = None,
+    ) -> tuple[BuiltPrompt, str]:
         """Retrieve demonstrations for ``query`` and pack them into a prompt; returns the prompt and
         its provenance id (logged in ``prompt_logs`` unless ``log=False``).
 
@@ -81,24 +102,47 @@ class PromptService:
             changes["output"] = " {" + output_field + "}"
         tpl = get_template(template, **changes)
         if demos is None:
-            pool_id, version, results = self.retrieval.search(pool, [query], k=candidates or k, retriever=retriever,
-                                                              filter=filter, **(retriever_params or {}))
+            pool_id, version, results = self.retrieval.search(
+                pool, [query], k=candidates or k, retriever=retriever, filter=filter, **(retriever_params or {})
+            )
             demos = results[0]
         else:
             pool_id, version, _path = self.indexes.latest_version(pool)
-        builder = PromptBuilder(tpl, self.counter(tokenizer), max_tokens=max_tokens, k=k,
-                                reserve_tokens=reserve_tokens, max_demo_tokens=max_demo_tokens, order=order)
+        builder = PromptBuilder(
+            tpl,
+            self.counter(tokenizer),
+            max_tokens=max_tokens,
+            k=k,
+            reserve_tokens=reserve_tokens,
+            max_demo_tokens=max_demo_tokens,
+            order=order,
+        )
         prompt = builder.build(query, demos, retriever_name=retriever)
         prompt_id = uuid.uuid4().hex
         if log:
             with self.ctx.session() as s:
-                prompt_logs.add_log(s, id=prompt_id, pool_id=pool_id, query_hash=prompt.query_hash, query=query,
-                                    retriever=retriever, template=template, demo_ids=[d.id for d in prompt.demos],
-                                    scores=[d.score for d in prompt.demos], n_tokens=prompt.n_tokens,
-                                    params={"k": k, "max_tokens": max_tokens, "tokenizer": tokenizer, "order": order,
-                                            "index_version": version, "output_field": output_field,
-                                            "filter": None if filter is None else filter.to_dict(),
-                                            **(log_params or {})})
+                prompt_logs.add_log(
+                    s,
+                    id=prompt_id,
+                    pool_id=pool_id,
+                    query_hash=prompt.query_hash,
+                    query=query,
+                    retriever=retriever,
+                    template=template,
+                    demo_ids=[d.id for d in prompt.demos],
+                    scores=[d.score for d in prompt.demos],
+                    n_tokens=prompt.n_tokens,
+                    params={
+                        "k": k,
+                        "max_tokens": max_tokens,
+                        "tokenizer": tokenizer,
+                        "order": order,
+                        "index_version": version,
+                        "output_field": output_field,
+                        "filter": None if filter is None else filter.to_dict(),
+                        **(log_params or {}),
+                    },
+                )
         return prompt, prompt_id
 
     def log(self, prompt_id: str) -> dict[str, Any]:
@@ -114,18 +158,39 @@ class PromptService:
             return [prompt_logs.get_log(s, i) for i in ids]
 
     # ------------------------------------------------------------------ adaptive (AdaptMI)
-    def policy(self, pool: str, *, predictor: str = "knn", lm: str | None = None, n_skills: int = 1,
-               thresholds: Mapping[str, Any] | None = None) -> AdaptivePolicy:
+    def policy(
+        self,
+        pool: str,
+        *,
+        predictor: str = "knn",
+        lm: str | None = None,
+        n_skills: int = 1,
+        thresholds: Mapping[str, Any] | None = None,
+    ) -> AdaptivePolicy:
         """The pool's AdaptMI policy: its thresholds (overridden by ``thresholds``), vocabulary and a
         skill predictor loaded only when a difficult query needs one."""
         t = DifficultyThresholds.from_dict(thresholds, base=self.skills.thresholds(pool))
-        return AdaptivePolicy(_LazyPredictor(self.skills, pool, predictor, lm), thresholds=t,
-                              vocabulary=self.skills.vocabulary(pool), n_skills=n_skills)
+        return AdaptivePolicy(
+            _LazyPredictor(self.skills, pool, predictor, lm),
+            thresholds=t,
+            vocabulary=self.skills.vocabulary(pool),
+            n_skills=n_skills,
+        )
 
-    def adaptive(self, pool: str, query: str, *, feedback: Feedback | Mapping[str, Any] | None = None,
-                 predictor: str = "knn", lm: str | None = None, n_skills: int = 1,
-                 thresholds: Mapping[str, Any] | None = None, k: int = 5, retriever: str = DENSE,
-                 **options: Any) -> AdaptivePrompt:
+    def adaptive(
+        self,
+        pool: str,
+        query: str,
+        *,
+        feedback: Feedback | Mapping[str, Any] | None = None,
+        predictor: str = "knn",
+        lm: str | None = None,
+        n_skills: int = 1,
+        thresholds: Mapping[str, Any] | None = None,
+        k: int = 5,
+        retriever: str = DENSE,
+        **options: Any,
+    ) -> AdaptivePrompt:
         """Build the prompt the policy chooses for ``query`` given ``feedback`` (None = stage 1),
         logged with the branch, reason and skills in the prompt log's params."""
         if not isinstance(query, str) or not query.strip():
@@ -133,24 +198,42 @@ class PromptService:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise InvalidInputError(f"adaptive prompts need k >= 1, got {k!r}")
         fb = feedback if isinstance(feedback, Feedback) or feedback is None else Feedback.from_dict(feedback)
-        decision = self.policy(pool, predictor=predictor, lm=lm, n_skills=n_skills,
-                               thresholds=thresholds).decide(query, fb)
+        decision = self.policy(pool, predictor=predictor, lm=lm, n_skills=n_skills, thresholds=thresholds).decide(
+            query, fb
+        )
         demos = None
         if decision.uses_skills:
             _, _, dense = self.indexes.dense(pool)
             flt = options.get("filter")
-            demos = skill_demonstrations(dense, query, decision.skills, k,
-                                         exclude_ids=tuple(flt.exclude_ids) if flt is not None else ())
+            demos = skill_demonstrations(
+                dense, query, decision.skills, k, exclude_ids=tuple(flt.exclude_ids) if flt is not None else ()
+            )
         adaptive = {**decision.to_dict(), "feedback": None if fb is None else fb.to_dict()}
-        prompt, prompt_id = self.build(pool, query, k=k, retriever=retriever, demos=demos,
-                                       log_params={"adaptive": adaptive}, **options)
+        prompt, prompt_id = self.build(
+            pool, query, k=k, retriever=retriever, demos=demos, log_params={"adaptive": adaptive}, **options
+        )
         return AdaptivePrompt(prompt, decision, list(demos) if demos is not None else [], prompt_id)
 
-    def two_pass(self, pool: str, query: str, *, lm: str, judge: str = "confidence", plus: str | None = None,
-                 predictor: str = "knn", n_skills: int = 1, thresholds: Mapping[str, Any] | None = None,
-                 n_samples: int = 3, temperature: float = 0.7, seed: int = 0, max_new_tokens: int = 256,
-                 stop: Sequence[str] = DEFAULT_STOP, k: int = 5, retriever: str = DENSE,
-                 **options: Any) -> TwoPassResult:
+    def two_pass(
+        self,
+        pool: str,
+        query: str,
+        *,
+        lm: str,
+        judge: str = "confidence",
+        plus: str | None = None,
+        predictor: str = "knn",
+        n_skills: int = 1,
+        thresholds: Mapping[str, Any] | None = None,
+        n_samples: int = 3,
+        temperature: float = 0.7,
+        seed: int = 0,
+        max_new_tokens: int = 256,
+        stop: Sequence[str] = DEFAULT_STOP,
+        k: int = 5,
+        retriever: str = DENSE,
+        **options: Any,
+    ) -> TwoPassResult:
         """Answer ``query`` with LM ``lm`` (a backend spec), judge the answer, and answer again from
         the adaptive prompt when it is difficult. ``plus``: None (AdaptMI), ``"lm"`` (the same LM
         names the skills the failed answer lacked) or a registered skill predictor name (skill
@@ -160,8 +243,18 @@ class PromptService:
         options.setdefault("reserve_tokens", max_new_tokens + 2)
 
         def build(feedback: Feedback | None) -> AdaptivePrompt:
-            return self.adaptive(pool, query, feedback=feedback, predictor=predictor, lm=lm, n_skills=n_skills,
-                                 thresholds=thresholds, k=k, retriever=retriever, **options)
+            return self.adaptive(
+                pool,
+                query,
+                feedback=feedback,
+                predictor=predictor,
+                lm=lm,
+                n_skills=n_skills,
+                thresholds=thresholds,
+                k=k,
+                retriever=retriever,
+                **options,
+            )
 
         missing = None
         if plus is not None:
@@ -177,9 +270,19 @@ class PromptService:
                     return pred.predict([q + "\n" + answer], top=n_skills)[0]
             else:
                 raise InvalidInputError(f"plus must be one of {', '.join(plus_choices())}, got {plus!r}")
-        return run_two_pass(backend, build, query, judge=judge, n_samples=n_samples, temperature=temperature,
-                            seed=seed, max_new_tokens=max_new_tokens, stop=stop, missing_skills=missing,
-                            missing_skills_source="lm" if plus == "lm" else f"predicted:{plus}")
+        return run_two_pass(
+            backend,
+            build,
+            query,
+            judge=judge,
+            n_samples=n_samples,
+            temperature=temperature,
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+            stop=stop,
+            missing_skills=missing,
+            missing_skills_source="lm" if plus == "lm" else f"predicted:{plus}",
+        )
 
 
 class _LazyPredictor(SkillPredictor):

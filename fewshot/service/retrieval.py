@@ -27,8 +27,14 @@ UDR_FORMS = ("udr", "udr:<model>", "udr:<model>:v<N>")
 def demo_to_dict(demo: Demo) -> dict[str, Any]:
     """A retrieved demonstration as JSON, the one shape of the API and the CLI: ``id`` and
     ``label`` as strings, ``score``, ``rank``, ``text``, ``skills``."""
-    return {"id": str(demo.id), "score": float(demo.score), "rank": demo.rank, "text": demo.text,
-            "label": None if demo.label is None else str(demo.label), "skills": list(demo.example.skills)}
+    return {
+        "id": str(demo.id),
+        "score": float(demo.score),
+        "rank": demo.rank,
+        "text": demo.text,
+        "label": None if demo.label is None else str(demo.label),
+        "skills": list(demo.example.skills),
+    }
 
 
 def is_udr_spec(name: str) -> bool:
@@ -80,35 +86,58 @@ class RetrievalService:
         own = task if task is not None else (pool if pool in model.instructions else None)
         instruction = model.instruction_for(own)
         kind = info.spec if task is None else f"{info.spec}#{content_hash(instruction)[:8]}"
-        suffix = kind[len(info.spec):].replace("#", "-")
+        suffix = kind[len(info.spec) :].replace("#", "-")
 
         def encoder() -> Any:
             return self.models.load(info).encoder(own, n_threads=None)
 
-        return self.indexes.derived(pool, kind, encoder,
-                                    directory=lambda v: f"udr-{info.name}-v{info.version}{suffix}-i{v}")
+        return self.indexes.derived(
+            pool, kind, encoder, directory=lambda v: f"udr-{info.name}-v{info.version}{suffix}-i{v}"
+        )
 
     def build_udr_index(self, pool: str, spec: str = "udr", *, task: str | None = None) -> dict[str, Any]:
         """Build or refresh the pool's index for a UDR model now; returns its description."""
         info: ModelInfo = self.models.resolve(spec)
         _pool_id, version, retriever = self._udr(pool, spec, task=task)
-        return {"pool": pool, "model": info.spec, "version": version, "count": len(retriever.corpus),
-                "embedding_model": retriever.encoder.name}
+        return {
+            "pool": pool,
+            "model": info.spec,
+            "version": version,
+            "count": len(retriever.corpus),
+            "embedding_model": retriever.encoder.name,
+        }
 
-    def retrieve_versioned(self, pool: str, queries: str | Sequence[str], *, k: int = 8, retriever: str = DENSE,
-                           filter: Filter | None = None, **params: Any) -> tuple[int, list[list[Demo]]]:
+    def retrieve_versioned(
+        self,
+        pool: str,
+        queries: str | Sequence[str],
+        *,
+        k: int = 8,
+        retriever: str = DENSE,
+        filter: Filter | None = None,
+        **params: Any,
+    ) -> tuple[int, list[list[Demo]]]:
         """``(index version, demonstrations per query)``: the version is that of the index the
         retriever searched (the pool's dense index, or the UDR model's own index)."""
         _pool_id, version, results = self.search(pool, queries, k=k, retriever=retriever, filter=filter, **params)
         return version, results
 
-    def retrieve(self, pool: str, queries: str | Sequence[str], *, k: int = 8, retriever: str = DENSE,
-                 filter: Filter | None = None, **params: Any) -> list[list[Demo]]:
+    def retrieve(
+        self,
+        pool: str,
+        queries: str | Sequence[str],
+        *,
+        k: int = 8,
+        retriever: str = DENSE,
+        filter: Filter | None = None,
+        **params: Any,
+    ) -> list[list[Demo]]:
         """Demonstrations for each query, best first: ``list[list[Demo]]``."""
         return self.search(pool, queries, k=k, retriever=retriever, filter=filter, **params)[2]
 
-    def search(self, pool: str, queries: str | Sequence[str], *, k: int, retriever: str, filter: Filter | None,
-               **params: Any) -> tuple[int, int, list[list[Demo]]]:
+    def search(
+        self, pool: str, queries: str | Sequence[str], *, k: int, retriever: str, filter: Filter | None, **params: Any
+    ) -> tuple[int, int, list[list[Demo]]]:
         """``(pool id, index version, demonstrations per query)``."""
         if isinstance(queries, str):
             queries = [queries]

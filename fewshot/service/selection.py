@@ -33,7 +33,7 @@ CONFIDENCES = ("similarity",)
 def default_budget_grid(available: int, *, low: int = 10, high: int = 1000) -> list[int]:
     """Budgets 10, 20, 50, 100, 200, 500, 1000 (1-2-5 steps) up to ``min(high, available)``."""
     top = min(high, available)
-    grid = [b for b in (m * 10 ** e for e in range(1, 7) for m in (1, 2, 5)) if low <= b <= top]
+    grid = [b for b in (m * 10**e for e in range(1, 7) for m in (1, 2, 5)) if low <= b <= top]
     if not grid or grid[-1] != top:
         grid.append(top)
     return sorted(set(grid))
@@ -47,15 +47,15 @@ def _is_jsonable(value: Any) -> bool:
         return False
 
 
-def confidence_function(confidence: str | Callable[..., Any] | None, X: np.ndarray, *,
-                        center: bool) -> Callable[..., Any]:
+def confidence_function(
+    confidence: str | Callable[..., Any] | None, X: np.ndarray, *, center: bool
+) -> Callable[..., Any]:
     """Stage-2 confidence for two-stage vote-k: a caller's function, or the similarity proxy (an
     item is as confident as it is similar to the current selection)."""
     if callable(confidence):
         return confidence
     if confidence not in (None, *CONFIDENCES):
-        raise InvalidInputError(f"confidence must be one of {', '.join(CONFIDENCES)} or a function, "
-                                f"got {confidence!r}")
+        raise InvalidInputError(f"confidence must be one of {', '.join(CONFIDENCES)} or a function, got {confidence!r}")
     Z = X - X.mean(axis=0, keepdims=True) if center else X.copy()
     Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
 
@@ -87,9 +87,18 @@ class SelectionService:
         chosen = np.array([i for i, st in enumerate(statuses) if st != "unlabeled"], dtype=np.int64)
         return ids, X, chosen
 
-    def select(self, pool: str, *, budget: int, method: str = "votek", seed: int = 0, center: bool = True,
-               confidence: str | Callable[..., Any] | None = None, progress: Progress | None = None,
-               **params: Any) -> RoundInfo:
+    def select(
+        self,
+        pool: str,
+        *,
+        budget: int,
+        method: str = "votek",
+        seed: int = 0,
+        center: bool = True,
+        confidence: str | Callable[..., Any] | None = None,
+        progress: Progress | None = None,
+        **params: Any,
+    ) -> RoundInfo:
         """Choose ``budget`` items to annotate and store them as the pool's next selection round.
 
         Items already selected or labeled in earlier rounds count as chosen (the second round
@@ -101,8 +110,10 @@ class SelectionService:
         ids, X, chosen = self._inputs(pool)
         available = len(ids) - len(chosen)
         if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0 or budget > available:
-            raise InvalidInputError(f"budget must be between 1 and the {available} unlabeled, unselected items "
-                                    f"of pool {pool!r}, got {budget!r}")
+            raise InvalidInputError(
+                f"budget must be between 1 and the {available} unlabeled, unselected items "
+                f"of pool {pool!r}, got {budget!r}"
+            )
         if needs_confidence:
             confidence = "similarity" if confidence is None else confidence
             params["confidence"] = confidence_function(confidence, X, center=center)
@@ -113,14 +124,31 @@ class SelectionService:
             stored_params["confidence"] = confidence if isinstance(confidence, str) else "callable"
         with self.ctx.session() as s:
             p = pool_rows.get_pool(s, name=pool)
-            number = save_round(s, p, method=method, params=stored_params, seed=seed, example_ids=ids[sel.indices],
-                                scores=np.asarray(sel.scores, dtype=np.float64),
-                                influence=None if sel.influence is None else float(sel.influence))
+            number = save_round(
+                s,
+                p,
+                method=method,
+                params=stored_params,
+                seed=seed,
+                example_ids=ids[sel.indices],
+                scores=np.asarray(sel.scores, dtype=np.float64),
+                influence=None if sel.influence is None else float(sel.influence),
+            )
             return get_round(s, p, number)
 
-    def budget(self, pool: str, *, budgets: Sequence[int] | None = None, method: str = "votek", seed: int = 0,
-               center: bool = True, threshold: float | None = None, plot: str | Path | None = None,
-               progress: Progress | None = None, **params: Any) -> BudgetCurve:
+    def budget(
+        self,
+        pool: str,
+        *,
+        budgets: Sequence[int] | None = None,
+        method: str = "votek",
+        seed: int = 0,
+        center: bool = True,
+        threshold: float | None = None,
+        plot: str | Path | None = None,
+        progress: Progress | None = None,
+        **params: Any,
+    ) -> BudgetCurve:
         """Coverage / similarity / influence of nested selections along a budget grid, with a
         recommended budget (`fewshot.annotate.budget_curve`); one greedy run for the whole curve.
         Items already selected or labeled count as chosen. Writes a PNG when ``plot`` is set."""
@@ -129,8 +157,17 @@ class SelectionService:
         if available < 1:
             raise InvalidInputError(f"pool {pool!r} has no unlabeled, unselected items left")
         grid = list(budgets) if budgets is not None else default_budget_grid(available)
-        curve = budget_curve(X, grid, method=method, center=center, threshold=threshold, seed=seed,
-                             labeled=chosen, progress=progress, **params)
+        curve = budget_curve(
+            X,
+            grid,
+            method=method,
+            center=center,
+            threshold=threshold,
+            seed=seed,
+            labeled=chosen,
+            progress=progress,
+            **params,
+        )
         if plot is not None:
             plot_budget_curve(curve, plot, title=f"{pool}: budget curve ({method})")
         return curve
@@ -146,16 +183,32 @@ class SelectionService:
         with self.ctx.session() as s:
             return get_round(s, pool_rows.get_pool(s, name=pool), number)
 
-    def export_round(self, pool: str, path: str | Path, *, number: int | None = None, fmt: str | None = None,
-                     only_unlabeled: bool = True) -> int:
+    def export_round(
+        self,
+        pool: str,
+        path: str | Path,
+        *,
+        number: int | None = None,
+        fmt: str | None = None,
+        only_unlabeled: bool = True,
+    ) -> int:
         """Write a round's items for annotators: jsonl, csv, labelstudio (tasks JSON) or argilla
         (records JSON); ``fmt`` None: from the file's suffix (jsonl by default). Returns the count."""
         fmt = write_format_for(path, fmt, formats=EXPORT_FORMATS)
         rnd = self.get_round(pool, number)
         items = [i for i in rnd.items if not (only_unlabeled and i.label is not None)]
         if fmt in ("jsonl", "csv"):
-            rows = ({"id": i.external_id, "text": i.text, "label": i.label, "position": i.position,
-                     "score": i.score, **{f"field_{k}": v for k, v in i.fields.items()}} for i in items)
+            rows = (
+                {
+                    "id": i.external_id,
+                    "text": i.text,
+                    "label": i.label,
+                    "position": i.position,
+                    "score": i.score,
+                    **{f"field_{k}": v for k, v in i.fields.items()},
+                }
+                for i in items
+            )
             return write_records(rows, path, fmt)
         convert = to_labelstudio_task if fmt == "labelstudio" else to_argilla_record
         write_json_atomic([convert(i.external_id, i.text, i.fields) for i in items], path)

@@ -121,9 +121,11 @@ class SkillService:
                 raise InvalidInputError("vocabulary must name at least one skill (or reset it to derive it from items)")
             outside = sorted(set(skill_counts(self._item_skills(pool))) - set(vocab))
             if outside:
-                raise InvalidInputError(f"items of pool {pool!r} carry skills outside the new vocabulary: "
-                                        f"{outside[:10]}{' ...' if len(outside) > 10 else ''}; edit those items first "
-                                        "or include the skills")
+                raise InvalidInputError(
+                    f"items of pool {pool!r} carry skills outside the new vocabulary: "
+                    f"{outside[:10]}{' ...' if len(outside) > 10 else ''}; edit those items first "
+                    "or include the skills"
+                )
             self._update_settings(pool, "skills", vocab)
         else:
             self._update_settings(pool, "skills", None)
@@ -194,8 +196,15 @@ class SkillService:
             return None
         return self.indexes.build(pool).version
 
-    def edit_many(self, pool: str, ids: Sequence[str], *, set: Sequence[str] | None = None,
-                  add: Sequence[str] | None = None, remove: Sequence[str] | None = None) -> SkillEditReport:
+    def edit_many(
+        self,
+        pool: str,
+        ids: Sequence[str],
+        *,
+        set: Sequence[str] | None = None,
+        add: Sequence[str] | None = None,
+        remove: Sequence[str] | None = None,
+    ) -> SkillEditReport:
         """The same change for many items: exactly one of ``set``, ``add``, ``remove``."""
         given = [(m, v) for m, v in (("set", set), ("add", add), ("remove", remove)) if v is not None]
         if len(given) != 1:
@@ -205,8 +214,16 @@ class SkillService:
         mode, skills = given[0]
         return self.edit(pool, [SkillEdit(str(i), tuple(skills), mode, n) for n, i in enumerate(ids, start=1)])
 
-    def edit_from_file(self, pool: str, path: str | Path, *, mode: str = "set", fmt: str | None = None,
-                       id_field: str = "id", skills_field: str = "skills") -> SkillEditReport:
+    def edit_from_file(
+        self,
+        pool: str,
+        path: str | Path,
+        *,
+        mode: str = "set",
+        fmt: str | None = None,
+        id_field: str = "id",
+        skills_field: str = "skills",
+    ) -> SkillEditReport:
         """Per-item skills from a JSONL/CSV file (``id``, ``skills`` as a JSON list or ``a;b``; an
         optional ``mode`` column overrides ``mode`` per row). All or nothing; errors name the line."""
         edits = []
@@ -225,8 +242,9 @@ class SkillService:
         """The registered skill predictors (`fewshot.adaptive.PREDICTORS`)."""
         return PREDICTORS.names()
 
-    def predictor(self, pool: str, method: str = "knn", *, lm: str | None = None,
-                  n_neighbors: int = 16) -> SkillPredictor:
+    def predictor(
+        self, pool: str, method: str = "knn", *, lm: str | None = None, n_neighbors: int = 16
+    ) -> SkillPredictor:
         """The pool's skill predictor ``method``, built over its dense index (cached per index
         version); an LM-backed predictor needs ``lm``, a backend spec."""
         cls = PREDICTORS.get(method)
@@ -245,7 +263,8 @@ class SkillService:
                 self._predictors[key] = cls.for_pool(dense, vocab, n_neighbors=n_neighbors)
             return self._predictors[key]
 
-    def predict(self, pool: str, queries: Sequence[str] | str, *, method: str = "knn", top: int = 1,
-                lm: str | None = None) -> list[list[str]]:
+    def predict(
+        self, pool: str, queries: Sequence[str] | str, *, method: str = "knn", top: int = 1, lm: str | None = None
+    ) -> list[list[str]]:
         """Up to ``top`` skills per query, most likely first."""
         return self.predictor(pool, method, lm=lm).predict(queries, top=top)

@@ -37,14 +37,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_UDR_TEMPLATE = PromptTemplate(name="udr-default", input="Input: {text}\nAnswer:", output=" {label}")
 
 
-
-
 def _positive(name: str, value: Any, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidInputError(f"{name} must be an int >= 1, got {value!r}")
-
 
 
 class UDRService:
@@ -54,9 +51,15 @@ class UDRService:
         self.ctx, self.pools, self.indexes, self.models = ctx, pools, indexes, models
 
     # ------------------------------------------------------------------------ tasks
-    def tasks(self, pools: Sequence[str], *, template: str | None = None,
-              instructions: dict[str, str] | None = None, max_queries: int | None = None,
-              seed: int = 0) -> list[UDRTask]:
+    def tasks(
+        self,
+        pools: Sequence[str],
+        *,
+        template: str | None = None,
+        instructions: dict[str, str] | None = None,
+        max_queries: int | None = None,
+        seed: int = 0,
+    ) -> list[UDRTask]:
         """One `UDRTask` per pool: its labeled items are the annotated pool; ``max_queries`` of them
         (a seeded sample; all when None) are the training items."""
         from fewshot.udr import UDRTask
@@ -78,8 +81,10 @@ class UDRService:
             info = self.pools.get(pool)
             items = self.indexes.labeled_demonstrations(pool)
             if len(items) < 3:
-                raise InvalidInputError(f"pool {pool!r} has {len(items)} labeled items; UDR needs at least 3 "
-                                        "(each training item needs candidates other than itself)")
+                raise InvalidInputError(
+                    f"pool {pool!r} has {len(items)} labeled items; UDR needs at least 3 "
+                    "(each training item needs candidates other than itself)"
+                )
             queries = items
             if max_queries is not None and max_queries < len(items):
                 rows_ = np.sort(np.random.default_rng(seed).choice(len(items), size=max_queries, replace=False))
@@ -106,9 +111,18 @@ class UDRService:
         return SQLFeedbackCache(self.ctx.session)
 
     # ------------------------------------------------------------------------ mining
-    def mine(self, pools: Sequence[str], *, lm: str | LMBackend, n_candidates: int = 50,
-             template: str | None = None, max_queries: int | None = None, seed: int = 0,
-             chunk_size: int = 64, progress: StageProgress | None = None) -> dict[str, Any]:
+    def mine(
+        self,
+        pools: Sequence[str],
+        *,
+        lm: str | LMBackend,
+        n_candidates: int = 50,
+        template: str | None = None,
+        max_queries: int | None = None,
+        seed: int = 0,
+        chunk_size: int = 64,
+        progress: StageProgress | None = None,
+    ) -> dict[str, Any]:
         """Score the top ``n_candidates`` BM25 candidates of each training item with ``lm`` and store
         the scores (pairs already stored are skipped). Returns the mining statistics."""
         from fewshot.udr import bm25_candidates, mine_tasks
@@ -118,19 +132,35 @@ class UDRService:
         backend, owned = self._lm(lm)
         try:
             cands = {t.name: bm25_candidates(t, n_candidates) for t in tasks}
-            _, stats = mine_tasks(tasks, backend, cands, cache=self.feedback_cache(), chunk_size=chunk_size,
-                                  progress=progress)
+            _, stats = mine_tasks(
+                tasks, backend, cands, cache=self.feedback_cache(), chunk_size=chunk_size, progress=progress
+            )
         finally:
             if owned:
                 backend.close()
         return {"pools": [t.name for t in tasks], "lm": str(backend.name), **stats.to_dict()}
 
     # ------------------------------------------------------------------------ training
-    def train(self, name: str, pools: Sequence[str], *, lm: str | LMBackend, rounds: int = 1,
-              n_candidates: int = 50, template: str | None = None, instructions: dict[str, str] | None = None,
-              max_queries: int | None = None, base_model: str | None = None, epochs: int = 3,
-              batch_size: int = 8, k: int = 8, lr: float = 3e-5, seed: int = 0, chunk_size: int = 64,
-              progress: StageProgress | None = None) -> ModelInfo:
+    def train(
+        self,
+        name: str,
+        pools: Sequence[str],
+        *,
+        lm: str | LMBackend,
+        rounds: int = 1,
+        n_candidates: int = 50,
+        template: str | None = None,
+        instructions: dict[str, str] | None = None,
+        max_queries: int | None = None,
+        base_model: str | None = None,
+        epochs: int = 3,
+        batch_size: int = 8,
+        k: int = 8,
+        lr: float = 3e-5,
+        seed: int = 0,
+        chunk_size: int = 64,
+        progress: StageProgress | None = None,
+    ) -> ModelInfo:
         """Mine feedback (cached), train a UDR model on ``pools`` jointly, save it as the next version
         of ``name``; returns its `ModelInfo`."""
         from fewshot.udr import TrainConfig, run_udr
@@ -139,25 +169,46 @@ class UDRService:
         _positive("rounds", rounds)
         _positive("n_candidates", n_candidates)
         config = TrainConfig(epochs=epochs, batch_size=batch_size, k=k, lr=lr, seed=seed)
-        tasks = self.tasks(pools, template=template, instructions=instructions, max_queries=max_queries,
-                           seed=seed)
+        tasks = self.tasks(pools, template=template, instructions=instructions, max_queries=max_queries, seed=seed)
         base = base_model or self.ctx.settings.embedding_model
         backend, owned = self._lm(lm)
         try:
-            run = run_udr(tasks, backend, base_model=base, rounds=rounds, n_candidates=n_candidates,
-                          config=config, cache=self.feedback_cache(), name=name, chunk_size=chunk_size,
-                          progress=progress)
+            run = run_udr(
+                tasks,
+                backend,
+                base_model=base,
+                rounds=rounds,
+                n_candidates=n_candidates,
+                config=config,
+                cache=self.feedback_cache(),
+                name=name,
+                chunk_size=chunk_size,
+                progress=progress,
+            )
         finally:
             if owned:
                 backend.close()
-        params = {"pools": [t.name for t in tasks], "lm": str(backend.name), "rounds": rounds,
-                  "n_candidates": n_candidates, "template": template or "default",
-                  "instructions": {t.name: t.instruction for t in tasks}, "max_queries": max_queries,
-                  **config.to_dict()}
+        params = {
+            "pools": [t.name for t in tasks],
+            "lm": str(backend.name),
+            "rounds": rounds,
+            "n_candidates": n_candidates,
+            "template": template or "default",
+            "instructions": {t.name: t.instruction for t in tasks},
+            "max_queries": max_queries,
+            **config.to_dict(),
+        }
         return self.models.save(name, run.model, base_model=base, params=params, metrics=run.metrics())
 
-    def save_model(self, name: str, model: UDRModel, *, base_model: str = "unknown",
-                   params: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> ModelInfo:
+    def save_model(
+        self,
+        name: str,
+        model: UDRModel,
+        *,
+        base_model: str = "unknown",
+        params: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> ModelInfo:
         """Register a UDR model trained elsewhere (e.g. with `fewshot.udr.run_udr`) as the next version
         of ``name``; it is copied under the workspace's models folder."""
         return self.models.save(name, model, base_model=base_model, params=params, metrics=metrics)

@@ -66,15 +66,22 @@ class VectorService:
             embedder = self.ctx.embedder(model)
             chunk = self.ctx.settings.embed_chunk_size
             for i in range(0, len(todo), chunk):
-                part = todo[i:i + chunk]
+                part = todo[i : i + chunk]
                 store.add(part, embedder.encode([unique[h] for h in part]))
                 done += len(part)
                 if progress is not None:
                     progress(done, len(todo))
         elif progress is not None:
             progress(0, 0)
-        return EmbedReport(pool=pool, model=model, total=len(rows), embedded=done, cached=len(hashes) - len(todo),
-                           seconds=time.perf_counter() - start, dim=store.dim)
+        return EmbedReport(
+            pool=pool,
+            model=model,
+            total=len(rows),
+            embedded=done,
+            cached=len(hashes) - len(todo),
+            seconds=time.perf_counter() - start,
+            dim=store.dim,
+        )
 
     def run_embed_job(self, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
         """The ``embed`` job: ``params["pool"]``."""

@@ -184,9 +184,12 @@ class Workspace:
         """Labels from a file, all or nothing (see `LabelService.import_labels`)."""
         return self.labels.import_labels(pool, path, **options)
 
-    def apply_labels(self, pool: str,
-                     labels: Sequence[LabelRecord] | Sequence[tuple[str, str | None]] | dict[str, str],
-                     **options: Any) -> LabelImportReport:
+    def apply_labels(
+        self,
+        pool: str,
+        labels: Sequence[LabelRecord] | Sequence[tuple[str, str | None]] | dict[str, str],
+        **options: Any,
+    ) -> LabelImportReport:
         """Labels given in memory (records, ``(id, label)`` pairs or a dict), all or nothing (see
         `LabelService.apply`)."""
         return self.labels.apply(pool, labels, **options)
@@ -199,8 +202,16 @@ class Workspace:
     def index_info(self, pool: str) -> IndexInfo:
         return self.indexes.info(pool)
 
-    def retrieve(self, pool: str, queries: str | Sequence[str], *, k: int = 8, retriever: str = "dense",
-                 filter: Any = None, **params: Any) -> list[list[Demo]]:
+    def retrieve(
+        self,
+        pool: str,
+        queries: str | Sequence[str],
+        *,
+        k: int = 8,
+        retriever: str = "dense",
+        filter: Any = None,
+        **params: Any,
+    ) -> list[list[Demo]]:
         """Demonstrations for each query from the pool's labeled items: ``list[list[Demo]]``."""
         return self.retrieval.retrieve(pool, queries, k=k, retriever=retriever, filter=filter, **params)
 
@@ -214,18 +225,20 @@ class Workspace:
         return self.prompts.log(prompt_id)
 
     # ------------------------------------------------------------------ UDR
-    def udr_mine(self, pools: str | Sequence[str], *, lm: Any, n_candidates: int = 50,
-                 **options: Any) -> dict[str, Any]:
+    def udr_mine(
+        self, pools: str | Sequence[str], *, lm: Any, n_candidates: int = 50, **options: Any
+    ) -> dict[str, Any]:
         """Score each training item's top BM25 candidates with ``lm`` (see `UDRService.mine`)."""
-        return self.udr.mine([pools] if isinstance(pools, str) else list(pools), lm=lm, n_candidates=n_candidates,
-                             **options)
+        return self.udr.mine(
+            [pools] if isinstance(pools, str) else list(pools), lm=lm, n_candidates=n_candidates, **options
+        )
 
-    def udr_train(self, name: str, pools: str | Sequence[str], *, lm: Any, rounds: int = 1,
-                  **options: Any) -> ModelInfo:
+    def udr_train(
+        self, name: str, pools: str | Sequence[str], *, lm: Any, rounds: int = 1, **options: Any
+    ) -> ModelInfo:
         """Train a UDR retriever over ``pools`` as the next version of ``name`` (see `UDRService.train`);
         retrieve with it as ``retriever="udr:<name>"``."""
-        return self.udr.train(name, [pools] if isinstance(pools, str) else list(pools), lm=lm, rounds=rounds,
-                              **options)
+        return self.udr.train(name, [pools] if isinstance(pools, str) else list(pools), lm=lm, rounds=rounds, **options)
 
     def list_models(self, name: str | None = None) -> list[ModelInfo]:
         return self.models.versions(name)
@@ -241,10 +254,19 @@ class Workspace:
     def set_skill_vocabulary(self, pool: str, skills: Sequence[str] | None) -> dict[str, Any]:
         return self.skills.set_vocabulary(pool, skills)
 
-    def edit_skills(self, pool: str, ids: Sequence[str] | None = None, *, set: Sequence[str] | None = None,
-                    add: Sequence[str] | None = None, remove: Sequence[str] | None = None,
-                    path: str | Path | None = None, mode: str = "set", fmt: str | None = None,
-                    edits: Sequence[SkillEdit] | None = None) -> SkillEditReport:
+    def edit_skills(
+        self,
+        pool: str,
+        ids: Sequence[str] | None = None,
+        *,
+        set: Sequence[str] | None = None,
+        add: Sequence[str] | None = None,
+        remove: Sequence[str] | None = None,
+        path: str | Path | None = None,
+        mode: str = "set",
+        fmt: str | None = None,
+        edits: Sequence[SkillEdit] | None = None,
+    ) -> SkillEditReport:
         """Bulk skill edits, all or nothing, in exactly one form: one change (set/add/remove) for many
         ``ids``; per-item skills from a JSONL/CSV ``path``; or per-item `SkillEdit` s (``edits``).
         An indexed pool's index is refreshed at once (the report's ``index_version``)."""
@@ -257,15 +279,17 @@ class Workspace:
             return self.skills.edit(pool, edits, source="edits")
         return self.skills.edit_many(pool, list(ids or ()), set=set, add=add, remove=remove)
 
-    def difficulty_thresholds(self, pool: str, update: Mapping[str, Any] | None = None, *,
-                              reset: bool = False) -> DifficultyThresholds:
+    def difficulty_thresholds(
+        self, pool: str, update: Mapping[str, Any] | None = None, *, reset: bool = False
+    ) -> DifficultyThresholds:
         """The pool's difficulty thresholds, after applying ``update`` (or ``reset`` to the defaults)."""
         if reset:
             return self.skills.set_thresholds(pool, None)
         return self.skills.set_thresholds(pool, update) if update else self.skills.thresholds(pool)
 
-    def predict_skills(self, pool: str, queries: str | Sequence[str], *, method: str = "knn", top: int = 1,
-                       lm: str | None = None) -> list[list[str]]:
+    def predict_skills(
+        self, pool: str, queries: str | Sequence[str], *, method: str = "knn", top: int = 1, lm: str | None = None
+    ) -> list[list[str]]:
         return self.skills.predict(pool, queries, method=method, top=top, lm=lm)
 
     def adaptive_prompt(self, pool: str, query: str, *, feedback: Any = None, **options: Any) -> AdaptivePrompt:
@@ -275,4 +299,3 @@ class Workspace:
     def two_pass(self, pool: str, query: str, *, lm: str, **options: Any) -> TwoPassResult:
         """Model -> judge -> rebuilt prompt -> model (see `PromptService.two_pass`)."""
         return self.prompts.two_pass(pool, query, lm=lm, **options)
-

@@ -12,6 +12,16 @@ from .models import Base, Example, ExampleStatus, Job, JobStatus, Pool, Selectio
 from .vectors import VectorStore
 
 __all__ = [
-    "Base", "Example", "ExampleStatus", "Job", "JobStatus", "Pool", "SelectionItem", "SelectionRound",
-    "VectorStore", "create_db_engine", "make_session_factory", "migrate",
+    "Base",
+    "Example",
+    "ExampleStatus",
+    "Job",
+    "JobStatus",
+    "Pool",
+    "SelectionItem",
+    "SelectionRound",
+    "VectorStore",
+    "create_db_engine",
+    "make_session_factory",
+    "migrate",
 ]

@@ -16,5 +16,4 @@ def is_unique_violation(exc: BaseException) -> bool:
     if not isinstance(exc, IntegrityError):
         return False
     orig = exc.orig
-    return (getattr(orig, "sqlite_errorname", None) in _SQLITE_UNIQUE
-            or getattr(orig, "sqlstate", None) == _PG_UNIQUE)
+    return getattr(orig, "sqlite_errorname", None) in _SQLITE_UNIQUE or getattr(orig, "sqlstate", None) == _PG_UNIQUE

@@ -15,9 +15,23 @@ from fewshot.exceptions import InvalidInputError
 from fewshot.store.models import Example, ExampleStatus
 from fewshot.store.pools import STATUSES
 
-__all__ = ["examples_query", "check_status", "page", "labeled", "statuses", "hashes_and_texts", "id_hash_rows",
-           "by_external_ids", "hash_owners", "insert_examples", "update_example", "set_labels",
-           "item_skills", "set_skills", "IN_CHUNK"]
+__all__ = [
+    "examples_query",
+    "check_status",
+    "page",
+    "labeled",
+    "statuses",
+    "hashes_and_texts",
+    "id_hash_rows",
+    "by_external_ids",
+    "hash_owners",
+    "insert_examples",
+    "update_example",
+    "set_labels",
+    "item_skills",
+    "set_skills",
+    "IN_CHUNK",
+]
 
 IN_CHUNK = 500  # ids per SQL IN list
 
@@ -25,7 +39,7 @@ IN_CHUNK = 500  # ids per SQL IN list
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     n = IN_CHUNK  # read at call time (tests lower it)
     for i in range(0, len(values), n):
-        yield values[i:i + n]
+        yield values[i : i + n]
 
 
 def check_status(status: str | None) -> None:
@@ -33,8 +47,7 @@ def check_status(status: str | None) -> None:
         raise InvalidInputError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
 
 
-def examples_query(*, pool_id: int, status: str | Sequence[str] | None = None,
-                   label: str | None = None) -> Select[Any]:
+def examples_query(*, pool_id: int, status: str | Sequence[str] | None = None, label: str | None = None) -> Select[Any]:
     """A SELECT of a pool's examples in id order, optionally filtered by status and label."""
     stmt = select(Example).where(Example.pool_id == pool_id)
     if isinstance(status, str):
@@ -49,8 +62,16 @@ def examples_query(*, pool_id: int, status: str | Sequence[str] | None = None,
     return stmt.order_by(Example.id)
 
 
-def page(session: Session, *, pool_id: int, status: str | Sequence[str] | None = None, label: str | None = None,
-         limit: int | None = None, offset: int = 0, after_id: int | None = None) -> list[Example]:
+def page(
+    session: Session,
+    *,
+    pool_id: int,
+    status: str | Sequence[str] | None = None,
+    label: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    after_id: int | None = None,
+) -> list[Example]:
     """Matching examples in id order: ``limit`` of them from ``offset``, or after id ``after_id``."""
     stmt = examples_query(pool_id=pool_id, status=status, label=label)
     if after_id is not None:
@@ -61,9 +82,13 @@ def page(session: Session, *, pool_id: int, status: str | Sequence[str] | None =
 
 def labeled(session: Session, *, pool_id: int) -> list[Example]:
     """The pool's labeled examples in id order (what indexes and UDR tasks are built from)."""
-    return list(session.scalars(select(Example).where(Example.pool_id == pool_id,
-                                                      Example.status == ExampleStatus.LABELED.value)
-                                .order_by(Example.id)))
+    return list(
+        session.scalars(
+            select(Example)
+            .where(Example.pool_id == pool_id, Example.status == ExampleStatus.LABELED.value)
+            .order_by(Example.id)
+        )
+    )
 
 
 def statuses(session: Session, *, pool_id: int) -> list[str]:
@@ -73,12 +98,15 @@ def statuses(session: Session, *, pool_id: int) -> list[str]:
 
 def hashes_and_texts(session: Session, *, pool_id: int) -> list[tuple[str, str]]:
     """``(content_hash, text)`` of every example, in id order."""
-    return [(h, t) for h, t in session.execute(select(Example.content_hash, Example.text)
-                                              .where(Example.pool_id == pool_id).order_by(Example.id))]
+    return [
+        (h, t)
+        for h, t in session.execute(
+            select(Example.content_hash, Example.text).where(Example.pool_id == pool_id).order_by(Example.id)
+        )
+    ]
 
 
-def id_hash_rows(session: Session, *, pool_id: int,
-                 status: str | Sequence[str] | None = None) -> list[tuple[int, str]]:
+def id_hash_rows(session: Session, *, pool_id: int, status: str | Sequence[str] | None = None) -> list[tuple[int, str]]:
     """``(id, content_hash)`` of the matching examples, in id order."""
     stmt = examples_query(pool_id=pool_id, status=status).with_only_columns(Example.id, Example.content_hash)
     return [(int(i), h) for i, h in session.execute(stmt)]
@@ -88,8 +116,12 @@ def by_external_ids(session: Session, *, pool_id: int, ids: Sequence[str]) -> di
     """The pool's examples with these external ids (absent ids are missing from the result)."""
     out: dict[str, Example] = {}
     for part in _chunks(sorted(set(ids))):
-        out.update((r.external_id, r) for r in session.scalars(
-            select(Example).where(Example.pool_id == pool_id, Example.external_id.in_(list(part)))))
+        out.update(
+            (r.external_id, r)
+            for r in session.scalars(
+                select(Example).where(Example.pool_id == pool_id, Example.external_id.in_(list(part)))
+            )
+        )
     return out
 
 
@@ -97,9 +129,14 @@ def hash_owners(session: Session, *, pool_id: int, hashes: Sequence[str]) -> dic
     """``content_hash -> external_id`` for texts already in the pool."""
     out: dict[str, str] = {}
     for part in _chunks(list(hashes)):
-        out.update((row.content_hash, row.external_id) for row in session.execute(
-            select(Example.content_hash, Example.external_id)
-            .where(Example.pool_id == pool_id, Example.content_hash.in_(list(part)))))
+        out.update(
+            (row.content_hash, row.external_id)
+            for row in session.execute(
+                select(Example.content_hash, Example.external_id).where(
+                    Example.pool_id == pool_id, Example.content_hash.in_(list(part))
+                )
+            )
+        )
     return out
 
 
@@ -116,8 +153,9 @@ def update_example(session: Session, *, example_id: int, **values: Any) -> None:
 def set_labels(session: Session, labels: Mapping[int, str]) -> None:
     """Label examples by database id (their status becomes ``labeled``)."""
     for example_id, label in labels.items():
-        session.execute(update(Example).where(Example.id == example_id)
-                        .values(label=label, status=ExampleStatus.LABELED.value))
+        session.execute(
+            update(Example).where(Example.id == example_id).values(label=label, status=ExampleStatus.LABELED.value)
+        )
 
 
 def item_skills(session: Session, *, pool_id: int) -> list[list[str]]:

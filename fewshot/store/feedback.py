@@ -49,16 +49,18 @@ class SQLFeedbackCache:
 
         return cls(sessions)
 
-    def get_many(self, lm: str, template_hash: str,
-                 pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    def get_many(self, lm: str, template_hash: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], float]:
         F = FeedbackScore
         wanted = set(pairs)
         items = sorted({i for i, _ in wanted})
         out: dict[tuple[str, str], float] = {}
         with self._sessions() as s:
             for part in _chunks(items, self._CHUNK):
-                rows = s.execute(select(F.item_hash, F.demo_hash, F.score).where(
-                    F.lm == lm, F.template_hash == template_hash, F.item_hash.in_(part)))
+                rows = s.execute(
+                    select(F.item_hash, F.demo_hash, F.score).where(
+                        F.lm == lm, F.template_hash == template_hash, F.item_hash.in_(part)
+                    )
+                )
                 for item, demo, score in rows:
                     if (item, demo) in wanted:
                         out[(item, demo)] = float(score)
@@ -73,18 +75,28 @@ class SQLFeedbackCache:
         fresh = [r for r in rows if (r[0], r[1]) not in known]
         try:
             with self._sessions() as s:
-                s.add_all(F(lm=lm, template_hash=template_hash, item_hash=i, demo_hash=d, score=float(v),
-                            n_tokens=int(n)) for i, d, v, n in fresh)
+                s.add_all(
+                    F(lm=lm, template_hash=template_hash, item_hash=i, demo_hash=d, score=float(v), n_tokens=int(n))
+                    for i, d, v, n in fresh
+                )
         except IntegrityError:  # another process stored some meanwhile: keep theirs, add the rest
             for r in fresh:
                 try:
                     with self._sessions() as s:
-                        s.add(F(lm=lm, template_hash=template_hash, item_hash=r[0], demo_hash=r[1],
-                                score=float(r[2]), n_tokens=int(r[3])))
+                        s.add(
+                            F(
+                                lm=lm,
+                                template_hash=template_hash,
+                                item_hash=r[0],
+                                demo_hash=r[1],
+                                score=float(r[2]),
+                                n_tokens=int(r[3]),
+                            )
+                        )
                 except IntegrityError:
                     pass
 
 
 def _chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
     for i in range(0, len(seq), n):
-        yield seq[i:i + n]
+        yield seq[i : i + n]

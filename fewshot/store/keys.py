@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,8 +44,14 @@ def _hash(secret: str) -> str:
 
 
 def _info(row: ApiKey) -> KeyInfo:
-    return KeyInfo(id=row.id, name=row.name, prefix=row.prefix, pools=None if row.pools is None else list(row.pools),
-                   created_at=row.created_at, revoked=row.revoked_at is not None)
+    return KeyInfo(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        pools=None if row.pools is None else list(row.pools),
+        created_at=row.created_at,
+        revoked=row.revoked_at is not None,
+    )
 
 
 def create_key(session: Session, *, name: str, pools: Sequence[str] | None = None) -> tuple[str, KeyInfo]:

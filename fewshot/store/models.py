@@ -13,8 +13,21 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Base", "Pool", "Example", "ExampleStatus", "SelectionRound", "SelectionItem", "Job", "JobStatus", "ApiKey",
-           "PromptLog", "IndexVersion", "TrainedModel", "FeedbackScore"]
+__all__ = [
+    "Base",
+    "Pool",
+    "Example",
+    "ExampleStatus",
+    "SelectionRound",
+    "SelectionItem",
+    "Job",
+    "JobStatus",
+    "ApiKey",
+    "PromptLog",
+    "IndexVersion",
+    "TrainedModel",
+    "FeedbackScore",
+]
 
 
 def _now() -> dt.datetime:
@@ -54,10 +67,12 @@ class Pool(Base):
     # pool-level options, e.g. {"skills": [...vocabulary...], "difficulty": {...thresholds...}}
     settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
-    examples: Mapped[list[Example]] = relationship(back_populates="pool", cascade="all, delete-orphan",
-                                                   passive_deletes=True)
-    rounds: Mapped[list[SelectionRound]] = relationship(back_populates="pool", cascade="all, delete-orphan",
-                                                        passive_deletes=True)
+    examples: Mapped[list[Example]] = relationship(
+        back_populates="pool", cascade="all, delete-orphan", passive_deletes=True
+    )
+    rounds: Mapped[list[SelectionRound]] = relationship(
+        back_populates="pool", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Example(Base):
@@ -102,8 +117,9 @@ class SelectionRound(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     pool: Mapped[Pool] = relationship(back_populates="rounds")
-    items: Mapped[list[SelectionItem]] = relationship(back_populates="round", cascade="all, delete-orphan",
-                                                      order_by="SelectionItem.position", passive_deletes=True)
+    items: Mapped[list[SelectionItem]] = relationship(
+        back_populates="round", cascade="all, delete-orphan", order_by="SelectionItem.position", passive_deletes=True
+    )
 
 
 class SelectionItem(Base):
@@ -125,8 +141,7 @@ class Job(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))
-    pool_id: Mapped[int | None] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), default=None,
-                                                index=True)
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), default=None, index=True)
     status: Mapped[str] = mapped_column(String(20), default=JobStatus.PENDING.value)
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int] = mapped_column(Integer, default=0)

@@ -13,8 +13,17 @@ from fewshot.exceptions import ConflictError, NotFoundError
 from fewshot.store.errors import is_unique_violation
 from fewshot.store.models import Example, ExampleStatus, Pool
 
-__all__ = ["get_pool", "find_pool", "pool_ref", "create_pool", "list_pools", "delete_pool", "status_counts",
-           "update_setting", "STATUSES"]
+__all__ = [
+    "get_pool",
+    "find_pool",
+    "pool_ref",
+    "create_pool",
+    "list_pools",
+    "delete_pool",
+    "status_counts",
+    "update_setting",
+    "STATUSES",
+]
 
 STATUSES = tuple(s.value for s in ExampleStatus)
 

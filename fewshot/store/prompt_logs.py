@@ -25,13 +25,26 @@ def get_log(session: Session, prompt_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFoundError(f"no prompt with id {prompt_id!r}")
     pool = session.scalar(select(Pool.name).where(Pool.id == row.pool_id))
-    return {"id": row.id, "pool_id": row.pool_id, "pool": pool, "query": row.query,
-            "query_hash": row.query_hash, "retriever": row.retriever, "template": row.template,
-            "demo_ids": list(row.demo_ids), "scores": list(row.scores), "n_tokens": row.n_tokens,
-            "params": dict(row.params or {}), "created_at": row.created_at.isoformat()}
+    return {
+        "id": row.id,
+        "pool_id": row.pool_id,
+        "pool": pool,
+        "query": row.query,
+        "query_hash": row.query_hash,
+        "retriever": row.retriever,
+        "template": row.template,
+        "demo_ids": list(row.demo_ids),
+        "scores": list(row.scores),
+        "n_tokens": row.n_tokens,
+        "params": dict(row.params or {}),
+        "created_at": row.created_at.isoformat(),
+    }
 
 
 def recent_ids(session: Session, *, pool_id: int, limit: int) -> list[str]:
     """Ids of the pool's newest ``limit`` logs, newest first."""
-    return list(session.scalars(select(PromptLog.id).where(PromptLog.pool_id == pool_id)
-                                .order_by(PromptLog.created_at.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(PromptLog.id).where(PromptLog.pool_id == pool_id).order_by(PromptLog.created_at.desc()).limit(limit)
+        )
+    )

@@ -27,8 +27,9 @@ def add_model(session: Session, **values: Any) -> TrainedModel:
         session.flush()
     except IntegrityError as exc:
         if is_unique_violation(exc):
-            raise ConflictError(f"model {values.get('name')!r} v{values.get('version')} was saved "
-                                "concurrently; train again") from None
+            raise ConflictError(
+                f"model {values.get('name')!r} v{values.get('version')} was saved concurrently; train again"
+            ) from None
         raise
     return row
 

@@ -21,9 +21,9 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -97,8 +97,14 @@ class VectorStore:
         self.path.mkdir(parents=True, exist_ok=True)
         dim = self.dim
         if dim is None:
-            manifest = {"format_version": FORMAT_VERSION, "kind": "vectors", "model": self.model,
-                        "dim": int(vectors.shape[1]), "dtype": "float32", "metric": "cosine"}
+            manifest = {
+                "format_version": FORMAT_VERSION,
+                "kind": "vectors",
+                "model": self.model,
+                "dim": int(vectors.shape[1]),
+                "dtype": "float32",
+                "metric": "cosine",
+            }
             tmp = self.path / ".manifest.json.tmp"
             tmp.write_text(json.dumps(manifest, indent=2))
             os.replace(tmp, self.path / "manifest.json")
@@ -142,7 +148,9 @@ class VectorStore:
         loaded = self._load()
         pos = np.searchsorted(loaded.keys, keys)
         pos_c = np.minimum(pos, max(len(loaded.keys) - 1, 0))
-        found = (pos < len(loaded.keys)) & (loaded.keys[pos_c] == keys) if len(loaded.keys) else np.zeros(len(keys), bool)
+        found = (
+            (pos < len(loaded.keys)) & (loaded.keys[pos_c] == keys) if len(loaded.keys) else np.zeros(len(keys), bool)
+        )
         return pos_c, found
 
     def contains(self, hashes: Sequence[str]) -> np.ndarray:
@@ -160,7 +168,8 @@ class VectorStore:
             missing = np.flatnonzero(~found)
             raise ConflictError(
                 f"{len(missing)} of {len(hashes)} texts have no vector for model {self.model!r} "
-                f"(first: {hashes[int(missing[0])][:12]}...); run `fewshot embed` first")
+                f"(first: {hashes[int(missing[0])][:12]}...); run `fewshot embed` first"
+            )
         dim = self.dim or 0
         out = np.empty((len(hashes), dim), dtype=np.float32)
         shard_of, row_of = loaded.shard_of[pos], loaded.row_of[pos]

@@ -19,8 +19,7 @@
 
 from fewshot.udr._cache import FeedbackCache, MemoryFeedbackCache
 from fewshot.udr._losses import inbatch_loss, lambdarank_loss, predicted_positions, udr_loss
-from fewshot.udr._mining import (MiningStats, bm25_candidates, candidates_by, merge_candidates,
-                                          mine_feedback)
+from fewshot.udr._mining import MiningStats, bm25_candidates, candidates_by, merge_candidates, mine_feedback
 from fewshot.udr._model import UDR_META, UDRModel, load_udr_model
 from fewshot.udr._pipeline import UDRRun, load_base_model, mine_tasks, run_udr
 from fewshot.udr._sampling import sample_candidates
@@ -28,9 +27,30 @@ from fewshot.udr._task import FEEDBACK_JOINER, UDRTask, template_hash
 from fewshot.udr._trainer import TrainConfig, TrainResult, prepare_model, train_udr
 
 __all__ = [
-    "FEEDBACK_JOINER", "FeedbackCache", "MemoryFeedbackCache", "MiningStats",
-    "TrainConfig", "TrainResult", "UDRModel", "UDRRun", "UDRTask", "UDR_META", "bm25_candidates",
-    "candidates_by", "inbatch_loss", "lambdarank_loss", "load_base_model", "load_udr_model",
-    "merge_candidates", "mine_feedback", "mine_tasks", "predicted_positions", "prepare_model",
-    "run_udr", "sample_candidates", "template_hash", "train_udr", "udr_loss",
+    "FEEDBACK_JOINER",
+    "FeedbackCache",
+    "MemoryFeedbackCache",
+    "MiningStats",
+    "TrainConfig",
+    "TrainResult",
+    "UDRModel",
+    "UDRRun",
+    "UDRTask",
+    "UDR_META",
+    "bm25_candidates",
+    "candidates_by",
+    "inbatch_loss",
+    "lambdarank_loss",
+    "load_base_model",
+    "load_udr_model",
+    "merge_candidates",
+    "mine_feedback",
+    "mine_tasks",
+    "predicted_positions",
+    "prepare_model",
+    "run_udr",
+    "sample_candidates",
+    "template_hash",
+    "train_udr",
+    "udr_loss",
 ]

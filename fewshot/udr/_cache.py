@@ -21,8 +21,7 @@ ScoreRow = tuple[str, str, float, int]
 class FeedbackCache(Protocol):
     """Reads and writes LM feedback scores."""
 
-    def get_many(self, lm: str, template_hash: str,
-                 pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    def get_many(self, lm: str, template_hash: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], float]:
         """Known scores of ``(item_hash, demo_hash)`` pairs (unknown pairs are absent)."""
         ...
 
@@ -37,8 +36,7 @@ class MemoryFeedbackCache:
     def __init__(self) -> None:
         self.scores: dict[tuple[str, str, str, str], tuple[float, int]] = {}
 
-    def get_many(self, lm: str, template_hash: str,
-                 pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    def get_many(self, lm: str, template_hash: str, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], float]:
         out = {}
         for item, demo in pairs:
             hit = self.scores.get((lm, template_hash, item, demo))
@@ -56,4 +54,4 @@ class MemoryFeedbackCache:
 
 def _chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
     for i in range(0, len(seq), n):
-        yield seq[i:i + n]
+        yield seq[i : i + n]

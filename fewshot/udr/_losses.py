@@ -69,8 +69,9 @@ def inbatch_loss(query_vecs: torch.Tensor, cand_vecs: torch.Tensor, k: int) -> t
     return F.cross_entropy(logits, target)
 
 
-def udr_loss(query_vecs: torch.Tensor, cand_vecs: torch.Tensor, k: int, *,
-             rank_weight: float = 4.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def udr_loss(
+    query_vecs: torch.Tensor, cand_vecs: torch.Tensor, k: int, *, rank_weight: float = 4.0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(total, rank, inbatch)`` with ``total = rank_weight * rank + inbatch``."""
     b = query_vecs.shape[0]
     scores = (query_vecs[:, None, :] * cand_vecs.view(b, k, -1)).sum(-1)  # (B, k)

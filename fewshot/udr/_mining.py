@@ -34,12 +34,12 @@ Feedback = dict[Any, dict[Any, float]]
 class MiningStats:
     """What one mining call cost."""
 
-    pairs: int = 0          # (query, candidate) pairs asked for
-    cached: int = 0         # answered from the cache
-    scored: int = 0         # sent to the LM (= LM loglikelihood requests)
-    lm_calls: int = 0       # loglikelihood() calls (batches of requests)
-    tokens: int = 0         # prompt + continuation tokens of the scored requests
-    seconds: float = 0.0    # LM time
+    pairs: int = 0  # (query, candidate) pairs asked for
+    cached: int = 0  # answered from the cache
+    scored: int = 0  # sent to the LM (= LM loglikelihood requests)
+    lm_calls: int = 0  # loglikelihood() calls (batches of requests)
+    tokens: int = 0  # prompt + continuation tokens of the scored requests
+    seconds: float = 0.0  # LM time
     per_task: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add(self, other: MiningStats) -> None:
@@ -88,9 +88,16 @@ def merge_candidates(old: Candidates, new: Candidates) -> Candidates:
     return out
 
 
-def mine_feedback(task: UDRTask, lm: Any, candidates: Mapping[Any, Sequence[Any]], *,
-                  cache: FeedbackCache, chunk_size: int = 64, progress: Progress | None = None,
-                  stats: MiningStats | None = None) -> Feedback:
+def mine_feedback(
+    task: UDRTask,
+    lm: Any,
+    candidates: Mapping[Any, Sequence[Any]],
+    *,
+    cache: FeedbackCache,
+    chunk_size: int = 64,
+    progress: Progress | None = None,
+    stats: MiningStats | None = None,
+) -> Feedback:
     """LM scores (mean NLL of the gold output) of every (query, candidate) pair.
 
     Pairs already in ``cache`` are not scored again; newly scored pairs are stored after every
@@ -134,7 +141,7 @@ def mine_feedback(task: UDRTask, lm: Any, candidates: Mapping[Any, Sequence[Any]
     if progress is not None:
         progress(0, total)
     for start in range(0, total, chunk_size):
-        part = todo[start:start + chunk_size]
+        part = todo[start : start + chunk_size]
         requests = [task.feedback_request(queries[qid], task.demo(cid)) for _, (qid, cid) in part]
         t0 = time.perf_counter()
         results = lm.loglikelihood(requests)
@@ -151,10 +158,21 @@ def mine_feedback(task: UDRTask, lm: Any, candidates: Mapping[Any, Sequence[Any]
             progress(start + len(part), total)
     for qid, cid, ih, dh in missing:
         out[qid][cid] = known[(ih, dh)]
-    local.per_task[task.name] = {"pairs": local.pairs, "cached": local.cached, "scored": local.scored,
-                                 "tokens": local.tokens}
-    logger.info("task %s: %d pairs, %d cached, %d scored (%d tokens, %.1fs)", task.name, local.pairs,
-                local.cached, local.scored, local.tokens, local.seconds)
+    local.per_task[task.name] = {
+        "pairs": local.pairs,
+        "cached": local.cached,
+        "scored": local.scored,
+        "tokens": local.tokens,
+    }
+    logger.info(
+        "task %s: %d pairs, %d cached, %d scored (%d tokens, %.1fs)",
+        task.name,
+        local.pairs,
+        local.cached,
+        local.scored,
+        local.tokens,
+        local.seconds,
+    )
     if stats is not None:
         stats.add(local)
     return out

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from fewshot.exceptions import InvalidInputError, NotFoundError
 from fewshot.embed import SentenceEncoder
+from fewshot.exceptions import InvalidInputError, NotFoundError
 
 __all__ = ["UDRModel", "UDR_META", "load_udr_model"]
 
@@ -36,8 +36,9 @@ class UDRModel:
         Anything else recorded in ``udr.json``.
     """
 
-    def __init__(self, model: Any, instructions: Mapping[str, str], *, name: str = "udr",
-                 meta: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, model: Any, instructions: Mapping[str, str], *, name: str = "udr", meta: Mapping[str, Any] | None = None
+    ) -> None:
         self.model = model
         self.instructions = dict(instructions)
         self.name = name
@@ -53,18 +54,33 @@ class UDRModel:
         if task is None and not self.instructions:
             return ""
         if task is None:
-            raise InvalidInputError(f"UDR model {self.name!r} was trained on several tasks "
-                                    f"{sorted(self.instructions)}; say which one's instruction to use (task=)")
-        raise InvalidInputError(f"UDR model {self.name!r} has no task {task!r}; "
-                                f"known tasks: {sorted(self.instructions)}")
+            raise InvalidInputError(
+                f"UDR model {self.name!r} was trained on several tasks "
+                f"{sorted(self.instructions)}; say which one's instruction to use (task=)"
+            )
+        raise InvalidInputError(
+            f"UDR model {self.name!r} has no task {task!r}; known tasks: {sorted(self.instructions)}"
+        )
 
-    def encoder(self, task: str | None = None, *, instruction: str | None = None,
-                batch_size: int = 64, n_threads: int | None = None) -> SentenceEncoder:
+    def encoder(
+        self,
+        task: str | None = None,
+        *,
+        instruction: str | None = None,
+        batch_size: int = 64,
+        n_threads: int | None = None,
+    ) -> SentenceEncoder:
         """An `Encoder` for one task: its instruction prefixed, vectors not normalised (use
         ``DenseRetriever(..., metric="ip")``)."""
         instr = self.instruction_for(task) if instruction is None else instruction
-        return SentenceEncoder(self.model, name=self.name, instruction=instr or None,
-                               batch_size=batch_size, normalize=False, n_threads=n_threads)
+        return SentenceEncoder(
+            self.model,
+            name=self.name,
+            instruction=instr or None,
+            batch_size=batch_size,
+            normalize=False,
+            n_threads=n_threads,
+        )
 
     def retriever(self, corpus: Any, task: str | None = None, **kw: Any) -> Any:
         """A `DenseRetriever` over ``corpus`` with exact inner-product search."""
@@ -79,14 +95,19 @@ class UDRModel:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.model.save(str(directory))
-        meta = {"format_version": FORMAT_VERSION, "name": self.name, "instructions": self.instructions,
-                **{k: v for k, v in self.meta.items() if k not in ("format_version", "instructions")}}
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "instructions": self.instructions,
+            **{k: v for k, v in self.meta.items() if k not in ("format_version", "instructions")},
+        }
         (directory / UDR_META).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
         return directory
 
 
-def load_udr_model(directory: str | os.PathLike[str], *, name: str | None = None,
-                   device: str | None = None) -> UDRModel:
+def load_udr_model(
+    directory: str | os.PathLike[str], *, name: str | None = None, device: str | None = None
+) -> UDRModel:
     """Load a model written by `UDRModel.save`."""
     from fewshot.embed import load_sentence_transformer
 
@@ -96,7 +117,8 @@ def load_udr_model(directory: str | os.PathLike[str], *, name: str | None = None
         raise NotFoundError(f"{directory} is not a UDR model (no {UDR_META})")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta.get("format_version") != FORMAT_VERSION:
-        raise InvalidInputError(f"{meta_path}: format_version {meta.get('format_version')!r}, "
-                                f"expected {FORMAT_VERSION}")
+        raise InvalidInputError(
+            f"{meta_path}: format_version {meta.get('format_version')!r}, expected {FORMAT_VERSION}"
+        )
     model = load_sentence_transformer(str(directory), device=device)
     return UDRModel(model, meta.get("instructions") or {}, name=name or meta.get("name") or "udr", meta=meta)

@@ -14,8 +14,9 @@ __all__ = ["sample_candidates"]
 T = TypeVar("T")
 
 
-def sample_candidates(ranked: Sequence[T], k: int = 8, *, rng: np.random.Generator,
-                      top: int = 5, bottom: int = 5) -> list[T]:
+def sample_candidates(
+    ranked: Sequence[T], k: int = 8, *, rng: np.random.Generator, top: int = 5, bottom: int = 5
+) -> list[T]:
     """K candidates out of ``ranked`` (the LM's order, best first), returned in LM order.
 
     One comes from the LM's ``top`` best, one from its ``bottom`` worst, the other ``k - 2``

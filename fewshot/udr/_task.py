@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from fewshot.exceptions import InvalidInputError
+from fewshot.hashing import content_hash
 from fewshot.prompt import PromptTemplate
 from fewshot.retrieve._corpus import Example
-from fewshot.hashing import content_hash
 
 __all__ = ["UDRTask", "FEEDBACK_JOINER", "template_hash"]
 

@@ -93,10 +93,14 @@ class TrainResult:
         return [float(p.mean()) for p in parts if p.size]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps, "seconds": round(self.seconds, 2), "items": self.items,
-                "device": self.device,
-                "loss_first": self.losses[0] if self.losses else None,
-                "loss_last": self.losses[-1] if self.losses else None}
+        return {
+            "steps": self.steps,
+            "seconds": round(self.seconds, 2),
+            "items": self.items,
+            "device": self.device,
+            "loss_first": self.losses[0] if self.losses else None,
+            "loss_last": self.losses[-1] if self.losses else None,
+        }
 
 
 def prepare_model(model: Any) -> Any:
@@ -108,14 +112,14 @@ def prepare_model(model: Any) -> Any:
     mods = [m for m in model]
     if not any(isinstance(m, Normalize) for m in mods):
         return model
-    out = SentenceTransformer(modules=[m for m in mods if not isinstance(m, Normalize)],
-                              device=str(model.device))
+    out = SentenceTransformer(modules=[m for m in mods if not isinstance(m, Normalize)], device=str(model.device))
     out.max_seq_length = model.max_seq_length
     return out
 
 
-def _rows(tasks: Sequence[UDRTask], feedback: Mapping[str, Feedback], k: int,
-          rng: np.random.Generator) -> tuple[list[tuple[int, list[tuple[Any, list[Any]]]]], dict[str, int]]:
+def _rows(
+    tasks: Sequence[UDRTask], feedback: Mapping[str, Feedback], k: int, rng: np.random.Generator
+) -> tuple[list[tuple[int, list[tuple[Any, list[Any]]]]], dict[str, int]]:
     """Per task, the usable items with their K sampled candidates (LM order)."""
     out, counts = [], {}
     for t_index, task in enumerate(tasks):
@@ -132,8 +136,9 @@ def _rows(tasks: Sequence[UDRTask], feedback: Mapping[str, Feedback], k: int,
     return out, counts
 
 
-def _batches(per_task: list[tuple[int, list[tuple[Any, list[Any]]]]], batch_size: int, k: int,
-             rng: np.random.Generator) -> list[tuple[int, list[tuple[Any, list[Any]]]]]:
+def _batches(
+    per_task: list[tuple[int, list[tuple[Any, list[Any]]]]], batch_size: int, k: int, rng: np.random.Generator
+) -> list[tuple[int, list[tuple[Any, list[Any]]]]]:
     """Single-task batches, all tasks' batches shuffled together. Items with fewer than ``k``
     candidates are grouped by their candidate count so that a batch has one list length."""
     batches = []
@@ -144,12 +149,18 @@ def _batches(per_task: list[tuple[int, list[tuple[Any, list[Any]]]]], batch_size
             by_len.setdefault(len(items[i][1]), []).append(items[i])
         for group in by_len.values():
             for s in range(0, len(group), batch_size):
-                batches.append((t_index, group[s:s + batch_size]))
+                batches.append((t_index, group[s : s + batch_size]))
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def train_udr(model: Any, tasks: Sequence[UDRTask], feedback: Mapping[str, Feedback], *,
-              config: TrainConfig = TrainConfig(), progress: Progress | None = None) -> TrainResult:
+def train_udr(
+    model: Any,
+    tasks: Sequence[UDRTask],
+    feedback: Mapping[str, Feedback],
+    *,
+    config: TrainConfig = TrainConfig(),
+    progress: Progress | None = None,
+) -> TrainResult:
     """Train ``model`` (a sentence-transformers model, modified in place) on LM feedback.
 
     Parameters
@@ -184,7 +195,8 @@ def train_udr(model: Any, tasks: Sequence[UDRTask], feedback: Mapping[str, Feedb
     total = est * config.epochs
     warm = max(1, int(total * config.warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm))
+    )
     result = TrainResult(steps=0, seconds=0.0, items=counts, device=str(device))
     queries = [{q.id: q for q in t.queries} for t in tasks]
     tokenize = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers >= 6 / older
@@ -221,6 +233,7 @@ def train_udr(model: Any, tasks: Sequence[UDRTask], feedback: Mapping[str, Feedb
     model.eval()
     result.steps = step
     result.seconds = time.perf_counter() - t0
-    logger.info("UDR training: %d steps in %.1fs, loss %.4f -> %.4f", step, result.seconds,
-                result.losses[0], result.losses[-1])
+    logger.info(
+        "UDR training: %d steps in %.1fs, loss %.4f -> %.4f", step, result.seconds, result.losses[0], result.losses[-1]
+    )
     return result

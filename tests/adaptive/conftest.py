@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from shared_data import math_skill_sample, read_jsonl, uses_shipped_slices
 
 CALC = re.compile(r"<<[^<>]*>>")
@@ -41,9 +40,16 @@ def encoder(embedder):
 def gsm_retriever(gsm_train, encoder):
     from fewshot.retrieve import Corpus, DenseRetriever, Example
 
-    corpus = Corpus(Example(id=f"train-{i}", text=r["question"], label=r["final_answer"],
-                            output=CALC.sub("", r["answer"]), skills=tuple(r["skills"]))
-                    for i, r in enumerate(gsm_train))
+    corpus = Corpus(
+        Example(
+            id=f"train-{i}",
+            text=r["question"],
+            label=r["final_answer"],
+            output=CALC.sub("", r["answer"]),
+            skills=tuple(r["skills"]),
+        )
+        for i, r in enumerate(gsm_train)
+    )
     retriever = DenseRetriever(corpus, encoder, kind="flat")
     retriever.sync()
     return retriever

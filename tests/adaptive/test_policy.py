@@ -27,8 +27,10 @@ from fewshot.retrieve import Filter
 def test_vocabulary_and_checks(gsm_train):
     vocab = vocabulary_from(r["skills"] for r in gsm_train)
     assert len(vocab) == 13 and vocab[0] == "multiplication"  # the most frequent first
-    assert check_skills(["Time Speed Distance", "percentage", "percentage"], vocab) == \
-        ["time_speed_distance", "percentage"]
+    assert check_skills(["Time Speed Distance", "percentage", "percentage"], vocab) == [
+        "time_speed_distance",
+        "percentage",
+    ]
     with pytest.raises(InvalidInputError, match="unknown skill 'percentages'.*did you mean percentage"):
         check_skills(["percentages"], vocab)
     with pytest.raises(InvalidInputError, match="non-empty"):
@@ -46,13 +48,16 @@ def test_parse_skills_against_the_vocabulary(gsm_train):
 
 
 # ----------------------------------------------------------------------------- judges
-@pytest.mark.parametrize("scores, difficult, why", [
-    ([0.95, 0.9, 0.9], False, "easy"),
-    ([0.95, 0.9, 0.85], True, "final step score 0.85 <= 0.85"),
-    ([0.9, 0.7, 0.99], True, "step 2 score 0.7 <= 0.7"),
-    ([0.5, 0.99, 0.99, 0.99], False, "easy"),  # the first step is exempt and the mean is 0.87
-    ([0.6, 0.9, 0.9], True, "mean step score 0.8 <= 0.85"),
-])
+@pytest.mark.parametrize(
+    "scores, difficult, why",
+    [
+        ([0.95, 0.9, 0.9], False, "easy"),
+        ([0.95, 0.9, 0.85], True, "final step score 0.85 <= 0.85"),
+        ([0.9, 0.7, 0.99], True, "step 2 score 0.7 <= 0.7"),
+        ([0.5, 0.99, 0.99, 0.99], False, "easy"),  # the first step is exempt and the mean is 0.87
+        ([0.6, 0.9, 0.9], True, "mean step score 0.8 <= 0.85"),
+    ],
+)
 def test_caller_score_judge_uses_the_paper_thresholds(scores, difficult, why):
     j = CallerScoreJudge().judge(scores)
     assert j.difficult is difficult and why in j.reason and j.judge == "scores"

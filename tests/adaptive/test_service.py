@@ -17,8 +17,9 @@ def ws(tmp_path_factory, embedder, gsm_train):
     workspace = Workspace.open(home / "home")
     workspace.use_embedder(embedder)
     src = write_jsonl(home / "gsm.jsonl", gsm_train[:120])
-    workspace.ingest("gsm", src, id_field="id", text_field="question", label_field="final_answer",
-                     skills_field="skills")
+    workspace.ingest(
+        "gsm", src, id_field="id", text_field="question", label_field="final_answer", skills_field="skills"
+    )
     workspace.build_index("gsm")
     yield workspace
     workspace.close()
@@ -28,8 +29,14 @@ def ws(tmp_path_factory, embedder, gsm_train):
 def edit_pool(ws, gsm_train, tmp_path):
     """A fresh, unindexed pool of 30 items for edits."""
     name = f"edit-{tmp_path.name}"
-    ws.ingest(name, write_jsonl(tmp_path / "e.jsonl", gsm_train[:30]), id_field="id", text_field="question",
-              label_field="final_answer", skills_field="skills")
+    ws.ingest(
+        name,
+        write_jsonl(tmp_path / "e.jsonl", gsm_train[:30]),
+        id_field="id",
+        text_field="question",
+        label_field="final_answer",
+        skills_field="skills",
+    )
     return name
 
 
@@ -40,7 +47,8 @@ def _skills(ws, pool):
 def test_vocabulary_derived_then_stored(ws, edit_pool, gsm_train):
     info = ws.skill_vocabulary(edit_pool)
     assert not info["stored"] and info["counts"]["multiplication"] == sum(
-        "multiplication" in r["skills"] for r in gsm_train[:30])
+        "multiplication" in r["skills"] for r in gsm_train[:30]
+    )
     with pytest.raises(InvalidInputError, match="carry skills outside the new vocabulary"):
         ws.set_skill_vocabulary(edit_pool, ["multiplication"])
     full = info["skills"] + ["geometry"]
@@ -85,9 +93,14 @@ def test_bulk_edits_are_all_or_nothing(ws, edit_pool, tmp_path):
     ws.set_skill_vocabulary(edit_pool, ws.skill_vocabulary(edit_pool)["skills"])
     with pytest.raises(InvalidInputError, match="unknown skill 'geometry'"):
         ws.edit_skills(edit_pool, ["gsm8k-train-3"], add=["geometry"])
-    bad = write_jsonl(tmp_path / "skills.jsonl", [{"id": "gsm8k-train-4", "skills": ["algebra"]},
-                                                  {"id": "gsm8k-train-5", "skills": ["algebra"], "mode": "add"},
-                                                  {"id": "gsm8k-train-6", "skills": "percentage;cooking"}])
+    bad = write_jsonl(
+        tmp_path / "skills.jsonl",
+        [
+            {"id": "gsm8k-train-4", "skills": ["algebra"]},
+            {"id": "gsm8k-train-5", "skills": ["algebra"], "mode": "add"},
+            {"id": "gsm8k-train-6", "skills": "percentage;cooking"},
+        ],
+    )
     with pytest.raises(InvalidInputError, match=r"skills.jsonl, line 3, id 'gsm8k-train-6'.*unknown skill 'cooking'"):
         ws.edit_skills(edit_pool, path=bad)
     (tmp_path / "broken.jsonl").write_text('{"id": "gsm8k-train-4", "skills": ["algebra"]}\n{"id": \n')
@@ -99,8 +112,10 @@ def test_bulk_edits_are_all_or_nothing(ws, edit_pool, tmp_path):
 
 
 def test_bulk_edits_from_files(ws, edit_pool, tmp_path):
-    good = write_jsonl(tmp_path / "skills.jsonl", [{"id": "gsm8k-train-4", "skills": ["algebra"]},
-                                                   {"id": "gsm8k-train-5", "skills": ["algebra"], "mode": "add"}])
+    good = write_jsonl(
+        tmp_path / "skills.jsonl",
+        [{"id": "gsm8k-train-4", "skills": ["algebra"]}, {"id": "gsm8k-train-5", "skills": ["algebra"], "mode": "add"}],
+    )
     rep = ws.edit_skills(edit_pool, path=good)
     after = _skills(ws, edit_pool)
     assert rep.changed == 2 and after["gsm8k-train-4"] == ["algebra"] and "algebra" in after["gsm8k-train-5"]
@@ -149,22 +164,23 @@ def test_adaptive_prompt_branches_are_logged(ws, gsm_test):
     log = ws.prompt_log(hard.prompt_id)["params"]["adaptive"]
     assert log["branch"] == "difficult" and "step 2 score 0.5 <= 0.7" in log["reason"]
     assert log["feedback"]["step_scores"] == [0.9, 0.5]
-    plus = ws.adaptive_prompt("gsm", q, feedback={"difficult": True, "missing_skills": ["fractions", "division"]},
-                              **opts)
+    plus = ws.adaptive_prompt(
+        "gsm", q, feedback={"difficult": True, "missing_skills": ["fractions", "division"]}, **opts
+    )
     ids = plus.prompt.demo_ids
     assert plus.decision.branch == "adaptmi_plus" and len(ids) == 4
     assert any("fractions" in items[i] for i in ids) and any("division" in items[i] for i in ids)
     assert ws.prompt_log(plus.prompt_id)["params"]["adaptive"]["skill_source"] == "caller"
     # per-request thresholds: the same scores are easy under a laxer rule
-    lax = ws.adaptive_prompt("gsm", q, feedback={"step_scores": [0.9, 0.5]},
-                             thresholds={"final": 0.1, "mean": 0.1, "step": 0.1}, **opts)
+    lax = ws.adaptive_prompt(
+        "gsm", q, feedback={"step_scores": [0.9, 0.5]}, thresholds={"final": 0.1, "mean": 0.1, "step": 0.1}, **opts
+    )
     assert lax.decision.branch == "easy"
 
 
 def test_two_pass_through_the_service(ws, gsm_test, tiny_lm_dir):
     q = gsm_test[3]["question"]
-    opts = dict(lm=f"hf:{tiny_lm_dir}", k=2, template="math", output_field="answer", max_tokens=1200,
-                max_new_tokens=6)
+    opts = dict(lm=f"hf:{tiny_lm_dir}", k=2, template="math", output_field="answer", max_tokens=1200, max_new_tokens=6)
     hard = ws.two_pass("gsm", q, judge="confidence", thresholds={"confidence": 0.0}, **opts)
     assert hard.decision.branch == "difficult" and hard.regenerated and len(hard.prompt_ids) == 2
     logs = [ws.prompt_log(i)["params"]["adaptive"]["branch"] for i in hard.prompt_ids]
@@ -182,8 +198,14 @@ def test_skill_edits_reach_an_indexed_pool_at_once(ws, gsm_train, tmp_path):
     from fewshot.retrieve import Filter
 
     name = f"indexed-{tmp_path.name}"
-    ws.ingest(name, write_jsonl(tmp_path / "i.jsonl", gsm_train[:30]), id_field="id", text_field="question",
-              label_field="final_answer", skills_field="skills")
+    ws.ingest(
+        name,
+        write_jsonl(tmp_path / "i.jsonl", gsm_train[:30]),
+        id_field="id",
+        text_field="question",
+        label_field="final_answer",
+        skills_field="skills",
+    )
     before = ws.build_index(name).version
     query = gsm_train[5]["question"]
     assert ws.retrieve(name, [query], k=3, filter=Filter(skills=["Time Speed Distance"]))[0] == []

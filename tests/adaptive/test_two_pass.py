@@ -21,12 +21,17 @@ def make(gsm_retriever, tiny_lm):
     predictor = KNNSkillPredictor(gsm_retriever)
 
     def prompter(**thresholds):
-        builder = PromptBuilder(get_template("math"), lm_token_counter(tiny_lm), max_tokens=1500, k=2,
-                                reserve_tokens=10)
+        builder = PromptBuilder(
+            get_template("math"), lm_token_counter(tiny_lm), max_tokens=1500, k=2, reserve_tokens=10
+        )
         fixed = [gsm_retriever.corpus.get("train-0"), gsm_retriever.corpus.get("train-1")]
-        return AdaptivePrompter(gsm_retriever, builder,
-                                AdaptivePolicy(predictor, thresholds=DifficultyThresholds(**thresholds)),
-                                default=fixed)
+        return AdaptivePrompter(
+            gsm_retriever,
+            builder,
+            AdaptivePolicy(predictor, thresholds=DifficultyThresholds(**thresholds)),
+            default=fixed,
+        )
+
     return prompter
 
 
@@ -66,11 +71,25 @@ def test_caller_scores_and_adaptmi_plus(make, tiny_lm, gsm_retriever, gsm_test):
         asked.append(answer)
         return ["fractions"]
 
-    easy = run_two_pass(tiny_lm, make(), q, judge="scores", step_scorer=lambda q, a: [0.99, 0.97],
-                        missing_skills=missing, max_new_tokens=6)
+    easy = run_two_pass(
+        tiny_lm,
+        make(),
+        q,
+        judge="scores",
+        step_scorer=lambda q, a: [0.99, 0.97],
+        missing_skills=missing,
+        max_new_tokens=6,
+    )
     assert easy.decision.branch == "easy" and asked == []  # missing skills are asked only when difficult
-    plus = run_two_pass(tiny_lm, make(), q, judge="scores", step_scorer=lambda q, a: [0.9, 0.4],
-                        missing_skills=missing, max_new_tokens=6)
+    plus = run_two_pass(
+        tiny_lm,
+        make(),
+        q,
+        judge="scores",
+        step_scorer=lambda q, a: [0.9, 0.4],
+        missing_skills=missing,
+        max_new_tokens=6,
+    )
     assert plus.decision.branch == "adaptmi_plus" and plus.decision.skills == ("fractions",)
     assert asked == [plus.first_answer] and plus.feedback.step_scores == (0.9, 0.4)
     demos = _skills_of(gsm_retriever, plus.final_prompt.split("Question: " + q)[0])

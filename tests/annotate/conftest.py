@@ -36,8 +36,9 @@ def embed_texts(request, tmp_path_factory):
     """``embed_texts(texts)``: MiniLM embeddings, kept in pytest's cache folder (when the cache
     plugin is on) so that the model is loaded only when the cache misses."""
     cache = getattr(request.config, "cache", None)
-    cache_dir = (Path(cache.mkdir("fewshot-annotate-embeddings")) if cache is not None
-                 else tmp_path_factory.mktemp("embeddings"))
+    cache_dir = (
+        Path(cache.mkdir("fewshot-annotate-embeddings")) if cache is not None else tmp_path_factory.mktemp("embeddings")
+    )
     model: list = []
 
     def embed(texts: list[str]) -> np.ndarray:
@@ -47,8 +48,9 @@ def embed_texts(request, tmp_path_factory):
             return np.load(path)
         if not model:
             model.append(request.getfixturevalue("minilm"))
-        vecs = np.asarray(model[0].encode(texts, batch_size=64, convert_to_numpy=True,
-                                          show_progress_bar=False), dtype=np.float32)
+        vecs = np.asarray(
+            model[0].encode(texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False), dtype=np.float32
+        )
         np.save(path, vecs)
         return vecs
 

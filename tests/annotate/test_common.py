@@ -101,8 +101,9 @@ def test_non_finite_input(method, X):
         select(bad, 3, method, **params(method))
 
 
-@pytest.mark.parametrize("vectors", [np.zeros(5), np.zeros((0, 3)), np.zeros((2, 3, 4)),
-                                     [["a", "b"]], np.array([[1 + 1j]])])
+@pytest.mark.parametrize(
+    "vectors", [np.zeros(5), np.zeros((0, 3)), np.zeros((2, 3, 4)), [["a", "b"]], np.array([[1 + 1j]])]
+)
 def test_bad_vectors(vectors):
     with pytest.raises(InvalidInputError):
         select(vectors, 1, "random")
@@ -126,10 +127,18 @@ def test_unknown_parameter(X):
         select(X, 3, "votek", kk=5)
 
 
-@pytest.mark.parametrize(("method", "bad"), [("votek", {"k": 0}), ("votek", {"rho": 1}),
-                                             ("votek", {"k": 2.5}), ("kmeans", {"n_iter": 0}),
-                                             ("facility", {"k": -3}), ("votek", {"exact": "yes"}),
-                                             ("random", {"center": "no"})])
+@pytest.mark.parametrize(
+    ("method", "bad"),
+    [
+        ("votek", {"k": 0}),
+        ("votek", {"rho": 1}),
+        ("votek", {"k": 2.5}),
+        ("kmeans", {"n_iter": 0}),
+        ("facility", {"k": -3}),
+        ("votek", {"exact": "yes"}),
+        ("random", {"center": "no"}),
+    ],
+)
 def test_bad_parameters(method, bad, X):
     with pytest.raises(InvalidInputError):
         select(X, 3, method, **bad)

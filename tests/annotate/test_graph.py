@@ -17,7 +17,7 @@ def brute_force(Z: np.ndarray, k: int) -> list[list[int]]:
     out = []
     for i in range(len(Z)):
         s = (E * E[i]).sum(axis=1)
-        row = np.argsort(s, kind="stable").tolist()[-k - 1:-1][::-1]
+        row = np.argsort(s, kind="stable").tolist()[-k - 1 : -1][::-1]
         out.append([u if u != i else -1 for u in row])
     return out
 
@@ -54,8 +54,7 @@ def test_hnsw_graph_has_good_recall():
     exact = build_knn_graph(Z, 10, exact=True)
     approx = build_knn_graph(Z, 10, exact=False)
     assert not approx.exact and approx.sim_error is None
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact.neighbors.tolist(),
-                                                                  approx.neighbors.tolist())])
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact.neighbors.tolist(), approx.neighbors.tolist())])
     assert recall > 0.9
 
 
@@ -92,6 +91,7 @@ def test_ragged_arange():
 
 
 # -- the torch search (the GPU path, run here on the CPU) ------------------------------------
+
 
 def _torch_graph(Z, k, **kw):
     pytest.importorskip("torch")

@@ -79,7 +79,7 @@ def test_estimators_match_enumeration_without_double_counting():
         rr = sample_rr_sets(model, 40_000, np.random.default_rng(3))
         covered = np.zeros(rr.count, dtype=bool)
         for s in seeds:
-            covered[rr.node_sets[rr.node_indptr[s]:rr.node_indptr[s + 1]]] = True
+            covered[rr.node_sets[rr.node_indptr[s] : rr.node_indptr[s + 1]]] = True
         assert abs(4 * covered.mean() - exact) < 0.05, (seeds, covered.mean() * 4, exact)
 
 
@@ -136,8 +136,7 @@ def test_influence_at_least_research(ref, sst5_vectors):
     assert inf_ours.mean() >= inf_theirs.mean(), (inf_ours.mean(), inf_theirs.mean())
 
 
-@pytest.mark.parametrize("bad", [{"epsilon": 0}, {"epsilon": 1.5}, {"n_rr_sets": 0},
-                                 {"n_mc": -1}, {"k": 0}])
+@pytest.mark.parametrize("bad", [{"epsilon": 0}, {"epsilon": 1.5}, {"n_rr_sets": 0}, {"n_mc": -1}, {"k": 0}])
 def test_bad_parameters(bad):
     from fewshot.exceptions import InvalidInputError
 

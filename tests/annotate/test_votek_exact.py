@@ -25,7 +25,7 @@ def check_same(ref, X: np.ndarray, budget: int, k: int, center: bool = True) -> 
     expected = ref.research_fast_votek(Z, budget, k)
     got = select(X, budget, "votek", k=k, center=center)
     prefix = _prefix_without_repeats(expected)
-    assert got.indices[:len(prefix)].tolist() == prefix
+    assert got.indices[: len(prefix)].tolist() == prefix
     assert len(got.indices) == budget
     assert len(set(got.indices.tolist())) == budget
 
@@ -64,7 +64,7 @@ def test_many_equal_scores_match_research(ref, n, k, budget):
 def test_duplicates_and_near_ties_match_research(ref):
     rng = np.random.default_rng(7)
     X = rng.normal(size=(300, 16)).astype(np.float32)
-    X[100:120] = X[0:20]                 # exact duplicates
+    X[100:120] = X[0:20]  # exact duplicates
     X[120:140] = X[20:40] * np.float32(3.0)  # same direction: identical unit rows
     X[140:160] = X[40:60] + np.float32(1e-6) * rng.normal(size=(20, 16)).astype(np.float32)
     check_same(ref, X, 60, 15)
@@ -83,8 +83,8 @@ def test_budget_equal_n_fills_after_candidates_run_out(ref):
     sel = select(X, 60, "votek", k=4)
     assert sorted(sel.indices.tolist()) == list(range(60))
     expected = _prefix_without_repeats(ref.research_fast_votek(prepare_vectors(X), 60, 4))
-    assert sel.indices[:len(expected)].tolist() == expected
-    assert np.all(sel.scores[len(expected):] == 0.0)
+    assert sel.indices[: len(expected)].tolist() == expected
+    assert np.all(sel.scores[len(expected) :] == 0.0)
 
 
 def test_second_round_continues_first(make_clustered):

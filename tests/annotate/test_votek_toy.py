@@ -70,6 +70,7 @@ def test_exact_scores_are_the_research_float_sums():
 def _confidence_by_distance_to_selection(Z):
     def confidence(selected, candidates):
         return (Z[candidates] @ Z[selected].T).max(axis=1)  # close to the selection = confident
+
     return confidence
 
 
@@ -116,5 +117,4 @@ def test_two_stage_rejects_bad_confidence_output():
     with pytest.raises(InvalidInputError, match="one score per candidate"):
         select(X, 20, "votek2", k=5, stage1_size=2, confidence=lambda s, c: np.zeros(3))
     with pytest.raises(InvalidInputError, match="NaN"):
-        select(X, 20, "votek2", k=5, stage1_size=2,
-               confidence=lambda s, c: np.full(len(c), np.nan))
+        select(X, 20, "votek2", k=5, stage1_size=2, confidence=lambda s, c: np.full(len(c), np.nan))

@@ -44,12 +44,26 @@ import pytest
 from fewshot.exceptions import InvalidInputError
 
 __all__ = [
-    "SELECTION_CHECKS", "check_selection",
-    "RETRIEVER_CHECKS", "RetrieverCase", "make_retriever", "check_retriever", "check_retriever_case",
+    "SELECTION_CHECKS",
+    "check_selection",
+    "RETRIEVER_CHECKS",
+    "RetrieverCase",
+    "make_retriever",
+    "check_retriever",
+    "check_retriever_case",
     "check_retriever_registration",
-    "LM_CHECKS", "LM_REQUESTS", "check_lm_backend", "check_backend_spec", "check_unknown_backend_spec",
-    "PREDICTOR_CHECKS", "make_predictor", "check_predictor", "check_predictor_for_pool",
-    "TEMPLATE_CHECKS", "check_template", "check_template_samples_cover",
+    "LM_CHECKS",
+    "LM_REQUESTS",
+    "check_lm_backend",
+    "check_backend_spec",
+    "check_unknown_backend_spec",
+    "PREDICTOR_CHECKS",
+    "make_predictor",
+    "check_predictor",
+    "check_predictor_for_pool",
+    "TEMPLATE_CHECKS",
+    "check_template",
+    "check_template_samples_cover",
 ]
 
 
@@ -82,15 +96,20 @@ def check_selection_output(name: str, X: np.ndarray, params: Mapping[str, Any]) 
     assert isinstance(sel, Selection), type(sel)
     assert sel.method == name, (sel.method, name)
     idx = sel.indices
-    assert isinstance(idx, np.ndarray) and idx.dtype == np.int64 and idx.shape == (budget,), \
-        (type(idx), getattr(idx, "dtype", None), getattr(idx, "shape", None))
+    assert isinstance(idx, np.ndarray) and idx.dtype == np.int64 and idx.shape == (budget,), (
+        type(idx),
+        getattr(idx, "dtype", None),
+        getattr(idx, "shape", None),
+    )
     assert len(sel) == budget
     assert len(set(idx.tolist())) == budget, f"duplicate picks: {idx.tolist()}"
     assert idx.min() >= 0 and idx.max() < n, idx.tolist()
     assert not set(idx.tolist()) & set(_LABELED), f"labeled rows picked: {idx.tolist()}"
     scores = sel.scores
-    assert isinstance(scores, np.ndarray) and scores.dtype == np.float64 and scores.shape == (budget,), \
-        (getattr(scores, "dtype", None), getattr(scores, "shape", None))
+    assert isinstance(scores, np.ndarray) and scores.dtype == np.float64 and scores.shape == (budget,), (
+        getattr(scores, "dtype", None),
+        getattr(scores, "shape", None),
+    )
     assert np.isfinite(scores).all(), scores
     assert sel.influence is None or (isinstance(sel.influence, float) and math.isfinite(sel.influence))
     assert isinstance(sel.params, dict)
@@ -140,8 +159,10 @@ def check_selection_continuation(name: str, X: np.ndarray, params: Mapping[str, 
     n = X.shape[0]
     first = _select(name, X, 8, params, seed=1)
     second = _select(name, X, 8, params, seed=1, labeled=first.indices)
-    assert not set(first.indices.tolist()) & set(second.indices.tolist()), \
-        (first.indices.tolist(), second.indices.tolist())
+    assert not set(first.indices.tolist()) & set(second.indices.tolist()), (
+        first.indices.tolist(),
+        second.indices.tolist(),
+    )
     assert len(set(second.indices.tolist())) == 8
     rest = _select(name, X, n - 8, params, seed=1, labeled=first.indices.tolist())
     assert sorted(rest.indices.tolist()) == sorted(set(range(n)) - set(first.indices.tolist()))
@@ -218,6 +239,7 @@ def check_selection(name: str, X: Any, *, params: Mapping[str, Any] | None = Non
 # Retrievers
 # =============================================================================================
 
+
 @dataclass
 class RetrieverCase:
     """What the retriever checks need.
@@ -248,8 +270,7 @@ class RetrieverCase:
     load_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def make_retriever(name: str, corpus: Any, *, dense: Any = None,
-                   params: Mapping[str, Any] | None = None) -> Any:
+def make_retriever(name: str, corpus: Any, *, dense: Any = None, params: Mapping[str, Any] | None = None) -> Any:
     """Build the retriever registered as ``name`` through `get_retriever`.
 
     Classes with ``needs_dense`` are built over ``dense`` (a `DenseRetriever`). A `DenseRetriever`
@@ -351,8 +372,9 @@ def check_retriever_deterministic(case: RetrieverCase) -> None:
     a = case.make().retrieve(case.queries, 5)
     b = case.make().retrieve(case.queries, 5)
     assert _ids(a) == _ids(b)
-    np.testing.assert_allclose([[d.score for d in x] for x in a], [[d.score for d in x] for x in b],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        [[d.score for d in x] for x in a], [[d.score for d in x] for x in b], rtol=1e-5, atol=1e-6
+    )
     single = case.make()
     one_by_one = [single.retrieve([q], 5)[0] for q in case.queries]
     assert _ids(one_by_one) == _ids(a)
@@ -416,11 +438,14 @@ def check_retriever_save_load(case: RetrieverCase) -> None:
     loaded = cls.load(path, **kw)
     assert isinstance(loaded, cls)
     assert [ex.to_dict() for ex in loaded.corpus] == [ex.to_dict() for ex in r.corpus]
-    for got, want in ((loaded.retrieve(case.queries, 5), before),
-                      (loaded.retrieve(case.queries, 5, filter=flt), before_f)):
+    for got, want in (
+        (loaded.retrieve(case.queries, 5), before),
+        (loaded.retrieve(case.queries, 5, filter=flt), before_f),
+    ):
         assert _ids(got) == _ids(want)
-        np.testing.assert_allclose([[d.score for d in x] for x in got], [[d.score for d in x] for x in want],
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            [[d.score for d in x] for x in got], [[d.score for d in x] for x in want], rtol=1e-5, atol=1e-5
+        )
 
 
 RETRIEVER_CHECKS: list[Callable[[RetrieverCase], None]] = [
@@ -453,14 +478,28 @@ def check_retriever_case(case: RetrieverCase) -> None:
             pass
 
 
-def check_retriever(name: str, corpus: Any, queries: Sequence[str], *, dense: Any = None,
-                    params: Mapping[str, Any] | None = None, ranked_by_score: bool = True,
-                    repeatable: bool = True, tmp_path: Path | None = None) -> None:
+def check_retriever(
+    name: str,
+    corpus: Any,
+    queries: Sequence[str],
+    *,
+    dense: Any = None,
+    params: Mapping[str, Any] | None = None,
+    ranked_by_score: bool = True,
+    repeatable: bool = True,
+    tmp_path: Path | None = None,
+) -> None:
     """Run every retriever check on the class registered as ``name`` over ``corpus``."""
     check_retriever_registration(name)
-    check_retriever_case(RetrieverCase(
-        make=lambda: make_retriever(name, corpus, dense=dense, params=params), queries=list(queries),
-        ranked_by_score=ranked_by_score, repeatable=repeatable, tmp_path=tmp_path))
+    check_retriever_case(
+        RetrieverCase(
+            make=lambda: make_retriever(name, corpus, dense=dense, params=params),
+            queries=list(queries),
+            ranked_by_score=ranked_by_score,
+            repeatable=repeatable,
+            tmp_path=tmp_path,
+        )
+    )
 
 
 # =============================================================================================
@@ -639,8 +678,10 @@ def check_unknown_backend_spec() -> None:
 # Skill predictors
 # =============================================================================================
 
-def make_predictor(name: str, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None,
-                   params: Mapping[str, Any] | None = None) -> Any:
+
+def make_predictor(
+    name: str, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None, params: Mapping[str, Any] | None = None
+) -> Any:
     """``PREDICTORS.get(name).for_pool(retriever, vocabulary, lm=...)`` (``lm`` only when ``needs_lm``)."""
     from fewshot.adaptive import PREDICTORS
 
@@ -650,8 +691,9 @@ def make_predictor(name: str, retriever: Any, vocabulary: Sequence[str], *, lm: 
     return cls.for_pool(retriever, list(vocabulary), lm=lm if cls.needs_lm else None, **dict(params or {}))
 
 
-def check_predictor_for_pool(name: str, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None,
-                             params: Mapping[str, Any] | None = None) -> None:
+def check_predictor_for_pool(
+    name: str, retriever: Any, vocabulary: Sequence[str], *, lm: Any = None, params: Mapping[str, Any] | None = None
+) -> None:
     """The registered class has ``for_pool`` and a bool ``needs_lm``; one that needs an LM refuses
     to be built without it; the predictor's ``vocabulary`` lies within the pool's."""
     from fewshot.adaptive import PREDICTORS
@@ -712,8 +754,15 @@ PREDICTOR_CHECKS: list[Callable[[Any, Sequence[str], Sequence[str]], None]] = [
 ]
 
 
-def check_predictor(name: str, retriever: Any, vocabulary: Sequence[str], queries: Sequence[str], *,
-                    lm: Any = None, params: Mapping[str, Any] | None = None) -> None:
+def check_predictor(
+    name: str,
+    retriever: Any,
+    vocabulary: Sequence[str],
+    queries: Sequence[str],
+    *,
+    lm: Any = None,
+    params: Mapping[str, Any] | None = None,
+) -> None:
     """Run every predictor check on the class registered as ``name``."""
     check_predictor_for_pool(name, retriever, vocabulary, lm=lm, params=params)
     predictor = make_predictor(name, retriever, vocabulary, lm=lm, params=params)
@@ -726,6 +775,7 @@ def check_predictor(name: str, retriever: Any, vocabulary: Sequence[str], querie
 # =============================================================================================
 # Every check takes (name, sample): a registered template name and a demonstration item (a
 # mapping) holding every field the template names.
+
 
 def _template(name: str):
     from fewshot.prompt import TEMPLATES
@@ -851,5 +901,6 @@ def check_template(name: str, sample: Mapping[str, Any]) -> None:
 def check_template_samples_cover(names: Sequence[str], samples: Mapping[str, Any]) -> None:
     """Every registered template has a sample item (a new template without one fails here)."""
     missing = [n for n in names if n not in samples]
-    assert not missing, (f"templates without a sample item: {missing}; add one to TEMPLATE_SAMPLES "
-                         "in tests/contracts/conftest.py")
+    assert not missing, (
+        f"templates without a sample item: {missing}; add one to TEMPLATE_SAMPLES in tests/contracts/conftest.py"
+    )

@@ -64,11 +64,18 @@ PREDICTOR_PARAMS: dict[str, dict[str, Any]] = {}
 
 TEMPLATE_SAMPLES: dict[str, dict[str, Any]] = {
     "classification": {"id": "s1", "text": "a gorgeous, witty, seductive movie.", "label": "great"},
-    "multiple_choice": {"id": "s2", "text": "Which planet is largest?",
-                        "choices": ["Mars", "Jupiter", "Venus"], "label": 1},
+    "multiple_choice": {
+        "id": "s2",
+        "text": "Which planet is largest?",
+        "choices": ["Mars", "Jupiter", "Venus"],
+        "label": 1,
+    },
     "generation": {"id": "s3", "text": "Translate to French: cat", "output": "chat"},
-    "math": {"id": "s4", "text": "Natalia sold 48 clips in April and half as many in May. How many in all?",
-             "output": "48 / 2 = 24 in May, so 48 + 24 = 72.\n#### 72"},
+    "math": {
+        "id": "s4",
+        "text": "Natalia sold 48 clips in April and half as many in May. How many in all?",
+        "output": "48 / 2 = 24 in May, so 48 + 24 = 72.\n#### 72",
+    },
 }
 
 
@@ -162,6 +169,7 @@ def selection_params() -> Callable[[str], dict[str, Any]]:
     def params(name: str) -> dict[str, Any]:
         extra = {"confidence": _confidence} if getattr(STRATEGIES.get(name), "needs_confidence", False) else {}
         return {**extra, **SELECTION_PARAMS.get(name, {})}
+
     return params
 
 
@@ -169,8 +177,12 @@ def selection_params() -> Callable[[str], dict[str, Any]]:
 def retriever_traits() -> Callable[[str], dict[str, Any]]:
     def traits(name: str) -> dict[str, Any]:
         t = RETRIEVER_TRAITS.get(name, {})
-        return {"params": dict(t.get("params", {})), "ranked_by_score": t.get("ranked_by_score", True),
-                "repeatable": t.get("repeatable", True)}
+        return {
+            "params": dict(t.get("params", {})),
+            "ranked_by_score": t.get("ranked_by_score", True),
+            "repeatable": t.get("repeatable", True),
+        }
+
     return traits
 
 
@@ -292,9 +304,16 @@ def gsm_retriever(data_dir: Path, encoder):
     from fewshot.retrieve import Corpus, DenseRetriever, Example
 
     rows = read_jsonl(data_dir / "gsm8k" / "train.jsonl", N_POOL)
-    corpus = Corpus(Example(id=f"train-{i}", text=r["question"], label=r["final_answer"],
-                            output=_CALC.sub("", r["answer"]), skills=tuple(r["skills"]))
-                    for i, r in enumerate(rows))
+    corpus = Corpus(
+        Example(
+            id=f"train-{i}",
+            text=r["question"],
+            label=r["final_answer"],
+            output=_CALC.sub("", r["answer"]),
+            skills=tuple(r["skills"]),
+        )
+        for i, r in enumerate(rows)
+    )
     retriever = DenseRetriever(corpus, encoder, kind="flat")
     retriever.sync()
     return retriever

@@ -89,8 +89,9 @@ def test_broken_skill_predictor_fails(gsm_retriever, gsm_queries):
             check_predictor("outside_vocabulary", gsm_retriever, vocab, gsm_queries)
 
 
-TOY_TEMPLATE = PromptTemplate(name="qa_toy", instruction="Answer each question.",
-                              input="Q: {question}\nA:", output=" {answer}")
+TOY_TEMPLATE = PromptTemplate(
+    name="qa_toy", instruction="Answer each question.", input="Q: {question}\nA:", output=" {answer}"
+)
 
 
 def test_toy_template(template_samples):

@@ -25,8 +25,10 @@ def built():
 @pytest.fixture
 def backend(scheme, built, lm_builders, request):
     if scheme not in lm_builders:
-        pytest.fail(f"no test builder for LM backend scheme {scheme!r}: add one to LM_BUILDERS in "
-                    "tests/contracts/conftest.py", pytrace=False)
+        pytest.fail(
+            f"no test builder for LM backend scheme {scheme!r}: add one to LM_BUILDERS in tests/contracts/conftest.py",
+            pytrace=False,
+        )
     if scheme not in built:
         built[scheme] = lm_builders[scheme](request)
     return built[scheme]

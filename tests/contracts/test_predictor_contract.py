@@ -31,15 +31,15 @@ def _lm_for(name, request):
 @pytest.fixture
 def predictor(name, built, gsm_retriever, vocabulary, predictor_params, request):
     if name not in built:
-        built[name] = make_predictor(name, gsm_retriever, vocabulary, lm=_lm_for(name, request),
-                                     params=predictor_params(name))
+        built[name] = make_predictor(
+            name, gsm_retriever, vocabulary, lm=_lm_for(name, request), params=predictor_params(name)
+        )
     return built[name]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_for_pool(name, gsm_retriever, vocabulary, predictor_params, request):
-    check_predictor_for_pool(name, gsm_retriever, vocabulary, lm=_lm_for(name, request),
-                             params=predictor_params(name))
+    check_predictor_for_pool(name, gsm_retriever, vocabulary, lm=_lm_for(name, request), params=predictor_params(name))
 
 
 @pytest.mark.parametrize("check", PREDICTOR_CHECKS, ids=lambda f: f.__name__.removeprefix("check_predictor_"))
@@ -64,13 +64,15 @@ def test_restricted_vocabulary_is_honoured(name, gsm_retriever, vocabulary, gsm_
 
 @pytest.mark.parametrize("check", PREDICTOR_CHECKS, ids=lambda f: f.__name__.removeprefix("check_predictor_"))
 @pytest.mark.parametrize("name", [n for n in NAMES if PREDICTORS.get(n).needs_lm])
-def test_lm_predictor_contract_with_skill_answers(name, check, gsm_retriever, vocabulary, gsm_queries,
-                                                  predictor_params):
+def test_lm_predictor_contract_with_skill_answers(
+    name, check, gsm_retriever, vocabulary, gsm_queries, predictor_params
+):
     """The tiny random GPT-2 never names a skill; a scripted model that does drives the answer
     parsing through the same checks (at least one query must get a skill)."""
     from toys import ScriptedLM, skill_answer
 
-    p = make_predictor(name, gsm_retriever, vocabulary, lm=ScriptedLM(skill_answer(vocabulary)),
-                       params=predictor_params(name))
+    p = make_predictor(
+        name, gsm_retriever, vocabulary, lm=ScriptedLM(skill_answer(vocabulary)), params=predictor_params(name)
+    )
     assert any(p.predict(gsm_queries, top=3)), "no skill parsed from answers that name skills"
     check(p, gsm_queries, vocabulary)

@@ -24,10 +24,15 @@ def test_registration(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_retriever_contract(name, check, corpus, dense, sst5_queries, retriever_traits, tmp_path):
     traits = retriever_traits(name)
-    check(RetrieverCase(
-        make=lambda: make_retriever(name, corpus, dense=dense, params=traits["params"]),
-        queries=sst5_queries, ranked_by_score=traits["ranked_by_score"],
-        repeatable=traits["repeatable"], tmp_path=tmp_path))
+    check(
+        RetrieverCase(
+            make=lambda: make_retriever(name, corpus, dense=dense, params=traits["params"]),
+            queries=sst5_queries,
+            ranked_by_score=traits["ranked_by_score"],
+            repeatable=traits["repeatable"],
+            tmp_path=tmp_path,
+        )
+    )
 
 
 def test_dense_loads_without_an_encoder(corpus, sst5_vectors, encoder, sst5_queries, tmp_path):
@@ -60,8 +65,9 @@ def udr_dense(udr_model, corpus):
 
 
 def _udr_case(udr_model, udr_dense, corpus, queries, tmp_path) -> RetrieverCase:
-    return RetrieverCase(make=lambda: udr_model.retriever(corpus, UDR_TASK, index=udr_dense.index),
-                         queries=queries, tmp_path=tmp_path)
+    return RetrieverCase(
+        make=lambda: udr_model.retriever(corpus, UDR_TASK, index=udr_dense.index), queries=queries, tmp_path=tmp_path
+    )
 
 
 @pytest.mark.parametrize("check", RETRIEVER_CHECKS, ids=CHECK_IDS)
@@ -90,5 +96,6 @@ def test_udr_model_save_load_round_trip(udr_model, udr_dense, corpus, sst5_queri
     got = loaded.retriever(corpus, UDR_TASK).retrieve(sst5_queries, 5)
     want = udr_dense.retrieve(sst5_queries, 5)
     assert [[d.id for d in x] for x in got] == [[d.id for d in x] for x in want]
-    np.testing.assert_allclose([[d.score for d in x] for x in got], [[d.score for d in x] for x in want],
-                               rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(
+        [[d.score for d in x] for x in got], [[d.score for d in x] for x in want], rtol=1e-4, atol=1e-3
+    )

@@ -19,6 +19,8 @@ def test_every_template_has_a_sample(template_samples):
 @pytest.mark.parametrize("name", NAMES)
 def test_template_contract(name, check, template_samples):
     if name not in template_samples:
-        pytest.fail(f"template {name!r} has no sample item: add one to TEMPLATE_SAMPLES in "
-                    "tests/contracts/conftest.py", pytrace=False)
+        pytest.fail(
+            f"template {name!r} has no sample item: add one to TEMPLATE_SAMPLES in tests/contracts/conftest.py",
+            pytrace=False,
+        )
     check(name, template_samples[name])

@@ -19,8 +19,18 @@ from fewshot.lm import Generation, LMBackend, LogLik, cut_at_stop
 from fewshot.registry import Registry
 from fewshot.retrieve import BaseRetriever, Hits
 
-__all__ = ["registered", "FirstFree", "IgnoresLabeled", "WordOverlap", "DuplicateIds", "ToyLM",
-           "UnseededLM", "ScriptedLM", "VocabularyOrder", "OutsideVocabulary"]
+__all__ = [
+    "registered",
+    "FirstFree",
+    "IgnoresLabeled",
+    "WordOverlap",
+    "DuplicateIds",
+    "ToyLM",
+    "UnseededLM",
+    "ScriptedLM",
+    "VocabularyOrder",
+    "OutsideVocabulary",
+]
 
 
 @contextlib.contextmanager
@@ -34,6 +44,7 @@ def registered(registry: Registry, name: str, obj: Any) -> Iterator[Any]:
 
 
 # -- selection -----------------------------------------------------------------------------------
+
 
 class FirstFree(SelectionStrategy):
     """The first ``budget`` unlabeled rows."""
@@ -56,6 +67,7 @@ class IgnoresLabeled(FirstFree):
 
 # -- retrievers ----------------------------------------------------------------------------------
 
+
 class WordOverlap(BaseRetriever):
     """Items sharing the most lowercase words with the query (ties by corpus order)."""
 
@@ -74,8 +86,8 @@ class WordOverlap(BaseRetriever):
         for i, q in enumerate(prepared):
             scores = np.array([len(q & w) for w in words], dtype=np.float32)
             order = np.lexsort((keys, -scores))[:k]
-            hits.ids[i, :order.size] = keys[order]
-            hits.scores[i, :order.size] = scores[order]
+            hits.ids[i, : order.size] = keys[order]
+            hits.scores[i, : order.size] = scores[order]
         return hits
 
 
@@ -130,8 +142,9 @@ class ToyLM(LMBackend):
             out.append(LogLik(tuple(lps), tuple(cont), bool(greedy)))
         return out
 
-    def _sample(self, prompt: str, max_new_tokens: int, temperature: float,
-                rng: np.random.Generator | None) -> tuple[str, list[float]]:
+    def _sample(
+        self, prompt: str, max_new_tokens: int, temperature: float, rng: np.random.Generator | None
+    ) -> tuple[str, list[float]]:
         prev, text, lps = prompt[-1:], "", []
         for _ in range(max_new_tokens):
             row = self._row(prev)
@@ -156,7 +169,7 @@ class ToyLM(LMBackend):
             for s in range(n):
                 text, lps = self._sample(prompt, max_new_tokens, temperature, self._rng(seed, i, s, temperature))
                 cut, found = cut_at_stop(text, stop)
-                kept = lps[:min(len(cut) + 1, len(lps))] if found else lps
+                kept = lps[: min(len(cut) + 1, len(lps))] if found else lps
                 out.append(Generation(cut, tuple(kept), "stop" if found else "length", i, s))
         return out
 
@@ -186,15 +199,18 @@ class ScriptedLM(ToyLM):
 
 def skill_answer(vocabulary: Sequence[str]) -> Callable[[str], str]:
     """A scripted answer naming up to three vocabulary skills chosen by the question's length."""
+
     def answer(prompt: str) -> str:
         question = prompt.rsplit("Question:", 1)[-1]
         start = len(question) % len(vocabulary)
         names = [vocabulary[(start + j) % len(vocabulary)] for j in range(min(3, len(vocabulary)))]
         return " " + ", ".join(names) + "\n\nQuestion: next"
+
     return answer
 
 
 # -- skill predictors ----------------------------------------------------------------------------
+
 
 class VocabularyOrder(SkillPredictor):
     """The first ``top`` skills of the vocabulary, whatever the query."""
@@ -219,4 +235,3 @@ class OutsideVocabulary(VocabularyOrder):
 
     def _predict(self, queries, top):
         return [["made_up_skill"][:top] for _ in queries]
-

@@ -24,31 +24,46 @@ from shared_data import math_skill_sample  # noqa: E402
 
 # source attribution, copied from ../shared/data/SOURCES.md
 ORIGIN = {
-    "sst5": ("yaolu/ordered-prompt @ e93f70d0a5f6a8cfcadf6f2917c26eed265cd0be, data/sst5/*.jsonl",
-             "repo MIT; underlying dataset: SST (no explicit license)"),
-    "rte": ("yaolu/ordered-prompt @ e93f70d0a5f6a8cfcadf6f2917c26eed265cd0be, data/rte/*.jsonl",
-            "repo MIT; underlying dataset: RTE (GLUE)"),
-    "trec": ("yaolu/ordered-prompt @ e93f70d0a5f6a8cfcadf6f2917c26eed265cd0be, data/trec/*.jsonl",
-             "repo MIT; underlying dataset: TREC (public)"),
-    "gsm8k": ("openai/grade-school-math @ 3101c7d5072418e28b9008a6636bde82a006892c, "
-              "grade_school_math/data/{train,test}.jsonl; field `skills`: princeton-pli/AdaptMI @ "
-              "62dca3070a3911341133bf99264d381f847ae153, skill_identifier/skill_retrieval/GSM8K/{train,test}/*.json "
-              "(labels by GPT-4o, AdaptMI paper)",
-              "MIT; skills Apache-2.0"),
-    "math": ("princeton-pli/AdaptMI @ 62dca30, evaluation/data/math/train_level{1..5,?}.json "
-             "(7,500 MATH train problems; ids relabelled train/...) + skill_retrieval/MATH/*/train",
-             "Apache-2.0 repo; MATH is MIT"),
-    "mrpc": ("galsang/ABCNN @ f95b9a171f1d41cb8012af2f69d5d845f5703463, "
-             "MSRP_Corpus/msr_paraphrase_train_backup.txt (canonical MSRP train, 4,076 pairs)",
-             "MSR Paraphrase Corpus license (MS Research)"),
+    "sst5": (
+        "yaolu/ordered-prompt @ e93f70d0a5f6a8cfcadf6f2917c26eed265cd0be, data/sst5/*.jsonl",
+        "repo MIT; underlying dataset: SST (no explicit license)",
+    ),
+    "rte": (
+        "yaolu/ordered-prompt @ e93f70d0a5f6a8cfcadf6f2917c26eed265cd0be, data/rte/*.jsonl",
+        "repo MIT; underlying dataset: RTE (GLUE)",
+    ),
+    "trec": (
+        "yaolu/ordered-prompt @ e93f70d0a5f6a8cfcadf6f2917c26eed265cd0be, data/trec/*.jsonl",
+        "repo MIT; underlying dataset: TREC (public)",
+    ),
+    "gsm8k": (
+        "openai/grade-school-math @ 3101c7d5072418e28b9008a6636bde82a006892c, "
+        "grade_school_math/data/{train,test}.jsonl; field `skills`: princeton-pli/AdaptMI @ "
+        "62dca3070a3911341133bf99264d381f847ae153, skill_identifier/skill_retrieval/GSM8K/{train,test}/*.json "
+        "(labels by GPT-4o, AdaptMI paper)",
+        "MIT; skills Apache-2.0",
+    ),
+    "math": (
+        "princeton-pli/AdaptMI @ 62dca30, evaluation/data/math/train_level{1..5,?}.json "
+        "(7,500 MATH train problems; ids relabelled train/...) + skill_retrieval/MATH/*/train",
+        "Apache-2.0 repo; MATH is MIT",
+    ),
+    "mrpc": (
+        "galsang/ABCNN @ f95b9a171f1d41cb8012af2f69d5d845f5703463, "
+        "MSRP_Corpus/msr_paraphrase_train_backup.txt (canonical MSRP train, 4,076 pairs)",
+        "MSR Paraphrase Corpus license (MS Research)",
+    ),
 }
 
 MATH_SAMPLE = {"n": 300, "top": 8, "seed": 0}
 
 # (dataset, split) -> (rows, the tests that read the most of it)
 SLICES: dict[tuple[str, str], tuple[int, str]] = {
-    ("sst5", "train"): (1200, "annotate sst5_vectors (votek vs the research loop on 1,200, k=150); "
-                              "test_cli kill -9 (600); retrieve (500); prompt, store (300); evaluation (260)"),
+    ("sst5", "train"): (
+        1200,
+        "annotate sst5_vectors (votek vs the research loop on 1,200, k=150); "
+        "test_cli kill -9 (600); retrieve (500); prompt, store (300); evaluation (260)",
+    ),
     ("sst5", "test"): (40, "evaluation mini_data (40); retrieve sst5_test_rows (20)"),
     ("rte", "train"): (300, "annotate rte_vectors (300); evaluation mini_data (120); test_cli (40)"),
     ("rte", "dev"): (30, "evaluation mini_data (30)"),
@@ -101,9 +116,11 @@ def sources_md(files: dict[str, bytes]) -> str:
     for (name, split), (n, used) in SLICES.items():
         rel = f"{name}/{split}.jsonl"
         if name == "math":
-            how = (f"seeded sample: rows with skills whose first skill is one of the {MATH_SAMPLE['top']} most "
-                   f"frequent skills, `random.Random({MATH_SAMPLE['seed']}).shuffle`, first {n} "
-                   f"(`math_skill_sample`), in that order")
+            how = (
+                f"seeded sample: rows with skills whose first skill is one of the {MATH_SAMPLE['top']} most "
+                f"frequent skills, `random.Random({MATH_SAMPLE['seed']}).shuffle`, first {n} "
+                f"(`math_skill_sample`), in that order"
+            )
         else:
             how = f"first {n} rows of `{rel}`"
         src, lic = ORIGIN[name]
@@ -119,8 +136,7 @@ def main() -> int:
     args = ap.parse_args()
     source = args.source or default_source()
     files = cut(source)
-    stale = [rel for rel, data in files.items()
-             if not (HERE / rel).is_file() or (HERE / rel).read_bytes() != data]
+    stale = [rel for rel, data in files.items() if not (HERE / rel).is_file() or (HERE / rel).read_bytes() != data]
     if args.check:
         print("tests/data is up to date" if not stale else f"stale: {', '.join(stale)}")
         return 1 if stale else 0

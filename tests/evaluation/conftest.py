@@ -51,9 +51,16 @@ def tiny_lm_dir(tmp_path_factory) -> Path:
 
     tok = AutoTokenizer.from_pretrained(gt.get_model_path(), local_files_only=True)
     torch.manual_seed(0)
-    cfg = GPT2Config(n_layer=2, n_head=2, n_embd=64, vocab_size=len(tok), n_positions=256,
-                     initializer_range=0.3, bos_token_id=tok.cls_token_id,
-                     eos_token_id=tok.sep_token_id)
+    cfg = GPT2Config(
+        n_layer=2,
+        n_head=2,
+        n_embd=64,
+        vocab_size=len(tok),
+        n_positions=256,
+        initializer_range=0.3,
+        bos_token_id=tok.cls_token_id,
+        eos_token_id=tok.sep_token_id,
+    )
     out = tmp_path_factory.mktemp("tiny-gpt2")
     GPT2LMHeadModel(cfg).eval().save_pretrained(out)
     tok.save_pretrained(out)

@@ -63,9 +63,17 @@ def test_generic_csv_with_custom_fields(tmp_path):
         w.writerow(["key", "title", "body", "topic"])
         for i in range(12):
             w.writerow([f"r{i}", f"title {i}", f"body {i}", "" if i == 11 else ["x", "y", "z"][i % 3]])
-    ds = load_dataset({"name": "mine", "path": str(path), "id_field": "key",
-                       "template": "{title}: {body}", "label_field": "topic",
-                       "prompt": "Text: {text}\nTopic:", "verbalizer": {"x": "ex", "y": "why", "z": "zed"}})
+    ds = load_dataset(
+        {
+            "name": "mine",
+            "path": str(path),
+            "id_field": "key",
+            "template": "{title}: {body}",
+            "label_field": "topic",
+            "prompt": "Text: {text}\nTopic:",
+            "verbalizer": {"x": "ex", "y": "why", "z": "zed"},
+        }
+    )
     assert len(ds.pool) == 11 and ds.test == [] and ds.n_unlabeled == 1
     assert ds.labels == ("x", "y", "z") and ds.options == [" ex", " why", " zed"]
     assert ds.pool[0].text == "title 0: body 0" and ds.pool[0].id == "r0"
@@ -77,8 +85,7 @@ def test_generic_loader_errors(tmp_path):
     path.write_text('{"id": 1, "text": "a", "label": "p"}\n{"id": 2, "label": "q"}\n', encoding="utf-8")
     with pytest.raises(IngestError, match="line 2"):
         load_dataset({"name": "d", "path": str(path)})
-    path.write_text('{"id": 1, "text": "a", "label": "p"}\n{"id": 2, "text": "b", "label": "r"}\n',
-                    encoding="utf-8")
+    path.write_text('{"id": 1, "text": "a", "label": "p"}\n{"id": 2, "text": "b", "label": "r"}\n', encoding="utf-8")
     with pytest.raises(InvalidInputError, match=r"\['r'\]"):
         load_dataset({"name": "d", "path": str(path), "labels": ["p", "q"]})
     with pytest.raises(InvalidInputError, match="unknown keys"):

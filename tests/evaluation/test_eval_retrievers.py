@@ -35,10 +35,10 @@ class FirstK(BaseRetriever):
 
     def _search(self, prepared, k, allowed):
         keys = self.corpus.keys() if allowed is None else allowed
-        take = keys[self.offset:self.offset + k]
+        take = keys[self.offset : self.offset + k]
         hits = Hits.empty(len(prepared), k)
-        hits.ids[:, :take.size] = take
-        hits.scores[:, :take.size] = 0.0
+        hits.ids[:, : take.size] = take
+        hits.scores[:, : take.size] = 0.0
         self.returned.append(take)
         return hits
 
@@ -54,15 +54,23 @@ def first_k():
 
 
 def _config(mini_data, out, **kw):
-    base = dict(datasets=["sst5"], methods=["random"], budgets=[6], seeds=[0, 1], pool_size=100,
-                test_size=10, k=3, data_dir=str(mini_data), out=str(out))
+    base = dict(
+        datasets=["sst5"],
+        methods=["random"],
+        budgets=[6],
+        seeds=[0, 1],
+        pool_size=100,
+        test_size=10,
+        k=3,
+        data_dir=str(mini_data),
+        out=str(out),
+    )
     base.update(kw)
     return EvalConfig(**base)
 
 
 def test_a_registered_retriever_runs_in_an_eval(first_k, mini_data, embedder, tmp_path):
-    cfg = _config(mini_data, tmp_path, retrievers=["first_k", "dense"],
-                  retriever_params={"first_k": {"offset": 1}})
+    cfg = _config(mini_data, tmp_path, retrievers=["first_k", "dense"], retriever_params={"first_k": {"offset": 1}})
     result = run_eval(cfg, embedder=embedder, write=False)
     toy_runs = [r for r in result.runs if r.retriever == "first_k"]
     assert len(toy_runs) == 2 and len(result.runs) == 4
@@ -110,8 +118,13 @@ def test_method_names_are_read_when_the_config_is_built(mini_data, tmp_path):
 
 
 def test_dense_based_retrievers_rerank_the_runs_dense_search(mini_data, embedder, tmp_path):
-    cfg = _config(mini_data, tmp_path, seeds=[0], retrievers=["dense", "mmr", "label_balanced"],
-                  retriever_params={"mmr": {"lambda_": 1.0}})
+    cfg = _config(
+        mini_data,
+        tmp_path,
+        seeds=[0],
+        retrievers=["dense", "mmr", "label_balanced"],
+        retriever_params={"mmr": {"lambda_": 1.0}},
+    )
     result = run_eval(cfg, embedder=embedder, write=False)
     runs = {r.retriever: r for r in result.runs}
     assert set(runs) == {"dense", "mmr", "label_balanced"}

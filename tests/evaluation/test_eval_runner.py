@@ -15,9 +15,18 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _config(mini_data, out, **kw):
-    base = dict(datasets=["sst5"], methods=["random", "votek"], budgets=[5, 10], seeds=[0, 1],
-                pool_size=200, test_size=30, k=4, method_params={"votek": {"k": 20}},
-                data_dir=str(mini_data), out=str(out))
+    base = dict(
+        datasets=["sst5"],
+        methods=["random", "votek"],
+        budgets=[5, 10],
+        seeds=[0, 1],
+        pool_size=200,
+        test_size=30,
+        k=4,
+        method_params={"votek": {"k": 20}},
+        data_dir=str(mini_data),
+        out=str(out),
+    )
     base.update(kw)
     return EvalConfig(**base)
 
@@ -35,7 +44,11 @@ def test_proxy_run_table_shape(proxy_run):
     cfg, result, _ = proxy_run
     assert len(result.runs) == 2 * 2 * 2  # methods x budgets x seeds
     assert [(r.method, r.budget) for r in result.summary] == [
-        ("random", 5), ("random", 10), ("votek", 5), ("votek", 10)]
+        ("random", 5),
+        ("random", 10),
+        ("votek", 5),
+        ("votek", 10),
+    ]
     for r in result.summary:
         assert (r.dataset, r.scorer, r.retriever, r.n_seeds, r.n_test) == ("sst5", "proxy", "dense", 2, 30)
         assert 0.0 <= r.accuracy_mean <= 1.0 and r.accuracy_std >= 0.0
@@ -109,8 +122,9 @@ def test_rerun_resumes_from_the_caches(proxy_run, embedder):
     assert again.stats.embeddings_cached == n_texts and again.stats.embeddings_computed == 0
     assert [r.to_dict() for r in again.summary] == [r.to_dict() for r in first.summary]
     # a new seed computes only its own selections, and embeds only texts not seen before
-    more = run_eval(cfg.replace(seeds=[0, 1, 2], out=str(cfg.out_dir / "more"),
-                                cache_dir=str(cfg.cache_path)), embedder=embedder)
+    more = run_eval(
+        cfg.replace(seeds=[0, 1, 2], out=str(cfg.out_dir / "more"), cache_dir=str(cfg.cache_path)), embedder=embedder
+    )
     assert more.stats.selections_computed == 4 and more.stats.selections_cached == 8
     assert more.stats.embeddings_cached == n_texts
     assert 0 < more.stats.embeddings_computed <= 200
@@ -118,9 +132,17 @@ def test_rerun_resumes_from_the_caches(proxy_run, embedder):
 
 def test_limit_and_single_file_dataset(mini_data, embedder, tmp_path):
     path = mini_data / "sst5" / "train.jsonl"
-    cfg = EvalConfig(datasets=[{"name": "own", "path": str(path), "label_field": "label_text"}],
-                     methods=["random"], budgets=[6], seeds=[3], pool_size=500, test_size=40,
-                     limit=12, k=3, out=str(tmp_path))
+    cfg = EvalConfig(
+        datasets=[{"name": "own", "path": str(path), "label_field": "label_text"}],
+        methods=["random"],
+        budgets=[6],
+        seeds=[3],
+        pool_size=500,
+        test_size=40,
+        limit=12,
+        k=3,
+        out=str(tmp_path),
+    )
     result = run_eval(cfg, embedder=embedder, write=False)
     info = result.datasets["own"]
     # one file: 40 test items drawn from it, the pool is the rest (capped at what is left)
@@ -138,12 +160,22 @@ def test_budget_larger_than_the_pool(mini_data, embedder, tmp_path):
 
 # ------------------------------------------------------------------------------ with an LM
 
+
 def test_lm_scorer_on_a_tiny_model(mini_data, embedder, tiny_lm_dir, tmp_path, one_torch_thread):
     from fewshot.lm import get_backend
 
-    cfg = _config(mini_data, tmp_path, methods=["random", "votek"], budgets=[5], seeds=[0],
-                  test_size=12, scorers=["proxy", "lm"], lm=f"hf:{tiny_lm_dir}",
-                  lm_options={"device": "cpu", "batch_size": 4}, max_tokens=200)
+    cfg = _config(
+        mini_data,
+        tmp_path,
+        methods=["random", "votek"],
+        budgets=[5],
+        seeds=[0],
+        test_size=12,
+        scorers=["proxy", "lm"],
+        lm=f"hf:{tiny_lm_dir}",
+        lm_options={"device": "cpu", "batch_size": 4},
+        max_tokens=200,
+    )
     result = run_eval(cfg, embedder=embedder)
     lm_runs = [r for r in result.runs if r.scorer == "lm"]
     assert len(lm_runs) == 2 and all(r.lm == f"hf:{tiny_lm_dir}" for r in lm_runs)
@@ -171,10 +203,23 @@ def test_lm_scorer_on_a_tiny_model(mini_data, embedder, tiny_lm_dir, tmp_path, o
 
 
 def test_generation_task_on_a_tiny_model(mini_data, embedder, tiny_lm_dir, tmp_path, one_torch_thread):
-    cfg = EvalConfig(datasets=["gsm8k"], methods=["random"], budgets=[3], seeds=[0],
-                     pool_size=40, test_size=8, limit=3, k=2, scorers=["proxy", "lm"],
-                     lm=f"hf:{tiny_lm_dir}", lm_options={"device": "cpu"}, max_tokens=250,
-                     max_new_tokens=4, data_dir=str(mini_data), out=str(tmp_path))
+    cfg = EvalConfig(
+        datasets=["gsm8k"],
+        methods=["random"],
+        budgets=[3],
+        seeds=[0],
+        pool_size=40,
+        test_size=8,
+        limit=3,
+        k=2,
+        scorers=["proxy", "lm"],
+        lm=f"hf:{tiny_lm_dir}",
+        lm_options={"device": "cpu"},
+        max_tokens=250,
+        max_new_tokens=4,
+        data_dir=str(mini_data),
+        out=str(tmp_path),
+    )
     result = run_eval(cfg, embedder=embedder)
     runs = {r.scorer: r for r in result.runs}
     assert set(runs) == {"proxy", "lm"} and runs["lm"].n_test == 3

@@ -80,8 +80,7 @@ def create_app(lm: HFCausalLM, *, model_id: str = "tiny", api_key: str | None = 
     def models(request: Request):
         if (bad := check(request, None)) is not None:
             return bad
-        return {"object": "list", "data": [{"id": model_id, "object": "model",
-                                            "max_model_len": lm.max_context}]}
+        return {"object": "list", "data": [{"id": model_id, "object": "model", "max_model_len": lm.max_context}]}
 
     @app.post("/tokenize")
     async def tokenize(request: Request):
@@ -114,13 +113,25 @@ def create_app(lm: HFCausalLM, *, model_id: str = "tiny", api_key: str | None = 
                     text = text + g.text
                 choices.append({"index": i, "text": text, "logprobs": lp, "finish_reason": "length"})
             return {"object": "text_completion", "model": model_id, "choices": choices}
-        gens = lm.generate(prompts, max_new_tokens=max_tokens, stop=body.get("stop") or (),
-                           temperature=float(body.get("temperature", 1.0)), seed=body.get("seed"), n=n)
+        gens = lm.generate(
+            prompts,
+            max_new_tokens=max_tokens,
+            stop=body.get("stop") or (),
+            temperature=float(body.get("temperature", 1.0)),
+            seed=body.get("seed"),
+            n=n,
+        )
         for k, g in enumerate(gens):
             reason, stop_reason = finish(g)
-            choices.append({"index": k, "text": g.text, "finish_reason": reason, "stop_reason": stop_reason,
-                            "logprobs": {"tokens": [""] * g.n_tokens,
-                                         "token_logprobs": list(g.token_logprobs)}})
+            choices.append(
+                {
+                    "index": k,
+                    "text": g.text,
+                    "finish_reason": reason,
+                    "stop_reason": stop_reason,
+                    "logprobs": {"tokens": [""] * g.n_tokens, "token_logprobs": list(g.token_logprobs)},
+                }
+            )
         return {"object": "text_completion", "model": model_id, "choices": choices}
 
     @app.post("/v1/chat/completions")
@@ -132,16 +143,27 @@ def create_app(lm: HFCausalLM, *, model_id: str = "tiny", api_key: str | None = 
         users = [m["content"] for m in messages if m.get("role") == "user"]
         if not users:
             return error(400, "no user message")
-        gens = lm.generate([users[-1]], max_new_tokens=int(body.get("max_tokens", 16)),
-                           stop=body.get("stop") or (), temperature=float(body.get("temperature", 1.0)),
-                           seed=body.get("seed"), n=int(body.get("n", 1)))
+        gens = lm.generate(
+            [users[-1]],
+            max_new_tokens=int(body.get("max_tokens", 16)),
+            stop=body.get("stop") or (),
+            temperature=float(body.get("temperature", 1.0)),
+            seed=body.get("seed"),
+            n=int(body.get("n", 1)),
+        )
         choices = []
         for k, g in enumerate(gens):
             reason, stop_reason = finish(g)
             content = [{"token": "", "logprob": lp} for lp in g.token_logprobs] if body.get("logprobs") else None
-            choices.append({"index": k, "message": {"role": "assistant", "content": g.text},
-                            "finish_reason": reason, "stop_reason": stop_reason,
-                            "logprobs": {"content": content} if content is not None else None})
+            choices.append(
+                {
+                    "index": k,
+                    "message": {"role": "assistant", "content": g.text},
+                    "finish_reason": reason,
+                    "stop_reason": stop_reason,
+                    "logprobs": {"content": content} if content is not None else None,
+                }
+            )
         return {"object": "chat.completion", "model": model_id, "choices": choices}
 
     return app

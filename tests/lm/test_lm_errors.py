@@ -17,25 +17,31 @@ def test_all_names_exist():
         assert getattr(lm_pkg, name) is not None, name
 
 
-@pytest.mark.parametrize("options, message", [
-    ([], "options is empty"),
-    ((), "options is empty"),
-    ([" good", ""], "option 1 must be a non-empty str"),
-    ("good", "sequence of str"),
-    ([" good", None], "option 1"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ([], "options is empty"),
+        ((), "options is empty"),
+        ([" good", ""], "option 1 must be a non-empty str"),
+        ("good", "sequence of str"),
+        ([" good", None], "option 1"),
+    ],
+)
 def test_bad_options(wp_lm, options, message):
     with pytest.raises(InvalidInputError, match=message):
         wp_lm.score_options("The movie is", options)
 
 
-@pytest.mark.parametrize("requests, message", [
-    ([("The movie is", "")], "request 0: the continuation is empty"),
-    ([("a", " b"), ("The movie is", "")], "request 1: the continuation is empty"),
-    ([("a",)], "request 0 must be a .prompt, continuation. pair"),
-    ("abc", "sequence of .prompt, continuation. pairs"),
-    ([("a", 3)], "must be str"),
-])
+@pytest.mark.parametrize(
+    "requests, message",
+    [
+        ([("The movie is", "")], "request 0: the continuation is empty"),
+        ([("a", " b"), ("The movie is", "")], "request 1: the continuation is empty"),
+        ([("a",)], "request 0 must be a .prompt, continuation. pair"),
+        ("abc", "sequence of .prompt, continuation. pairs"),
+        ([("a", 3)], "must be str"),
+    ],
+)
 def test_bad_requests(wp_lm, requests, message):
     with pytest.raises(InvalidInputError, match=message):
         wp_lm.loglikelihood(requests)
@@ -52,14 +58,17 @@ def test_empty_request_list(wp_lm):
     assert wp_lm.generate([], max_new_tokens=3) == []
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"max_new_tokens": 0}, "max_new_tokens must be an int >= 1"),
-    ({"max_new_tokens": 2, "n": 0}, "n must be an int >= 1"),
-    ({"max_new_tokens": 2, "temperature": -1}, "temperature must be finite and >= 0"),
-    ({"max_new_tokens": 2, "temperature": float("nan")}, "temperature"),
-    ({"max_new_tokens": 2, "stop": [""]}, "stop strings must be non-empty"),
-    ({"max_new_tokens": 2, "seed": 1.5}, "seed must be an int"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"max_new_tokens": 0}, "max_new_tokens must be an int >= 1"),
+        ({"max_new_tokens": 2, "n": 0}, "n must be an int >= 1"),
+        ({"max_new_tokens": 2, "temperature": -1}, "temperature must be finite and >= 0"),
+        ({"max_new_tokens": 2, "temperature": float("nan")}, "temperature"),
+        ({"max_new_tokens": 2, "stop": [""]}, "stop strings must be non-empty"),
+        ({"max_new_tokens": 2, "seed": 1.5}, "seed must be an int"),
+    ],
+)
 def test_bad_generation_arguments(wp_lm, kw, message):
     with pytest.raises(InvalidInputError, match=message):
         wp_lm.generate(["The movie is"], **kw)

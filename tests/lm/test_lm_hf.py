@@ -30,7 +30,7 @@ def _by_hand(lm, prompt: str, cont: str) -> list[float]:
     n_prompt = len(tok(prompt, add_special_tokens=False)["input_ids"])
     assert whole[:n_prompt] == tok(prompt, add_special_tokens=False)["input_ids"]  # clean boundary
     lps = full_pass_logprobs(lm, prefix + whole)
-    return lps[len(lps) - (len(whole) - n_prompt):]
+    return lps[len(lps) - (len(whole) - n_prompt) :]
 
 
 def test_loglikelihood_equals_one_full_forward_pass(any_lm):
@@ -89,9 +89,13 @@ def test_is_greedy(any_lm):
         [g] = any_lm.generate([prompt], max_new_tokens=1)
         p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
         # the generated token, written so that prompt + continuation re-tokenises to it
-        found = [c for c in (g.text, " " + g.text) if c.strip()
-                 and len(tok(prompt + c, add_special_tokens=False)["input_ids"]) == len(p_ids) + 1
-                 and tok(prompt + c, add_special_tokens=False)["input_ids"][:-1] == p_ids]
+        found = [
+            c
+            for c in (g.text, " " + g.text)
+            if c.strip()
+            and len(tok(prompt + c, add_special_tokens=False)["input_ids"]) == len(p_ids) + 1
+            and tok(prompt + c, add_special_tokens=False)["input_ids"][:-1] == p_ids
+        ]
         if found:
             cont = found[0]
             break
@@ -107,10 +111,13 @@ def test_is_greedy(any_lm):
 OPTIONS = [" terrible", " bad", " okay", " good", " great", " not bad at all"]
 
 
-@pytest.mark.parametrize("prompt", [
-    "Review: a gorgeous, witty, seductive movie.\nSentiment:",
-    "The movie is ",  # bpe: the trailing space merges into every option's first token
-])
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Review: a gorgeous, witty, seductive movie.\nSentiment:",
+        "The movie is ",  # bpe: the trailing space merges into every option's first token
+    ],
+)
 def test_kv_reuse_on_equals_off(any_lm, prompt):
     on = any_lm.score_options(prompt, OPTIONS, kv_reuse=True)
     off = any_lm.score_options(prompt, OPTIONS, kv_reuse=False)
@@ -189,10 +196,10 @@ def test_greedy_logprobs_match_scoring(bpe_lm):
     prompt = "The movie is"
     [g] = bpe_lm.generate([prompt], max_new_tokens=6)
     ids = bpe_lm.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    gen_ids = bpe_lm.tokenizer(prompt + g.text, add_special_tokens=False)["input_ids"][len(ids):]
+    gen_ids = bpe_lm.tokenizer(prompt + g.text, add_special_tokens=False)["input_ids"][len(ids) :]
     if len(gen_ids) != g.n_tokens:
         pytest.skip("generated text does not re-tokenise to the same tokens")
-    lps = full_pass_logprobs(bpe_lm, ids + gen_ids)[len(ids) - 1:]
+    lps = full_pass_logprobs(bpe_lm, ids + gen_ids)[len(ids) - 1 :]
     assert g.token_logprobs == pytest.approx(lps, abs=1e-4)
     assert g.mean_logprob == pytest.approx(sum(lps) / len(lps), abs=1e-4)
 
@@ -201,19 +208,22 @@ def test_stop_strings_cut_the_text(any_lm):
     [free] = any_lm.generate(["The movie is"], max_new_tokens=12)
     assert free.finish_reason in ("length", "eos")
     # a stop string of two ASCII letters from the middle of the free text
-    k = next(k for k in range(len(free.text) // 2, len(free.text) - 1)
-             if free.text[k:k + 2].isascii() and free.text[k:k + 2].isalpha())
-    stop = free.text[k:k + 2]
-    expected = free.text[:free.text.find(stop)]
+    k = next(
+        k
+        for k in range(len(free.text) // 2, len(free.text) - 1)
+        if free.text[k : k + 2].isascii() and free.text[k : k + 2].isalpha()
+    )
+    stop = free.text[k : k + 2]
+    expected = free.text[: free.text.find(stop)]
     [cut] = any_lm.generate(["The movie is"], max_new_tokens=12, stop=["@@never@@", stop])
     assert cut.text == expected
     assert cut.finish_reason == "stop"
     assert 1 <= cut.n_tokens <= free.n_tokens
-    assert cut.token_logprobs == pytest.approx(free.token_logprobs[:cut.n_tokens], abs=1e-4)
+    assert cut.token_logprobs == pytest.approx(free.token_logprobs[: cut.n_tokens], abs=1e-4)
     # a stop string at the very start gives empty text, scored by the token that ended it
     first = free.text.lstrip()[:1]
     [empty] = any_lm.generate(["The movie is"], max_new_tokens=12, stop=[first])
-    assert empty.text == free.text[:free.text.find(first)]
+    assert empty.text == free.text[: free.text.find(first)]
     assert empty.text.strip() == ""
     assert empty.n_tokens == 1
 

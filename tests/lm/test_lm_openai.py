@@ -100,7 +100,7 @@ def test_stop_strings_over_http(served, client):
     stop = free.text.strip()[:1]
     [local] = lm.generate(["The movie is"], max_new_tokens=10, stop=[stop])
     [remote] = client.generate(["The movie is"], max_new_tokens=10, stop=[stop])
-    assert remote.text == local.text == free.text[:free.text.find(stop)]
+    assert remote.text == local.text == free.text[: free.text.find(stop)]
     assert remote.finish_reason == "stop"
 
 
@@ -127,8 +127,9 @@ def test_api_key_from_environment(served, monkeypatch):
     monkeypatch.setenv("FEWSHOT_TEST_LM_KEY", KEY)
     with OpenAICompatible(url, "tiny", api_key_env="FEWSHOT_TEST_LM_KEY", max_retries=0) as c:
         [ll] = c.loglikelihood([("The movie is", " great")])
-    assert ll.token_logprobs == pytest.approx(lm.loglikelihood([("The movie is", " great")])[0].token_logprobs,
-                                              abs=1e-4)
+    assert ll.token_logprobs == pytest.approx(
+        lm.loglikelihood([("The movie is", " great")])[0].token_logprobs, abs=1e-4
+    )
 
 
 def test_timeout_is_reported_after_bounded_retries(served):

@@ -28,19 +28,16 @@ def test_classification_preset_with_verbalizer(sst5_rows):
 
 
 def test_missing_field_is_named():
-    tpl = PromptTemplate(name="nli", input="Premise: {premise}\nHypothesis: {hypothesis}\n"
-                         "Answer:", output=" {label}")
+    tpl = PromptTemplate(name="nli", input="Premise: {premise}\nHypothesis: {hypothesis}\nAnswer:", output=" {label}")
     item = Example(id="rte-1", text="t", label="entailment", fields={"premise": "A dog runs."})
     with pytest.raises(InvalidInputError, match="'hypothesis'") as info:
         tpl.render_demo(item)
     assert "rte-1" in str(info.value)
     with pytest.raises(InvalidInputError, match="'label'"):
-        PromptTemplate(name="c", input="{text}", output=" {label}").render_output(
-            Example(id=1, text="no label"))
+        PromptTemplate(name="c", input="{text}", output=" {label}").render_output(Example(id=1, text="no label"))
 
 
-@pytest.mark.parametrize("source", ["{x.__class__}", "{x[0]}", "{0}", "{}", "{x!r}",
-                                    "{x:{y}}", "{unclosed"])
+@pytest.mark.parametrize("source", ["{x.__class__}", "{x[0]}", "{0}", "{}", "{x!r}", "{x:{y}}", "{unclosed"])
 def test_unsafe_or_malformed_placeholders_are_rejected(source):
     with pytest.raises(InvalidInputError):
         PromptTemplate(name="bad", input=source, output="")
@@ -61,13 +58,11 @@ def test_multiple_choice_preset():
 
 
 def test_math_and_generation_presets(gsm8k_rows):
-    corpus = Corpus.from_records(gsm8k_rows[:2], text_field="question", label_field=None,
-                                 output_field="answer")
+    corpus = Corpus.from_records(gsm8k_rows[:2], text_field="question", label_field=None, output_field="answer")
     ex = corpus[gsm8k_rows[0]["id"]]
     text = get_template("math").render_demo(ex)
     assert text.startswith(f"Question: {ex.text}\nAnswer:") and text.endswith("#### 72")
-    assert get_template("generation").render_demo({"text": "a", "output": "b"}) == \
-        "Input: a\nOutput: b"
+    assert get_template("generation").render_demo({"text": "a", "output": "b"}) == "Input: a\nOutput: b"
 
 
 def test_get_template_errors():

@@ -54,8 +54,7 @@ def test_approx_counter_errs_high(counter, sst5_rows, gsm8k_rows):
     assert texts[0].startswith(short) and approx.count(short) <= 5
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tiktoken") is not None,
-                    reason="tiktoken is installed")
+@pytest.mark.skipif(importlib.util.find_spec("tiktoken") is not None, reason="tiktoken is installed")
 def test_tiktoken_missing_raises_named_dependency():
     with pytest.raises(MissingDependencyError) as info:
         TiktokenCounter()

@@ -36,8 +36,7 @@ def gsm8k_rows(data_dir: Path) -> list[dict]:
 
 @pytest.fixture
 def gsm8k_corpus(gsm8k_rows: list[dict]) -> Corpus:
-    return Corpus.from_records(gsm8k_rows, text_field="question", label_field=None,
-                               output_field="answer")
+    return Corpus.from_records(gsm8k_rows, text_field="question", label_field=None, output_field="answer")
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +51,5 @@ def sst5_vectors(encoder: SentenceEncoder, sst5_rows: list[dict]) -> np.ndarray:
 
 
 @pytest.fixture
-def dense(sst5_corpus: Corpus, sst5_vectors: np.ndarray,
-          encoder: SentenceEncoder) -> DenseRetriever:
+def dense(sst5_corpus: Corpus, sst5_vectors: np.ndarray, encoder: SentenceEncoder) -> DenseRetriever:
     return DenseRetriever.from_vectors(sst5_corpus, sst5_vectors, encoder=encoder)

@@ -25,11 +25,14 @@ def make(request, dense):
     name = request.param
 
     def build():
-        return {"random": lambda: RandomRetriever(dense.corpus, seed=3),
-                "bm25": lambda: BM25Retriever(dense.corpus),
-                "dense": lambda: dense,
-                "mmr": lambda: MMRRetriever(dense, lambda_=0.6),
-                "label_balanced": lambda: LabelBalancedRetriever(dense)}[name]()
+        return {
+            "random": lambda: RandomRetriever(dense.corpus, seed=3),
+            "bm25": lambda: BM25Retriever(dense.corpus),
+            "dense": lambda: dense,
+            "mmr": lambda: MMRRetriever(dense, lambda_=0.6),
+            "label_balanced": lambda: LabelBalancedRetriever(dense),
+        }[name]()
+
     return build
 
 

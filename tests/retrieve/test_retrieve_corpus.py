@@ -91,8 +91,7 @@ def test_corpus_jsonl_round_trip(sst5_corpus, tmp_path):
 
 
 def test_hits_helpers():
-    hits = Hits(np.array([[4, 2, -1], [7, -1, -1]]), np.array([[0.9, 0.5, -np.inf],
-                                                               [0.3, -np.inf, -np.inf]]))
+    hits = Hits(np.array([[4, 2, -1], [7, -1, -1]]), np.array([[0.9, 0.5, -np.inf], [0.3, -np.inf, -np.inf]]))
     assert hits.counts().tolist() == [2, 1]
     assert hits.to_lists() == [[4, 2], [7]]
     assert list(hits[0]) == [(4, pytest.approx(0.9)), (2, pytest.approx(0.5))]

@@ -33,8 +33,9 @@ def test_own_vector_is_found_first(sst5_vectors, kind):
     assert (np.diff(hits.scores, axis=1) <= 1e-6).all()
 
 
-@pytest.mark.parametrize("kind,strategy", [("flat", "selector"), ("flat", "subset"),
-                                           ("hnsw", "selector"), ("hnsw", "subset")])
+@pytest.mark.parametrize(
+    "kind,strategy", [("flat", "selector"), ("flat", "subset"), ("hnsw", "selector"), ("hnsw", "subset")]
+)
 def test_allowed_ids_filter_inside_search_returns_k(sst5_vectors, kind, strategy):
     # exact_below=0 makes the HNSW selector path walk the graph with a FAISS selector
     index, ids = make_index(sst5_vectors, kind, exact_below=0, filter_strategy=strategy)

@@ -31,7 +31,12 @@ def test_jsonl_and_csv_labels_apply_once(pool, tmp_path):
     assert report.applied == 10 and report.problems == []
     assert ws.get_pool("trec").counts["labeled"] == 10
     assert ws.import_labels("trec", f).to_dict() | {"pool": None} == {
-        "pool": None, "read": 10, "applied": 0, "unchanged": 10, "problems": []}
+        "pool": None,
+        "read": 10,
+        "applied": 0,
+        "unchanged": 10,
+        "problems": [],
+    }
     g = tmp_path / "labels.csv"
     g.write_text("qid,answer\n" + "".join(f"{i},{gold[i]}\n" for i in list(gold)[10:15]))
     assert ws.import_labels("trec", g, id_field="qid", label_field="answer").applied == 5
@@ -41,8 +46,13 @@ def test_jsonl_and_csv_labels_apply_once(pool, tmp_path):
 def test_problems_are_reported_item_by_item_and_nothing_is_applied(pool, tmp_path):
     ws, gold = pool
     ids = list(gold)
-    rows = [{"id": ids[0], "label": "ok"}, {"id": "nope", "label": "x"}, {"id": ids[1], "label": ""},
-            {"id": ids[2], "label": "a"}, {"id": ids[2], "label": "b"}]
+    rows = [
+        {"id": ids[0], "label": "ok"},
+        {"id": "nope", "label": "x"},
+        {"id": ids[1], "label": ""},
+        {"id": ids[2], "label": "a"},
+        {"id": ids[2], "label": "b"},
+    ]
     f = tmp_path / "bad.jsonl"
     f.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(LabelImportError) as info:
@@ -63,23 +73,51 @@ def test_problems_are_reported_item_by_item_and_nothing_is_applied(pool, tmp_pat
 def test_labelstudio_and_argilla_exports(pool, tmp_path):
     ws, gold = pool
     ids = list(gold)
-    ls = [{"id": 1, "data": {"text": "t", "fewshot_id": ids[0]},
-           "annotations": [{"result": [{"type": "choices", "from_name": "label", "to_name": "text",
-                                        "value": {"choices": [gold[ids[0]]]}}], "was_cancelled": False}]},
-          {"id": 2, "data": {"text": "t", "fewshot_id": ids[1]},
-           "annotations": [{"result": [{"type": "choices", "value": {"choices": ["x"]}}], "was_cancelled": True},
-                           {"result": [{"type": "choices", "value": {"choices": [gold[ids[1]]]}}]}]},
-          {"id": 3, "data": {"text": "t", "fewshot_id": ids[2]},
-           "annotations": [{"result": [{"type": "choices", "value": {"choices": ["a"]}}]},
-                           {"result": [{"type": "choices", "value": {"choices": ["b"]}}]}]}]
+    ls = [
+        {
+            "id": 1,
+            "data": {"text": "t", "fewshot_id": ids[0]},
+            "annotations": [
+                {
+                    "result": [
+                        {
+                            "type": "choices",
+                            "from_name": "label",
+                            "to_name": "text",
+                            "value": {"choices": [gold[ids[0]]]},
+                        }
+                    ],
+                    "was_cancelled": False,
+                }
+            ],
+        },
+        {
+            "id": 2,
+            "data": {"text": "t", "fewshot_id": ids[1]},
+            "annotations": [
+                {"result": [{"type": "choices", "value": {"choices": ["x"]}}], "was_cancelled": True},
+                {"result": [{"type": "choices", "value": {"choices": [gold[ids[1]]]}}]},
+            ],
+        },
+        {
+            "id": 3,
+            "data": {"text": "t", "fewshot_id": ids[2]},
+            "annotations": [
+                {"result": [{"type": "choices", "value": {"choices": ["a"]}}]},
+                {"result": [{"type": "choices", "value": {"choices": ["b"]}}]},
+            ],
+        },
+    ]
     f = tmp_path / "ls.json"
     f.write_text(json.dumps(ls))
     with pytest.raises(LabelImportError, match=f"id '{ids[2]}': conflicting labels \\['a', 'b'\\]"):
         ws.import_labels("trec", f)
     report = ws.import_labels("trec", f, skip_invalid=True)
     assert report.applied == 2  # the cancelled annotation is ignored
-    ar = [{"id": ids[3], "fields": {"text": "t"}, "responses": {"label": [{"value": gold[ids[3]], "user_id": "u"}]}},
-          {"id": ids[4], "fields": {"text": "t"}, "responses": [{"question_name": "label", "value": gold[ids[4]]}]}]
+    ar = [
+        {"id": ids[3], "fields": {"text": "t"}, "responses": {"label": [{"value": gold[ids[3]], "user_id": "u"}]}},
+        {"id": ids[4], "fields": {"text": "t"}, "responses": [{"question_name": "label", "value": gold[ids[4]]}]},
+    ]
     g = tmp_path / "argilla.json"
     g.write_text(json.dumps(ar))
     assert ws.import_labels("trec", g).applied == 2

@@ -79,8 +79,9 @@ def test_import_graph_has_no_circle():
     g = nx.DiGraph()
     for module in graph.modules:
         if module.startswith("fewshot"):
-            g.add_edges_from((module, d) for d in graph.find_modules_directly_imported_by(module)
-                             if d.startswith("fewshot"))
+            g.add_edges_from(
+                (module, d) for d in graph.find_modules_directly_imported_by(module) if d.startswith("fewshot")
+            )
     cycles = list(nx.simple_cycles(g))
     assert cycles == []
 

@@ -55,7 +55,7 @@ def test_compact_merges_shards(tmp_path):
     store = VectorStore(tmp_path, pool_id=1, model="m")
     h, v = _data(20)
     for i in range(0, 20, 5):
-        store.add(h[i:i + 5], v[i:i + 5])
+        store.add(h[i : i + 5], v[i : i + 5])
     store.compact()
     assert len(list(store.path.glob("shard-*.keys.npy"))) == 1
     np.testing.assert_array_equal(store.get(h[::-1]), v[::-1])

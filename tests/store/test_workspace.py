@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sqlalchemy import inspect
 
-from fewshot.exceptions import ConflictError, IngestError, InvalidInputError, NotFoundError
 from fewshot import Workspace
+from fewshot.exceptions import ConflictError, IngestError, InvalidInputError, NotFoundError
 
 
 def test_migrations_create_the_schema(ws):
@@ -55,8 +55,9 @@ def test_ingest_unlabeled_then_filter_by_status(ws, data_slice):
 
 
 def test_ingest_template_for_pairs(ws, data_slice):
-    ws.ingest("rte", data_slice("rte", "train", 20), template="{premise}\nquestion: {hypothesis}",
-              label_field="label_text")
+    ws.ingest(
+        "rte", data_slice("rte", "train", 20), template="{premise}\nquestion: {hypothesis}", label_field="label_text"
+    )
     ex = ws.list_examples("rte", limit=1)[0]
     assert ex.text == f"{ex.fields['premise']}\nquestion: {ex.fields['hypothesis']}"
     with pytest.raises(ConflictError, match="renders its text with template"):
@@ -147,7 +148,6 @@ def test_delete_pool_removes_vectors(ws, data_slice):
     assert not store.path.exists()
 
 
-
 def test_select_rounds_continue_and_are_reproducible(ws, data_slice):
     ws.ingest("sst5", data_slice("sst5", "train", 150))
     ws.embed("sst5")
@@ -189,8 +189,9 @@ def test_migrations_match_the_models(ws):
     with ws.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     # adds/removes of tables and columns are drift; type/index nuances across dialects are not asserted
-    drift = [d for d in diff if isinstance(d, tuple) and d[0] in ("add_table", "remove_table", "add_column",
-                                                                     "remove_column")]
+    drift = [
+        d for d in diff if isinstance(d, tuple) and d[0] in ("add_table", "remove_table", "add_column", "remove_column")
+    ]
     assert drift == []
     assert {"trained_models", "feedback_scores"} <= set(inspect(ws.engine).get_table_names())
     assert "settings" in {c["name"] for c in inspect(ws.engine).get_columns("pools")}

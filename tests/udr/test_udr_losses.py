@@ -10,8 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from fewshot.exceptions import InvalidInputError  # noqa: E402
-from fewshot.udr import (inbatch_loss, lambdarank_loss, predicted_positions,  # noqa: E402
-                                  sample_candidates, udr_loss)
+from fewshot.udr import inbatch_loss, lambdarank_loss, predicted_positions, sample_candidates, udr_loss  # noqa: E402
 
 
 def _softplus(x: float) -> float:
@@ -27,11 +26,10 @@ def test_lambdarank_three_candidates_by_hand():
     # LM order: column 0 best (relevance 1), column 1 (1/2), column 2 (1/3).
     # The model scores [1, 2, 0]: predicted positions p = [2, 1, 3].
     s = torch.tensor([[1.0, 2.0, 0.0]])
-    w01 = (1 - 1 / 2) * abs(1 / 2 - 1 / 1)      # 0.25
-    w02 = (1 - 1 / 3) * abs(1 / 2 - 1 / 3)      # 1/9
+    w01 = (1 - 1 / 2) * abs(1 / 2 - 1 / 1)  # 0.25
+    w02 = (1 - 1 / 3) * abs(1 / 2 - 1 / 3)  # 1/9
     w12 = (1 / 2 - 1 / 3) * abs(1 / 1 - 1 / 3)  # 1/9
-    expected = (w01 * _softplus(-(1.0 - 2.0)) + w02 * _softplus(-(1.0 - 0.0))
-                + w12 * _softplus(-(2.0 - 0.0)))
+    expected = w01 * _softplus(-(1.0 - 2.0)) + w02 * _softplus(-(1.0 - 0.0)) + w12 * _softplus(-(2.0 - 0.0))
     assert float(lambdarank_loss(s)) == pytest.approx(expected, rel=1e-6)
     assert expected == pytest.approx(0.377225, abs=1e-6)
 

@@ -7,8 +7,7 @@ import pytest
 from fewshot.prompt import PromptTemplate
 from fewshot.retrieve import Example
 from fewshot.store.feedback import SQLFeedbackCache
-from fewshot.udr import (MemoryFeedbackCache, MiningStats, UDRTask, bm25_candidates,
-                                  merge_candidates, mine_feedback)
+from fewshot.udr import MemoryFeedbackCache, MiningStats, UDRTask, bm25_candidates, merge_candidates, mine_feedback
 
 TEMPLATE = PromptTemplate(name="sst5", input="Review: {text}\nSentiment:", output=" {label}")
 
@@ -41,8 +40,9 @@ def test_mining_scores_match_the_lm_and_resume_from_cache(task, tiny_lm, tmp_pat
     cands = bm25_candidates(task, 4)
     cache = SQLFeedbackCache.sqlite(tmp_path / "fb.sqlite")
     stats, seen = MiningStats(), []
-    fb = mine_feedback(task, tiny_lm, cands, cache=cache, chunk_size=5, stats=stats,
-                       progress=lambda d, t: seen.append((d, t)))
+    fb = mine_feedback(
+        task, tiny_lm, cands, cache=cache, chunk_size=5, stats=stats, progress=lambda d, t: seen.append((d, t))
+    )
     assert stats.pairs == 16 and stats.scored == 16 and stats.cached == 0
     assert stats.lm_calls == 4 and stats.tokens > 16
     assert seen[-1] == (16, 16)

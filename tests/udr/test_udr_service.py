@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from fewshot.exceptions import InvalidInputError, NotFoundError
-from fewshot.udr import UDRModel, prepare_model
 from fewshot.store.models import IndexVersion
+from fewshot.udr import UDRModel, prepare_model
 
 
 def test_udr_index_versions_and_refresh(ws, data_slice, base_model, tmp_path):
@@ -38,8 +38,12 @@ def test_udr_index_versions_and_refresh(ws, data_slice, base_model, tmp_path):
 
     def versions():
         with ws.session() as s:
-            return [(r.kind, r.version, r.count) for r in s.scalars(
-                select(IndexVersion).where(IndexVersion.kind.like("udr:%")).order_by(IndexVersion.id))]
+            return [
+                (r.kind, r.version, r.count)
+                for r in s.scalars(
+                    select(IndexVersion).where(IndexVersion.kind.like("udr:%")).order_by(IndexVersion.id)
+                )
+            ]
 
     assert versions() == [("udr:m:v1", 1, 20)]
     ws.retrieve("sst5", [query], k=3, retriever="udr:m:v1")

@@ -13,8 +13,16 @@ torch = pytest.importorskip("torch")
 from fewshot.exceptions import InvalidInputError  # noqa: E402
 from fewshot.prompt import PromptTemplate  # noqa: E402
 from fewshot.retrieve import Corpus, Example  # noqa: E402
-from fewshot.udr import (TrainConfig, UDRModel, UDRTask, load_udr_model, prepare_model,  # noqa: E402
-                                  sample_candidates, train_udr, udr_loss)
+from fewshot.udr import (  # noqa: E402
+    TrainConfig,
+    UDRModel,
+    UDRTask,
+    load_udr_model,
+    prepare_model,
+    sample_candidates,
+    train_udr,
+    udr_loss,
+)
 
 TEMPLATE = PromptTemplate(name="sst5", input="Review: {text}\nSentiment:", output=" {label}")
 
@@ -36,8 +44,11 @@ def feedback(task):
     rng = np.random.default_rng(0)
     fb = {}
     for q in task.queries:
-        fb[q.id] = {d.id: abs(order.index(d.label) - order.index(q.label)) + 0.1 * rng.random()
-                    for d in task.pool if d.id != q.id}
+        fb[q.id] = {
+            d.id: abs(order.index(d.label) - order.index(q.label)) + 0.1 * rng.random()
+            for d in task.pool
+            if d.id != q.id
+        }
     return {"sst5": fb}
 
 
@@ -52,7 +63,7 @@ def _fixed_loss(model, task, feedback) -> float:
         cands += [task.instruction + task.demo(c).text for c in sample_candidates(ranked, 8, rng=rng)]
     with torch.no_grad():
         emb = model.encode(qs + cands, convert_to_tensor=True, batch_size=128)
-    return float(udr_loss(emb[:len(qs)], emb[len(qs):], 8)[0])
+    return float(udr_loss(emb[: len(qs)], emb[len(qs) :], 8)[0])
 
 
 def test_short_training_lowers_the_loss(task, feedback, base_model, tmp_path):

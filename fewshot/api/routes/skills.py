@@ -42,8 +42,9 @@ def edit_skills(pool: PoolAccess, body: SkillEditsIn, ws: WorkspaceDep) -> dict[
     """200 with the edit report (an indexed pool's index is refreshed: ``index_version``); 403; 404;
     422 naming the line and id of the first bad edit (unknown id or skill; nothing is changed) or
     when both forms are given."""
-    return ws.edit_skills(pool, body.ids, set=body.set, add=body.add, remove=body.remove,
-                          edits=body.per_item()).to_dict()
+    return ws.edit_skills(
+        pool, body.ids, set=body.set, add=body.add, remove=body.remove, edits=body.per_item()
+    ).to_dict()
 
 
 @router.get("/difficulty", response_model=ThresholdsPublic, summary="The pool's difficulty thresholds")

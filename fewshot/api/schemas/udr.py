@@ -12,7 +12,9 @@ from .common import UDRTemplateName
 __all__ = ["UDRMineRequest", "UDRTrainRequest", "ModelPublic"]
 
 #: A model name, checked by the model service's own rule.
-ModelName = Annotated[str, AfterValidator(check_model_name), WithJsonSchema({"type": "string", "pattern": MODEL_NAME_PATTERN})]
+ModelName = Annotated[
+    str, AfterValidator(check_model_name), WithJsonSchema({"type": "string", "pattern": MODEL_NAME_PATTERN})
+]
 
 
 class UDRMineRequest(BaseModel):
