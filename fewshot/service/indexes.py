@@ -177,6 +177,7 @@ class IndexService:
             )
 
     def exists(self, pool: str) -> bool:
+        """Whether the pool has a dense index (any version)."""
         try:
             self.info(pool)
         except NotFoundError:

@@ -65,6 +65,7 @@ class JobRunner:
             self._queue.put(job_id)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the worker after the job it is running (waits up to ``timeout`` seconds)."""
         if self._thread is None:
             return
         self._queue.put(None)

@@ -107,6 +107,8 @@ class SkillService:
         return list(stored) if stored else vocabulary_from(self._item_skills(pool))
 
     def vocabulary_info(self, pool: str) -> dict[str, Any]:
+        """``{"pool", "skills", "stored", "counts"}``: the vocabulary (stored, else derived from the
+        items, most frequent first), whether it is stored, and how many items carry each skill."""
         stored = self._settings(pool).get("skills")
         counts = skill_counts(self._item_skills(pool))
         vocab = list(stored) if stored else sorted(counts, key=lambda s: (-counts[s], s))
@@ -132,6 +134,7 @@ class SkillService:
         return self.vocabulary_info(pool)
 
     def thresholds(self, pool: str) -> DifficultyThresholds:
+        """The pool's difficulty thresholds (the paper's defaults where none are stored)."""
         return DifficultyThresholds.from_dict(self._settings(pool).get("difficulty"))
 
     def set_thresholds(self, pool: str, values: Mapping[str, Any] | None) -> DifficultyThresholds:

@@ -41,6 +41,7 @@ class VectorService:
         self.ctx, self.pools = ctx, pools
 
     def store(self, pool: str) -> VectorStore:
+        """The pool's vector shards for its embedding model."""
         pool_id, model = self.pools.ref(pool)
         return self.ctx.vector_store(pool_id, model)
 

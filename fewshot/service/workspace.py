@@ -99,6 +99,7 @@ class Workspace:
         return cls(Settings(**overrides))
 
     def close(self) -> None:
+        """Release the database connections and the LM backends this workspace opened."""
         self.ctx.close()
 
     def __enter__(self) -> Workspace:
@@ -121,12 +122,15 @@ class Workspace:
         return self.pools.create(name, **options)
 
     def list_pools(self) -> list[PoolInfo]:
+        """Every pool with its counts, by name (see `PoolService.all`)."""
         return self.pools.all()
 
     def get_pool(self, name: str) -> PoolInfo:
+        """One pool with its counts; `NotFoundError` when unknown."""
         return self.pools.get(name)
 
     def delete_pool(self, name: str) -> None:
+        """Delete a pool with its examples, rounds, logs, vectors and indexes."""
         self.pools.delete(name)
 
     def ingest(self, pool: str, path: str | Path, **options: Any) -> IngestReport:
@@ -138,12 +142,15 @@ class Workspace:
         return self.pools.add_records(pool, records, **options)
 
     def list_examples(self, pool: str, **options: Any) -> list[ExampleInfo]:
+        """A page of a pool's examples (see `PoolService.list_examples`)."""
         return self.pools.list_examples(pool, **options)
 
     def iter_examples(self, pool: str, **options: Any) -> Iterator[ExampleInfo]:
+        """All matching examples in id order, streamed (see `PoolService.iter_examples`)."""
         return self.pools.iter_examples(pool, **options)
 
     def export(self, pool: str, path: str | Path, **options: Any) -> int:
+        """Write a pool's examples to jsonl/csv; returns the count (see `PoolService.export`)."""
         return self.pools.export(pool, path, **options)
 
     # ------------------------------------------------------------------ vectors
@@ -152,6 +159,7 @@ class Workspace:
         self.ctx.use_embedder(embedder)
 
     def embedder(self, model: str) -> Embedder:
+        """The loaded `Embedder` of ``model`` (loaded once per workspace)."""
         return self.ctx.embedder(model)
 
     def embed(self, pool: str, *, progress: Progress | None = None) -> EmbedReport:
@@ -172,12 +180,15 @@ class Workspace:
         return self.selection.budget(pool, **options)
 
     def rounds(self, pool: str) -> list[RoundInfo]:
+        """Every selection round of the pool, oldest first."""
         return self.selection.rounds(pool)
 
     def get_round(self, pool: str, number: int | None = None) -> RoundInfo:
+        """Round ``number`` of the pool (the latest when None); `NotFoundError` when there is none."""
         return self.selection.get_round(pool, number)
 
     def export_round(self, pool: str, path: str | Path, **options: Any) -> int:
+        """Write a round's items for annotators (see `SelectionService.export_round`)."""
         return self.selection.export_round(pool, path, **options)
 
     def import_labels(self, pool: str, path: str | Path, **options: Any) -> LabelImportReport:
@@ -200,6 +211,7 @@ class Workspace:
         return self.indexes.build(pool, kind=kind, progress=progress)
 
     def index_info(self, pool: str) -> IndexInfo:
+        """The pool's newest dense index; `NotFoundError` when none was built."""
         return self.indexes.info(pool)
 
     def retrieve(
@@ -241,9 +253,11 @@ class Workspace:
         return self.udr.train(name, [pools] if isinstance(pools, str) else list(pools), lm=lm, rounds=rounds, **options)
 
     def list_models(self, name: str | None = None) -> list[ModelInfo]:
+        """Trained models (every version of ``name``, or of all), by name then version."""
         return self.models.versions(name)
 
     def get_model(self, name: str | None = None, version: int | None = None) -> ModelInfo:
+        """One trained model version (the latest when ``version`` is None)."""
         return self.models.get(name, version)
 
     # ------------------------------------------------------------------ skills, adaptive prompts
@@ -252,6 +266,7 @@ class Workspace:
         return self.skills.vocabulary_info(pool)
 
     def set_skill_vocabulary(self, pool: str, skills: Sequence[str] | None) -> dict[str, Any]:
+        """Store the pool's skill vocabulary (None: derive it from the items again)."""
         return self.skills.set_vocabulary(pool, skills)
 
     def edit_skills(
@@ -290,6 +305,7 @@ class Workspace:
     def predict_skills(
         self, pool: str, queries: str | Sequence[str], *, method: str = "knn", top: int = 1, lm: str | None = None
     ) -> list[list[str]]:
+        """Up to ``top`` skills per query from the pool's labeled items (knn, logreg) or an LM."""
         return self.skills.predict(pool, queries, method=method, top=top, lm=lm)
 
     def adaptive_prompt(self, pool: str, query: str, *, feedback: Any = None, **options: Any) -> AdaptivePrompt:
