@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from pathlib import Path
 
 import pytest
+from db_helpers import PG_ENV, fresh_database
 from shared_data import ENV as DATA_ENV
 from shared_data import read_jsonl, shared_data_dir, uses_shipped_slices
 
 SHARED_DATA = shared_data_dir()  # the shipped slices in tests/data, unless $FEWSHOT_SHARED_DATA is set
-PG_ENV = "FEWSHOT_TEST_POSTGRES_URL"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -87,26 +86,9 @@ BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="po
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path, postgres_admin_url):
-    """A fresh, empty database on each backend (tests using it run twice): a SQLite file, or a new
-    PostgreSQL database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fewshot.db'}"
-        return
-    if postgres_admin_url is None:
-        pytest.skip(f"PostgreSQL not reachable (set {PG_ENV} to require it)")
-    import sqlalchemy as sa
-
-    from fewshot.store.db import create_db_engine
-
-    name = f"fewshot_test_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(postgres_admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = sa.engine.make_url(postgres_admin_url)
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """A fresh, empty database on each backend (tests using it run twice)."""
+    with fresh_database(request.param, tmp_path, postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,17 +11,16 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 import uvicorn
+from db_helpers import fresh_database
 
 from fewshot import Workspace
 from fewshot.api import create_app
 
-PG_ENV = "FEWSHOT_TEST_POSTGRES_URL"
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
 
 
@@ -56,23 +55,8 @@ class LiveServer:
 def database_url(request, tmp_path_factory, postgres_admin_url) -> Iterator[str]:
     """A fresh, empty database per module on each backend: a SQLite file, or a new PostgreSQL
     database dropped afterwards (the module's tests run once per backend)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('api-db') / 'fewshot.db'}"
-        return
-    if postgres_admin_url is None:
-        pytest.skip(f"PostgreSQL not reachable (set {PG_ENV} to require it)")
-    import sqlalchemy as sa
-
-    from fewshot.store.db import create_db_engine
-
-    name = f"fewshot_test_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(postgres_admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.engine.make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(request.param, tmp_path_factory.mktemp("api-db"), postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
