@@ -48,5 +48,7 @@ class Metrics:
                 lines.append(f'fewshot_request_seconds_sum{{method="{m}",route="{r}"}} {self._sum[(m, r)]:.6f}')
                 lines.append(f'fewshot_request_seconds_count{{method="{m}",route="{r}"}} {cum}')
         for name, value in (extra or {}).items():
-            lines += [f"# TYPE {name} gauge", f"{name} {value}"]
+            # ``*_total`` extras are counters (e.g. fewshot_prompt_logs_dropped_total), the rest gauges
+            kind = "counter" if name.endswith("_total") else "gauge"
+            lines += [f"# TYPE {name} {kind}", f"{name} {value}"]
         return "\n".join(lines) + "\n"

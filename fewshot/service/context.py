@@ -8,6 +8,7 @@ the context and the sub-services they use in their constructor; none holds a ref
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,13 +19,17 @@ from sqlalchemy.orm import Session
 
 from fewshot.config import Settings
 from fewshot.embed import Embedder
+from fewshot.store import examples as example_rows
 from fewshot.store.db import create_db_engine, make_session_factory, migrate, schema_version
+from fewshot.store.prompt_logs import PromptLogWriter
 from fewshot.store.vectors import VectorStore
 
 if TYPE_CHECKING:
     from fewshot.lm import LMBackend
 
 __all__ = ["ServiceContext"]
+
+logger = logging.getLogger(__name__)
 
 
 class ServiceContext:
@@ -42,6 +47,8 @@ class ServiceContext:
         self._lock = threading.RLock()
         self._embedders: dict[str, Embedder] = {}
         self._lms: dict[str, LMBackend] = {}
+        self._log_writer: PromptLogWriter | None = None
+        self._cleanup_interrupted_imports()
 
     # ------------------------------------------------------------------ unit of work
     @contextmanager
@@ -50,8 +57,50 @@ class ServiceContext:
         with self._sessions() as session, session.begin():
             yield session
 
+    def _cleanup_interrupted_imports(self) -> None:
+        """Remove the staged rows of imports whose process died (stale heartbeat; see
+        `fewshot.service.ingest.import_file`)."""
+        from fewshot.service.ingest import STALE_IMPORT
+
+        try:
+            with self.session() as s:
+                removed = example_rows.cleanup_stale_imports(s, older_than=STALE_IMPORT)
+        except Exception:  # noqa: BLE001 - the next import retries it
+            logger.warning("could not clean up interrupted imports", exc_info=True)
+            return
+        if removed:
+            logger.warning("removed %d interrupted import(s) left by a crashed process", removed)
+
+    # ------------------------------------------------------------------ prompt logs
+    @property
+    def prompt_log_writer(self) -> PromptLogWriter:
+        """The background writer of prompt logs (created on first use, flushed by `close`)."""
+        with self._lock:
+            if self._log_writer is None:
+                self._log_writer = PromptLogWriter(self.session)
+            return self._log_writer
+
+    def flush_prompt_logs(self, prompt_id: str | None = None) -> None:
+        """Write queued prompt logs now (only when ``prompt_id`` is still queued, if given)."""
+        writer = self._log_writer
+        if writer is not None and (prompt_id is None or writer.pending(prompt_id)):
+            writer.flush()
+
+    def prompt_log_stats(self) -> dict[str, int]:
+        """``queued``, ``written``, ``dropped`` and ``failed`` prompt-log rows of this process."""
+        writer = self._log_writer
+        return writer.stats() if writer is not None else {"queued": 0, "written": 0, "dropped": 0, "failed": 0}
+
     def close(self) -> None:
-        """Dispose of the engine's connections and close the LM backends this context opened."""
+        """Flush the queued prompt logs, close the LM backends this context opened and dispose of
+        the engine's connections."""
+        with self._lock:
+            writer = self._log_writer
+        if writer is not None:
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - closing must go on
+                logger.exception("flushing prompt logs failed")
         with self._lock:
             lms, self._lms = list(self._lms.values()), {}
         for lm in lms:

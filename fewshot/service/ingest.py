@@ -9,33 +9,55 @@ Every record is mapped (:class:`fewshot.io.FieldMapping`), then:
 * a text already in the pool (or earlier in the file) under another id is a *duplicate*: skipped
   and reported, unless ``keep_duplicates=True``.
 
-The whole file is one transaction: a bad line rolls everything back, so nothing is half-written,
-and a crash leaves the pool as it was (re-running the command does the job).
+One import is all-or-nothing: a bad line stores nothing, and a crash leaves the pool as it was
+(re-running the command does the job). Two ways to get there:
+
+* `import_file` (files, any size: what `PoolService.ingest` uses) validates in batches of
+  `STAGE_BATCH` rows and *stages* each batch in ``staged_examples`` in its own short transaction
+  (so a 600k-row file never holds SQLite's write lock for more than a batch, and readers and
+  prompt-log writers are not starved); nothing but the import reads staged rows. A last short
+  transaction publishes them into ``examples`` (``INSERT ... SELECT`` plus the updates of
+  ``on_conflict="update"``, creating the pool when the import creates it, and removing the import's
+  ``staged_imports`` row); then the staged rows are deleted in batches of `STAGE_BATCH`. A
+  failure before that removes the staged rows; a crash leaves only staged rows, which the next
+  import (or the next workspace start) removes once their heartbeat is `STALE_IMPORT` old.
+* `ingest_file` / `ingest_records` (in-memory records, e.g. an API JSON body, which the body limit
+  keeps small) write into the caller's one transaction directly: staging would only add a copy.
+
+Both run the same validation (`_decide`), so conflicts, duplicates and errors read the same.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fewshot.exceptions import IngestError, InvalidInputError
+from fewshot.exceptions import ConflictError, IngestError, InvalidInputError
 from fewshot.hashing import content_hash
 from fewshot.io import FieldMapping, MappedRecord, iter_records
 from fewshot.progress import Progress
 from fewshot.store import examples as example_rows
 from fewshot.store.models import ExampleStatus, Pool
 
-__all__ = ["IngestReport", "ingest_records", "ingest_file", "ON_CONFLICT"]
+__all__ = ["IngestReport", "ingest_records", "ingest_file", "import_file", "ON_CONFLICT", "STAGE_BATCH"]
 
 logger = logging.getLogger(__name__)
 
 ON_CONFLICT = ("error", "skip", "update")
-BATCH = 1000
+BATCH = 1000  # rows validated per query round in the direct path
+STAGE_BATCH = 5000  # rows per staging transaction (read at call time; tests lower it)
+STALE_IMPORT = dt.timedelta(minutes=10)  # an import without a heartbeat for this long is dead
+
+Sessions = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass
@@ -68,23 +90,22 @@ def ingest_file(
     keep_duplicates: bool = False,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Ingest a JSONL/CSV/Parquet file into ``pool`` (caller commits)."""
+    """Ingest a JSONL/CSV/Parquet file into ``pool`` in the caller's transaction (caller commits).
+    Large files: prefer `import_file`, which does not hold the write lock for the whole file."""
     path = Path(path)
     total = path.stat().st_size if path.exists() else 0
-
-    def records() -> Iterator[tuple[int, dict[str, Any]]]:
-        yield from iter_records(path, fmt)
-
+    direct = _Direct(session, pool)
     return _ingest(
-        session,
-        pool,
-        records(),
+        direct.decide_and_write,
+        iter_records(path, fmt),
+        pool_name=pool.name,
         mapping=mapping,
         source=str(path),
         on_conflict=on_conflict,
         keep_duplicates=keep_duplicates,
         progress=progress,
         total=total,
+        batch_size=BATCH,
     )
 
 
@@ -101,37 +122,149 @@ def ingest_records(
 ) -> IngestReport:
     """Ingest in-memory records (the API's JSON body); "line" in errors is the 1-based position."""
     numbered = ((i, r) for i, r in enumerate(records, start=1))
+    direct = _Direct(session, pool)
     return _ingest(
-        session,
-        pool,
+        direct.decide_and_write,
         numbered,
+        pool_name=pool.name,
         mapping=mapping,
         source=source,
         on_conflict=on_conflict,
         keep_duplicates=keep_duplicates,
         progress=progress,
         total=0,
+        batch_size=BATCH,
     )
 
 
+def import_file(
+    sessions: Sessions,
+    *,
+    pool_name: str,
+    pool_id: int | None,
+    create_pool: Callable[[Session], Pool] | None,
+    path: str | Path,
+    mapping: FieldMapping,
+    fmt: str | None = None,
+    on_conflict: str = "error",
+    keep_duplicates: bool = False,
+    progress: Progress | None = None,
+    source: str | None = None,
+) -> IngestReport:
+    """Import a file through the staging table (see the module docstring): all-or-nothing, with
+    no transaction longer than one batch of `STAGE_BATCH` rows or the final publish.
+
+    ``sessions()`` opens a committed-on-exit unit of work. ``pool_id`` is None when the pool does
+    not exist yet: ``create_pool(session)`` then creates it inside the publishing transaction, so
+    a failed import leaves no empty pool behind. ``source`` names the file in reports and errors
+    (default: the path)."""
+    path = Path(path)
+    total = path.stat().st_size if path.exists() else 0
+    source = source or str(path)
+    if on_conflict not in ON_CONFLICT:
+        raise InvalidInputError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}, got {on_conflict!r}")
+    try:
+        with sessions() as s:
+            removed = example_rows.cleanup_stale_imports(s, older_than=STALE_IMPORT)
+        if removed:
+            logger.warning("removed %d interrupted import(s) left by a crashed process", removed)
+    except Exception:  # noqa: BLE001 - leftovers cost space only; the next import retries
+        logger.warning("could not clean up interrupted imports", exc_info=True)
+    import_id = uuid.uuid4().hex
+    with sessions() as s:
+        example_rows.begin_import(s, import_id=import_id, pool_name=pool_name, source=source)
+    staged = _Staged(sessions, pool_id, import_id)
+    try:
+        report = _ingest(
+            staged.decide_and_stage,
+            iter_records(path, fmt),
+            pool_name=pool_name,
+            mapping=mapping,
+            source=source,
+            on_conflict=on_conflict,
+            keep_duplicates=keep_duplicates,
+            progress=progress,
+            total=total,
+            batch_size=max(1, int(STAGE_BATCH)),
+        )
+        try:
+            with sessions() as s:
+                # the first statement writes, so SQLite takes the write lock (waiting out other
+                # writers) before this transaction reads anything
+                if not example_rows.touch_import(s, import_id=import_id):
+                    raise ConflictError(f"import of {source} was cleaned up before it finished; run it again")
+                if pool_id is None:
+                    if create_pool is None:
+                        raise InvalidInputError(f"pool {pool_name!r} does not exist")
+                    pool = create_pool(s)
+                    s.flush()
+                    target = pool.id
+                else:
+                    target = pool_id
+                    if s.get(Pool, target) is None:
+                        raise ConflictError(f"pool {pool_name!r} was deleted during the import")
+                example_rows.publish_import(s, import_id=import_id, pool_id=target, expected=staged.rows)
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"pool {pool_name!r} changed while {source} was being imported (an id was added by "
+                "another writer); nothing was stored, run the import again"
+            ) from exc
+    except BaseException:
+        _remove_staged(sessions, import_id, drop_import=True)
+        raise
+    _remove_staged(sessions, import_id, drop_import=False)  # the publish dropped the import row
+    logger.info("ingested %s into %s: %s", source, pool_name, report.to_dict())
+    return report
+
+
+def _remove_staged(sessions: Sessions, import_id: str, *, drop_import: bool) -> None:
+    """Delete an import's staged rows in transactions of `STAGE_BATCH` rows (never raises: rows
+    left behind are orphans that `fewshot.store.examples.cleanup_stale_imports` removes)."""
+    try:
+        if drop_import:
+            with sessions() as s:
+                example_rows.drop_import(s, import_id=import_id)
+        while True:
+            with sessions() as s:
+                if example_rows.delete_staged_rows(s, import_id=import_id, limit=max(1, int(STAGE_BATCH))) == 0:
+                    return
+    except Exception:  # noqa: BLE001 - see the docstring
+        logger.warning("could not remove the staged rows of import %s", import_id, exc_info=True)
+
+
+# ---------------------------------------------------------------------- validation
+Batch = list[tuple[int, MappedRecord, str]]
+Writer = Callable[[Batch, "_State"], None]
+
+
+@dataclass
+class _State:
+    report: IngestReport
+    on_conflict: str
+    keep_duplicates: bool
+    seen_texts: dict[bytes, str] = field(default_factory=dict)  # hash prefix -> first external id
+    updated_away: set[str] = field(default_factory=set)  # stored ids whose text this import changes
+
+
 def _ingest(
-    session: Session,
-    pool: Pool,
+    write: Writer,
     numbered: Iterator[tuple[int, Any]],
     *,
+    pool_name: str,
     mapping: FieldMapping,
     source: str,
     on_conflict: str,
     keep_duplicates: bool,
     progress: Progress | None,
     total: int,
+    batch_size: int,
 ) -> IngestReport:
     if on_conflict not in ON_CONFLICT:
         raise InvalidInputError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}, got {on_conflict!r}")
-    report = IngestReport(pool=pool.name, source=source)
+    report = IngestReport(pool=pool_name, source=source)
+    state = _State(report, on_conflict, keep_duplicates)
     seen_ids: dict[str, tuple[bytes, int]] = {}  # external id -> (hash digest prefix, line), this file
-    seen_texts: dict[bytes, str] = {}  # hash digest prefix -> first external id, this file
-    batch: list[tuple[int, MappedRecord, str]] = []
+    batch: Batch = []
     for line, record in numbered:
         if not isinstance(record, dict):
             raise IngestError(f"expected an object, got {type(record).__name__}", path=source, line=line)
@@ -153,34 +286,36 @@ def _ingest(
         seen_ids[mapped.external_id] = (key, line)
         batch.append((line, mapped, h))
         report.read += 1
-        if len(batch) >= BATCH:
-            _flush(session, pool, batch, report, seen_texts, on_conflict, keep_duplicates)
+        if len(batch) >= batch_size:
+            write(batch, state)
             batch = []
             if progress is not None:
                 progress(report.read, total)
     if batch:
-        _flush(session, pool, batch, report, seen_texts, on_conflict, keep_duplicates)
+        write(batch, state)
     if report.read == 0:
         raise IngestError("no records to ingest", path=source)
     if progress is not None:
         progress(report.read, report.read)
-    logger.info("ingested %s into %s: %s", source, pool.name, report.to_dict())
     return report
 
 
-def _flush(
-    session: Session,
-    pool: Pool,
-    batch: list[tuple[int, MappedRecord, str]],
-    report: IngestReport,
-    seen_texts: dict[bytes, str],
-    on_conflict: str,
-    keep_duplicates: bool,
-) -> None:
-    existing = example_rows.by_external_ids(session, pool_id=pool.id, ids=[m.external_id for _, m, _ in batch])
-    text_owner = example_rows.hash_owners(session, pool_id=pool.id, hashes=list({h for _, _, h in batch}))
+def _decide(
+    session: Session, pool_id: int | None, pool_name: str, batch: Batch, state: _State
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Classify a batch against the stored pool and what this import saw before: returns the new
+    rows and the updates (``example_id`` plus the new values); counts the rest in the report."""
+    report = state.report
+    if pool_id is None:  # the import creates the pool: nothing is stored yet
+        existing: dict[str, Any] = {}
+        text_owner: dict[str, str] = {}
+    else:
+        existing = example_rows.by_external_ids(session, pool_id=pool_id, ids=[m.external_id for _, m, _ in batch])
+        text_owner = example_rows.hash_owners(session, pool_id=pool_id, hashes=list({h for _, _, h in batch}))
     new_rows: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for line, m, h in batch:
+        key = bytes.fromhex(h[:32])
         old = existing.get(m.external_id)
         if old is not None:
             same = (
@@ -190,44 +325,49 @@ def _flush(
             )
             if same:
                 report.unchanged += 1
-                seen_texts.setdefault(bytes.fromhex(h[:32]), m.external_id)
+                state.seen_texts.setdefault(key, m.external_id)
                 continue
-            if on_conflict == "error":
+            if state.on_conflict == "error":
                 what = "text" if old.content_hash != h else "label or skills"
                 raise IngestError(
-                    f"id {m.external_id!r} is already in pool {pool.name!r} with a different {what}; "
+                    f"id {m.external_id!r} is already in pool {pool_name!r} with a different {what}; "
                     f"use on_conflict='update' (--on-conflict update) to overwrite or 'skip'",
                     path=report.source,
                     line=line,
                 )
-            if on_conflict == "skip":
+            if state.on_conflict == "skip":
                 report.conflicts_skipped += 1
                 continue
             labeled = m.label is not None or old.label is not None
-            status = ExampleStatus.LABELED.value if labeled else old.status
-            example_rows.update_example(
-                session,
-                example_id=old.id,
-                text=m.text,
-                content_hash=h,
-                fields=m.fields,
-                label=m.label if m.label is not None else old.label,
-                skills=m.skills or old.skills,
-                status=status,
+            updates.append(
+                {
+                    "example_id": old.id,
+                    "external_id": m.external_id,
+                    "text": m.text,
+                    "content_hash": h,
+                    "fields": m.fields,
+                    "label": m.label if m.label is not None else old.label,
+                    "skills": m.skills or old.skills or [],
+                    "status": ExampleStatus.LABELED.value if labeled else old.status,
+                }
             )
+            if old.content_hash != h:
+                state.updated_away.add(m.external_id)
+            state.seen_texts.setdefault(key, m.external_id)
             report.updated += 1
             continue
-        key = bytes.fromhex(h[:32])
-        owner = text_owner.get(h) or seen_texts.get(key)
-        if owner is not None and not keep_duplicates:
+        owner = text_owner.get(h)
+        if owner is not None and owner in state.updated_away:
+            owner = None  # that stored text is being replaced by this import
+        owner = owner or state.seen_texts.get(key)
+        if owner is not None and not state.keep_duplicates:
             report.duplicate_count += 1
             if len(report.duplicates) < 20:
                 report.duplicates.append((line, m.external_id, owner))
             continue
-        seen_texts.setdefault(key, m.external_id)
+        state.seen_texts.setdefault(key, m.external_id)
         new_rows.append(
             {
-                "pool_id": pool.id,
                 "external_id": m.external_id,
                 "fields": m.fields,
                 "text": m.text,
@@ -238,6 +378,37 @@ def _flush(
             }
         )
         report.labeled += m.label is not None
-    if new_rows:
-        example_rows.insert_examples(session, new_rows)
-        report.added += len(new_rows)
+    report.added += len(new_rows)
+    return new_rows, updates
+
+
+class _Direct:
+    """Writes each batch into the caller's transaction."""
+
+    def __init__(self, session: Session, pool: Pool) -> None:
+        self.session, self.pool = session, pool
+
+    def decide_and_write(self, batch: Batch, state: _State) -> None:
+        new_rows, updates = _decide(self.session, self.pool.id, self.pool.name, batch, state)
+        for u in updates:
+            values = {k: v for k, v in u.items() if k not in ("example_id", "external_id")}
+            example_rows.update_example(self.session, example_id=u["example_id"], **values)
+        if new_rows:
+            example_rows.insert_examples(self.session, [{"pool_id": self.pool.id, **r} for r in new_rows])
+
+
+class _Staged:
+    """Validates each batch in a read-only transaction, then stages it in a write-only one (on
+    SQLite a transaction that reads first and writes later fails at once when another writer
+    committed in between; one that writes first waits out the busy timeout)."""
+
+    def __init__(self, sessions: Sessions, pool_id: int | None, import_id: str) -> None:
+        self.sessions, self.pool_id, self.import_id = sessions, pool_id, import_id
+        self.rows = 0
+
+    def decide_and_stage(self, batch: Batch, state: _State) -> None:
+        with self.sessions() as s:
+            new_rows, updates = _decide(s, self.pool_id, state.report.pool, batch, state)
+        with self.sessions() as s:
+            example_rows.stage_rows(s, import_id=self.import_id, rows=[*new_rows, *updates])
+        self.rows += len(new_rows) + len(updates)

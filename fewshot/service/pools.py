@@ -15,7 +15,7 @@ from fewshot.exceptions import ConflictError, InvalidInputError
 from fewshot.io import FieldMapping, write_format_for, write_records
 from fewshot.progress import Progress
 from fewshot.service.context import ServiceContext
-from fewshot.service.ingest import IngestReport, ingest_file, ingest_records
+from fewshot.service.ingest import IngestReport, import_file, ingest_records
 from fewshot.store import examples as example_rows
 from fewshot.store import pools as pool_rows
 from fewshot.store.models import Example, Pool
@@ -207,33 +207,53 @@ class PoolService:
         create: bool = True,
         embedding_model: str | None = None,
         progress: Progress | None = None,
+        source: str | None = None,
     ) -> IngestReport:
         """Stream a JSONL/CSV/Parquet file into ``pool`` (created if missing, unless ``create=False``).
 
-        One transaction: on any bad record nothing is stored and the error names file, line and field.
+        All or nothing: on any bad record nothing is stored (not even a new pool) and the error names
+        file, line and field. Rows are staged in short batch transactions and published in one short
+        transaction (`fewshot.service.ingest.import_file`), so a long import does not starve other
+        writers. ``source`` names the file in the report and errors (default: ``path``).
         """
-        with self.ctx.session() as s:
-            p, mapping = self._mapping_for(
-                s,
-                pool,
-                id_field=id_field,
-                text_field=text_field,
-                template=template,
-                label_field=label_field,
-                skills_field=skills_field,
-                create=create,
-                embedding_model=embedding_model,
-            )
-            return ingest_file(
-                s,
-                p,
-                path,
-                mapping=mapping,
-                fmt=fmt,
-                on_conflict=on_conflict,
-                keep_duplicates=keep_duplicates,
-                progress=progress,
-            )
+        options: dict[str, Any] = {
+            "id_field": id_field,
+            "text_field": text_field,
+            "template": template,
+            "label_field": label_field,
+            "skills_field": skills_field,
+            "embedding_model": embedding_model,
+        }
+        with self.ctx.session() as s:  # reads only: the pool is created by the publish
+            if create and pool_rows.find_pool(s, name=pool) is None:
+                pool_id = None
+                mapping = FieldMapping(
+                    id_field=id_field,
+                    text_field=text_field,
+                    template=template,
+                    label_field=label_field,
+                    skills_field=skills_field,
+                )
+            else:
+                p, mapping = self._mapping_for(s, pool, create=False, **options)
+                pool_id = p.id
+
+        def create_pool(s: Session) -> Pool:
+            return self._mapping_for(s, pool, create=True, **options)[0]
+
+        return import_file(
+            self.ctx.session,
+            pool_name=pool,
+            pool_id=pool_id,
+            create_pool=create_pool,
+            path=path,
+            mapping=mapping,
+            fmt=fmt,
+            on_conflict=on_conflict,
+            keep_duplicates=keep_duplicates,
+            progress=progress,
+            source=source,
+        )
 
     def add_records(
         self,

@@ -119,10 +119,9 @@ class PromptService:
         )
         prompt = builder.build(query, demos, retriever_name=retriever)
         prompt_id = uuid.uuid4().hex
-        if log:
-            with self.ctx.session() as s:
-                prompt_logs.add_log(
-                    s,
+        if log:  # queued, written in batches off the request path (never fails the prompt)
+            self.ctx.prompt_log_writer.submit(
+                dict(
                     id=prompt_id,
                     pool_id=pool_id,
                     query_hash=prompt.query_hash,
@@ -143,16 +142,19 @@ class PromptService:
                         **(log_params or {}),
                     },
                 )
+            )
         return prompt, prompt_id
 
     def log(self, prompt_id: str) -> dict[str, Any]:
         """Which demonstrations went into a logged prompt, found how; `NotFoundError` when unknown."""
+        self.ctx.flush_prompt_logs(prompt_id)  # still queued: write it first
         with self.ctx.session() as s:
             return prompt_logs.get_log(s, prompt_id)
 
     def logs(self, pool: str, *, limit: int = 50) -> list[dict[str, Any]]:
         """The pool's newest ``limit`` prompt logs, newest first."""
         pool_id, _ = self.pools.ref(pool)
+        self.ctx.flush_prompt_logs()
         with self.ctx.session() as s:
             ids = prompt_logs.recent_ids(s, pool_id=pool_id, limit=limit)
             return [prompt_logs.get_log(s, i) for i in ids]

@@ -4,15 +4,16 @@ hashes, and the writes behind ingest, labels and skill edits. Large id lists are
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import DateTime, Integer, Select, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from fewshot.exceptions import InvalidInputError
-from fewshot.store.models import Example, ExampleStatus
+from fewshot.exceptions import ConflictError, InvalidInputError
+from fewshot.store.models import Example, ExampleStatus, StagedExample, StagedImport
 from fewshot.store.pools import STATUSES
 
 __all__ = [
@@ -31,6 +32,15 @@ __all__ = [
     "item_skills",
     "set_skills",
     "IN_CHUNK",
+    "begin_import",
+    "stage_rows",
+    "staged_count",
+    "touch_import",
+    "publish_import",
+    "discard_import",
+    "delete_staged_rows",
+    "drop_import",
+    "cleanup_stale_imports",
 ]
 
 IN_CHUNK = 500  # ids per SQL IN list
@@ -166,3 +176,121 @@ def item_skills(session: Session, *, pool_id: int) -> list[list[str]]:
 def set_skills(example: Example, skills: list[str]) -> None:
     example.skills = skills
     flag_modified(example, "skills")
+
+
+# ---------------------------------------------------------------------- staged imports
+# A file import stages its rows in ``staged_examples`` (one short transaction per batch, which
+# nothing but the import reads) and publishes them into ``examples`` in one short transaction.
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def begin_import(session: Session, *, import_id: str, pool_name: str, source: str) -> None:
+    """Register an import (its heartbeat starts now)."""
+    now = _utcnow()
+    session.add(StagedImport(id=import_id, pool_name=pool_name, source=source, created_at=now, heartbeat_at=now))
+
+
+def stage_rows(session: Session, *, import_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Stage rows (``external_id``, ``fields``, ``text``, ``content_hash``, ``label``, ``skills``,
+    ``status`` and, for an update of a stored example, ``example_id``) and move the heartbeat on."""
+    if rows:
+        session.execute(insert(StagedExample), [{"example_id": None, **r, "import_id": import_id} for r in rows])
+    session.execute(update(StagedImport).where(StagedImport.id == import_id).values(heartbeat_at=_utcnow()))
+
+
+def touch_import(session: Session, *, import_id: str) -> bool:
+    """Move the import's heartbeat on; False when the import is gone (cleaned up as stale)."""
+    result = session.execute(update(StagedImport).where(StagedImport.id == import_id).values(heartbeat_at=_utcnow()))
+    return bool(getattr(result, "rowcount", 0))
+
+
+def staged_count(session: Session, *, import_id: str) -> int:
+    return int(
+        session.scalar(select(func.count()).select_from(StagedExample).where(StagedExample.import_id == import_id)) or 0
+    )
+
+
+def publish_import(session: Session, *, import_id: str, pool_id: int, expected: int) -> tuple[int, int]:
+    """Move the import's staged rows into the pool (inserts in file order, then updates) and
+    remove the import (its staged rows are left to `delete_staged_rows`, in batches, and to
+    `cleanup_stale_imports` after a crash); returns ``(inserted, updated)``. `ConflictError` when the import was removed
+    meanwhile (its heartbeat went stale) or lost rows: nothing is published then."""
+    if session.get(StagedImport, import_id) is None or staged_count(session, import_id=import_id) != expected:
+        raise ConflictError(f"import {import_id} was interrupted or cleaned up before it finished; run it again")
+    now = _utcnow()
+    s = StagedExample
+    new = select(
+        literal(pool_id, Integer),
+        s.external_id,
+        s.fields,
+        s.text,
+        s.content_hash,
+        s.label,
+        s.skills,
+        s.status,
+        literal(now, DateTime(timezone=True)),
+        literal(now, DateTime(timezone=True)),
+    ).where(s.import_id == import_id, s.example_id.is_(None))
+    cols = ["pool_id", "external_id", "fields", "text", "content_hash", "label", "skills", "status"]
+    inserted = session.execute(insert(Example).from_select([*cols, "created_at", "updated_at"], new.order_by(s.id)))
+
+    def staged(column: Any) -> Any:
+        return select(column).where(s.import_id == import_id, s.example_id == Example.id).scalar_subquery()
+
+    targets = select(s.example_id).where(s.import_id == import_id, s.example_id.is_not(None))
+    updated = session.execute(
+        update(Example)
+        .where(Example.pool_id == pool_id, Example.id.in_(targets))
+        .values(
+            text=staged(s.text),
+            content_hash=staged(s.content_hash),
+            fields=staged(s.fields),
+            label=staged(s.label),
+            skills=staged(s.skills),
+            status=staged(s.status),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    # the import is done: its staged rows are now orphans, removed in batches after this
+    # transaction (`delete_staged_rows`) so the publishing transaction stays short
+    drop_import(session, import_id=import_id)
+    return _rowcount(inserted), _rowcount(updated)
+
+
+def drop_import(session: Session, *, import_id: str) -> None:
+    """Remove an import's row only (its staged rows become orphans for `delete_staged_rows`)."""
+    session.execute(delete(StagedImport).where(StagedImport.id == import_id))
+
+
+def delete_staged_rows(session: Session, *, import_id: str, limit: int) -> int:
+    """Delete up to ``limit`` staged rows of an import; returns how many went."""
+    ids = select(StagedExample.id).where(StagedExample.import_id == import_id).limit(limit)
+    return _rowcount(session.execute(delete(StagedExample).where(StagedExample.id.in_(ids))))
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def discard_import(session: Session, *, import_id: str) -> None:
+    """Remove an import and its staged rows."""
+    session.execute(delete(StagedExample).where(StagedExample.import_id == import_id))
+    session.execute(delete(StagedImport).where(StagedImport.id == import_id))
+
+
+def cleanup_stale_imports(session: Session, *, older_than: dt.timedelta) -> int:
+    """Remove imports whose heartbeat is older than ``older_than`` (their process died) and any
+    staged rows without an import; returns how many imports were removed."""
+    cutoff = _utcnow() - older_than
+    stale = list(session.scalars(select(StagedImport.id).where(StagedImport.heartbeat_at < cutoff)))
+    orphans = StagedExample.import_id.not_in(select(StagedImport.id))
+    if not stale and session.scalar(select(StagedExample.id).where(orphans).limit(1)) is None:
+        return 0  # the usual case: a read only, no write lock taken
+    for import_id in stale:
+        discard_import(session, import_id=import_id)
+    session.execute(delete(StagedExample).where(orphans))
+    return len(stale)

@@ -27,6 +27,8 @@ __all__ = [
     "IndexVersion",
     "TrainedModel",
     "FeedbackScore",
+    "StagedImport",
+    "StagedExample",
 ]
 
 
@@ -234,3 +236,37 @@ class FeedbackScore(Base):
     score: Mapped[float] = mapped_column(Float)
     n_tokens: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class StagedImport(Base):
+    """A file import in progress: its rows are staged in ``staged_examples`` in short batch
+    transactions and published into ``examples`` in one short transaction at the end. Nothing but
+    the import reads staged rows. ``heartbeat_at`` moves on with every batch; an import whose
+    heartbeat is stale (its process died) is removed by the next import or at workspace start."""
+
+    __tablename__ = "staged_imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pool_name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+
+
+class StagedExample(Base):
+    """One staged row of an import: a new example (``example_id`` null) or the new content of an
+    existing example (``on_conflict="update"``). The pool id is given at publish time (the pool
+    may be created by the publish)."""
+
+    __tablename__ = "staged_examples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[str] = mapped_column(String(32), index=True)
+    example_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    external_id: Mapped[str] = mapped_column(String(500))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(Text, default=None)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20))

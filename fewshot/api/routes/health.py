@@ -33,5 +33,13 @@ def ready(ws: WorkspaceDep, response: Response) -> dict[str, Any]:
 def metrics(request: Request, _key: KeyDep) -> Response:
     """200 with request counts and latencies per route, and the job queue length (text format);
     401 without a valid key."""
-    body = request.app.state.metrics.render({"fewshot_jobs_queued": request.app.state.jobs.queued})
+    logs = request.app.state.workspace.ctx.prompt_log_stats()
+    body = request.app.state.metrics.render(
+        {
+            "fewshot_jobs_queued": request.app.state.jobs.queued,
+            "fewshot_prompt_logs_queued": logs["queued"],
+            "fewshot_prompt_logs_dropped_total": logs["dropped"],
+            "fewshot_prompt_logs_failed_total": logs["failed"],
+        }
+    )
     return Response(body, media_type="text/plain; version=0.0.4")
