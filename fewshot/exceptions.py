@@ -55,7 +55,16 @@ class IngestError(InvalidInputError):
 
 
 class NotFoundError(FewshotError, LookupError):
-    """A named object (pool, round, example, index, prompt) does not exist."""
+    """A named object (pool, round, example, index, prompt) does not exist.
+
+    ``hint``: what is known instead (e.g. ``"known pools: a, b"``), for local users only. It is
+    not part of ``str(exc)``: the API never shows it (it may name other tenants' objects); the
+    CLI prints it under the message.
+    """
+
+    def __init__(self, message: str = "", *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class ConflictError(FewshotError):

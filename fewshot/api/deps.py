@@ -1,11 +1,28 @@
 """Shared FastAPI dependencies: the workspace, the job runner, the caller's API key, and pool
 access. `PoolGuard` is the one place that decides whether a key may touch a pool: `PoolAccess`
 applies it to the ``{pool}`` path parameter, and routes whose pools come in the body or from a
-stored object (a prompt request, UDR jobs, a job, a prompt log) call `PoolGuard.check` on them."""
+stored object (a prompt request, UDR jobs, a job, a prompt log) call `PoolGuard.check` on them.
+
+Every resource is owned by pools, and the rule per resource is:
+
+- a pool, and what lives under ``/pools/{pool}`` (examples, rounds, labels, indexes, skills,
+  thresholds, embedding and selection jobs): the key must allow that pool name, else 403. The
+  answer does not depend on whether the pool exists (no existence oracle for other tenants);
+- a job (``GET /jobs/{id}``): the key must allow every pool the job's params name (``pool``,
+  ``pools``: UDR jobs too), else 403; a job naming no pool: only keys without a pool limit;
+- a prompt log: the key must allow the prompt's pool, else 403; building a prompt: its ``pool``;
+- UDR mining/training: every pool of ``pools``, else 403;
+- a trained model: visible only to keys that allow every pool it was trained on. An invisible
+  model does not exist for the key: ``GET /models`` leaves it out, ``GET /models/{name}`` and
+  ``"retriever": "udr:<name>"`` give the same 404 as for a missing model (the latest *visible*
+  version is chosen for ``udr:<name>``). A limited key may not train a new version of a name
+  that has versions it cannot see (409: it would shadow them for other callers);
+- errors never name other tenants' pools or models (`NotFoundError.hint` is for the CLI only).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Path, Request, status
@@ -68,6 +85,16 @@ class PoolGuard:
     def allows(self, pool: str) -> bool:
         return self.key is None or self.key.allows(pool)
 
+    @property
+    def limited(self) -> bool:
+        """Whether the key may access only some pools."""
+        return self.key is not None and self.key.pools is not None
+
+    @property
+    def readable(self) -> Callable[[str], bool] | None:
+        """The predicate service methods take as ``readable`` (None: no limit, see everything)."""
+        return self.allows if self.limited else None
+
     def check(self, *pools: str | None) -> None:
         """403 naming the first pool the key may not access (None entries are skipped)."""
         for pool in pools:
@@ -77,7 +104,15 @@ class PoolGuard:
     def check_job(self, job: Mapping[str, Any]) -> None:
         """A job is visible to keys that may access every pool it works on (``pool`` or ``pools``)."""
         params = job.get("params") or {}
-        self.check(params.get("pool"), *(params.get("pools") or ()))
+        pools = [params.get("pool"), *(params.get("pools") or ())]
+        if self.limited and not any(isinstance(p, str) for p in pools):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this API key may not access this job")
+        self.check(*(p if isinstance(p, str) else None for p in pools))
+
+    def retriever(self, ws: Workspace, name: str) -> str:
+        """The retriever name to pass on: a UDR form is pinned to the version this key may see
+        (404 as for a missing model when it may see none); other names as they are."""
+        return ws.retrieval.resolve_name(name, readable=self.readable)
 
 
 def pool_guard(key: KeyDep) -> PoolGuard:

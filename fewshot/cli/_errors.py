@@ -62,6 +62,9 @@ EXIT_CODES_HELP = _help_table()
 def report_error(exc: FewshotError) -> int:
     """Print ``exc`` to stderr and return its exit code."""
     err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    hint = getattr(exc, "hint", None)
+    if hint:
+        err_console.print(f"  ({escape(hint)})", highlight=False, soft_wrap=True)
     return exit_code(exc)
 
 

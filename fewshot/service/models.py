@@ -7,6 +7,7 @@ import logging
 import re
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,18 @@ from fewshot.store.models import TrainedModel
 if TYPE_CHECKING:
     from fewshot.udr import UDRModel
 
-__all__ = ["ModelService", "ModelInfo", "parse_udr_spec", "check_model_name", "MODEL_NAME_PATTERN", "UDR_SPEC_PATTERN"]
+__all__ = [
+    "ModelService",
+    "ModelInfo",
+    "Readable",
+    "parse_udr_spec",
+    "check_model_name",
+    "MODEL_NAME_PATTERN",
+    "UDR_SPEC_PATTERN",
+]
+
+#: Which pools a caller may read (an API key's limit); None: every pool (library and CLI callers).
+Readable = Callable[[str], bool] | None
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +95,23 @@ class ModelInfo:
             created_at=row.created_at.isoformat(),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def pools(self) -> tuple[str, ...]:
+        """The pools the model was trained on (its ``params["pools"]``)."""
+        pools = self.params.get("pools")
+        return tuple(str(p) for p in pools) if isinstance(pools, list | tuple) else ()
+
+    def visible(self, readable: Readable = None) -> bool:
+        """Whether a caller who may read the pools ``readable`` accepts may see this model: every
+        one of its training pools must be readable (a model recording no pools: only to callers
+        without a limit). ``readable=None``: every model is visible."""
+        return readable is None or (bool(self.pools) and all(readable(p) for p in self.pools))
+
+    def to_dict(self, *, with_path: bool = True) -> dict[str, Any]:
+        """The model as JSON; ``with_path=False`` leaves out the server's folder (API views)."""
         d = dict(self.__dict__)
+        if not with_path:
+            d.pop("path")
         d["spec"] = self.spec
         return d
 
@@ -138,29 +165,49 @@ class ModelService:
         logger.info("saved UDR model %s v%d at %s", name, version, path)
         return info
 
-    def versions(self, name: str | None = None) -> list[ModelInfo]:
-        """Every version (of ``name``, or of every model), by name then version."""
+    def versions(self, name: str | None = None, *, readable: Readable = None) -> list[ModelInfo]:
+        """Every version (of ``name``, or of every model), by name then version. With ``readable``
+        (the pools a caller may read), only the versions trained on readable pools alone."""
         with self.ctx.session() as s:
-            return [ModelInfo.from_row(r) for r in model_rows.list_models(s, name=name)]
+            infos = [ModelInfo.from_row(r) for r in model_rows.list_models(s, name=name)]
+        return [i for i in infos if i.visible(readable)]
 
-    def get(self, name: str | None = None, version: int | None = None) -> ModelInfo:
-        """A model version (latest when ``version`` is None; the newest model when ``name`` is None)."""
+    def get(self, name: str | None = None, version: int | None = None, *, readable: Readable = None) -> ModelInfo:
+        """A model version (latest when ``version`` is None; the newest model when ``name`` is None).
+
+        With ``readable``, a version trained on a pool the caller may not read does not exist for
+        it: the latest *visible* version is chosen, and an invisible one is the same `NotFoundError`
+        as a missing one (the error never tells that it exists). The known model names go in the
+        error's ``hint`` (shown by the CLI, never by the API)."""
         with self.ctx.session() as s:
-            row = model_rows.find_model(s, name=name, version=version)
-            if row is None:
-                known = model_rows.model_names(s)
-                what = (
-                    "no trained UDR model yet; run `fewshot udr train`"
-                    if name is None
-                    else (f"no UDR model {name!r}" + (f" v{version}" if version is not None else ""))
-                )
-                raise NotFoundError(what + (f" (known models: {', '.join(known)})" if known else ""))
-            return ModelInfo.from_row(row)
+            if readable is None:
+                row = model_rows.find_model(s, name=name, version=version)
+                found = None if row is None else ModelInfo.from_row(row)
+                known = model_rows.model_names(s) if found is None else []
+            else:
+                rows = model_rows.list_models(s, name=name)
+                infos = [i for i in map(ModelInfo.from_row, rows) if i.visible(readable)]
+                found = self._newest([i for i in infos if version is None or i.version == version])
+                known = sorted({i.name for i in infos}) if found is None else []
+        if found is not None:
+            return found
+        what = (
+            "no trained UDR model yet; run `fewshot udr train`"
+            if name is None
+            else (f"no UDR model {name!r}" + (f" v{version}" if version is not None else ""))
+        )
+        raise NotFoundError(what, hint=f"known models: {', '.join(known)}" if known else None)
 
-    def resolve(self, spec: str) -> ModelInfo:
-        """The model a retriever name selects (``udr``, ``udr:<name>``, ``udr:<name>:v<N>``)."""
+    @staticmethod
+    def _newest(infos: list[ModelInfo]) -> ModelInfo | None:
+        """The newest by creation, then version (the order of `find_model`)."""
+        return max(infos, key=lambda i: (i.created_at, i.version), default=None)
+
+    def resolve(self, spec: str, *, readable: Readable = None) -> ModelInfo:
+        """The model a retriever name selects (``udr``, ``udr:<name>``, ``udr:<name>:v<N>``), among
+        those visible to a caller who may read the pools ``readable`` accepts (see `get`)."""
         name, version = parse_udr_spec(spec)
-        return self.get(name, version)
+        return self.get(name, version, readable=readable)
 
     def load(self, info: ModelInfo) -> UDRModel:
         """The model's weights, loaded once per version (on the CPU)."""

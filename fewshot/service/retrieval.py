@@ -15,7 +15,7 @@ from fewshot.exceptions import InvalidInputError
 from fewshot.hashing import content_hash
 from fewshot.retrieve import RETRIEVERS, BaseRetriever, Demo, DenseRetriever, Filter
 from fewshot.service.indexes import DENSE, IndexService
-from fewshot.service.models import ModelInfo, ModelService
+from fewshot.service.models import ModelInfo, ModelService, Readable
 from fewshot.service.pools import PoolService
 
 __all__ = ["RetrievalService", "retriever_names", "is_udr_spec", "demo_to_dict", "UDR_FORMS"]
@@ -54,12 +54,24 @@ class RetrievalService:
         self._lock = threading.RLock()
         self._derived: dict[tuple[str, str, str], BaseRetriever] = {}  # (index stamp, name, params)
 
-    def retriever(self, pool: str, name: str = DENSE, **params: Any) -> tuple[int, int, BaseRetriever]:
-        """``(pool id, index version, retriever)`` for the retriever ``name`` over ``pool``."""
+    def resolve_name(self, name: str, *, readable: Readable = None) -> str:
+        """The retriever name to use for a caller who may read the pools ``readable`` accepts: a UDR
+        form (``udr``, ``udr:<model>``) becomes the exact version visible to it (``udr:<model>:v<N>``,
+        trained on readable pools only; `NotFoundError` as for a missing model otherwise); any other
+        name, or any name when ``readable`` is None (no limit), is returned as it is."""
+        if readable is None or not isinstance(name, str) or not is_udr_spec(name):
+            return name
+        return self.models.resolve(name, readable=readable).spec
+
+    def retriever(
+        self, pool: str, name: str = DENSE, *, readable: Readable = None, **params: Any
+    ) -> tuple[int, int, BaseRetriever]:
+        """``(pool id, index version, retriever)`` for the retriever ``name`` over ``pool``; with
+        ``readable``, a UDR model trained on a pool it does not accept is not found."""
         if not isinstance(name, str):
             raise InvalidInputError(f"retriever must be a name, got {name!r}")
         if is_udr_spec(name):
-            return self._udr(pool, name, **params)
+            return self._udr(pool, self.resolve_name(name, readable=readable), **params)
         if name not in RETRIEVERS:
             names = ", ".join([*RETRIEVERS.names(), *UDR_FORMS])
             raise InvalidInputError(f"unknown retriever {name!r}; choose from {names}")

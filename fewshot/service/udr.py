@@ -225,4 +225,5 @@ class UDRService:
         p = dict(params)
         name, pools, rounds = p.pop("name"), p.pop("pools"), p.pop("rounds", 1)
         stages = rounds * (len(pools) + 1)  # mining each pool, then training, per round
-        return self.train(name, pools, rounds=rounds, progress=staged(stages, progress), **p).to_dict()
+        info = self.train(name, pools, rounds=rounds, progress=staged(stages, progress), **p)
+        return info.to_dict(with_path=False)  # a job's result reaches API callers: no server path

@@ -29,10 +29,11 @@ STATUSES = tuple(s.value for s in ExampleStatus)
 
 
 def not_found(session: Session, name: str) -> NotFoundError:
-    """The error for an unknown pool, naming up to 20 known pools."""
+    """The error for an unknown pool. Up to 20 known pools go in its ``hint`` (shown by the CLI,
+    never by the API: they may be other tenants' names), not in its message."""
     names = session.scalars(select(Pool.name).order_by(Pool.name).limit(20)).all()
-    known = f"; known pools: {', '.join(names)}" if names else "; no pools exist yet"
-    return NotFoundError(f"pool {name!r} does not exist{known}")
+    hint = f"known pools: {', '.join(names)}" if names else "no pools exist yet"
+    return NotFoundError(f"pool {name!r} does not exist", hint=hint)
 
 
 def find_pool(session: Session, *, name: str) -> Pool | None:
