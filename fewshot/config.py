@@ -41,6 +41,24 @@ class Settings(BaseSettings):
     )
     require_api_key: bool = Field(default=True, description="Require an API key on every route but health.")
 
+    # Server-side allow-lists: over the API a request names an entry, never a spec, URL or path.
+    lm_backends: dict[str, str] = Field(
+        default_factory=dict,
+        description="LM backends usable over the API, name -> LM spec "
+        '(FEWSHOT_LM_BACKENDS=\'{"prod": "openai:https://host/v1#model"}\'; `fewshot serve --lm NAME=SPEC`). '
+        "smollm2 and gemma3-270m are always usable.",
+    )
+    tokenizers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tokenizers usable over the API, name -> spec (hf:<path>, tiktoken:<encoding>); "
+        "approx and approx:<chars per token> are always usable.",
+    )
+    embedding_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="Embedding models usable over the API for new pools, name -> sentence-transformers "
+        "name or path; the default model is always usable.",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..exceptions import IngestError
+from ..exceptions import IngestError, InvalidInputError
 from ..hashing import content_hash
+from ..templating import DEFAULT_MAX_RENDERED_CHARS, compile_template, render_template
+from ..templating import template_fields as _fields_of
 
 __all__ = ["FieldMapping", "MappedRecord"]
 
@@ -30,8 +31,9 @@ class MappedRecord:
 class FieldMapping:
     """How to read an item from a record.
 
-    ``template`` (``str.format`` syntax, e.g. ``"{premise}\\nquestion: {hypothesis}"``) renders
-    multi-field items; otherwise ``text_field`` (default ``"text"``) is the text. Without
+    ``template`` (the safe template language of :mod:`fewshot.templating`, e.g.
+    ``"{premise}\\nquestion: {hypothesis}"``: named fields only, format specs limited to
+    ``[[fill]align][width][.precision]`` up to 200) renders multi-field items; otherwise ``text_field`` (default ``"text"``) is the text. Without
     ``id_field`` the record's ``"id"`` is used when present, else a hash of the text, so
     re-ingesting the same file is idempotent either way.
     """
@@ -47,43 +49,58 @@ class FieldMapping:
             raise IngestError("give either a text field or a template, not both")
         if self.template is not None:
             try:
-                names = [f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None]
-            except ValueError as exc:
-                raise IngestError(f"template {self.template!r} is malformed: {exc}") from None
-            if not names:
+                parts = compile_template(self.template, where=f"template {self.template!r}")
+            except InvalidInputError as exc:
+                raise IngestError(str(exc)) from None
+            if not _fields_of(parts):
                 raise IngestError(f"template {self.template!r} references no field")
-            if any(n == "" or n.isdigit() for n in names):
-                raise IngestError(f"template {self.template!r} must name its fields, e.g. {{text}}")
+            object.__setattr__(self, "_parts", parts)
+            object.__setattr__(self, "_fields", _fields_of(parts))
 
     @property
     def template_fields(self) -> list[str]:
         if self.template is None:
             return [self.text_field or "text"]
-        return [f for _, f, _, _ in string.Formatter().parse(self.template) if f]
+        return list(self._fields)  # type: ignore[attr-defined]
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None and not k.startswith("_")}
 
     # -----------------------------------------------------------------------------------------
-    def apply(self, record: dict[str, Any], *, path: str | None = None, line: int | None = None) -> MappedRecord:
-        """Map one record; raises :class:`IngestError` naming the file, line and field."""
+    def apply(
+        self,
+        record: dict[str, Any],
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        max_chars: int = DEFAULT_MAX_RENDERED_CHARS,
+    ) -> MappedRecord:
+        """Map one record; raises :class:`IngestError` naming the file, line and field.
+
+        The item's text (rendered or read) is at most ``max_chars`` characters.
+        """
 
         def fail(msg: str, fld: str | None) -> IngestError:
             return IngestError(msg, path=path, line=line, field=fld)
 
         if self.template is not None:
             values = {}
-            for name in self.template_fields:
-                base = name.split(".")[0].split("[")[0]
+            names: list[str] = self._fields  # type: ignore[attr-defined]
+            for base in names:
                 if base not in record or record[base] is None:
                     raise fail("missing field required by the template", base)
                 if not isinstance(record[base], _SCALARS):
                     raise fail(f"expected text, got {type(record[base]).__name__}", base)
                 values[base] = record[base]
             try:
-                text = self.template.format_map(values)
-            except (KeyError, IndexError, AttributeError, ValueError) as exc:
-                raise fail(f"template could not be rendered: {exc}", None) from None
+                text = render_template(
+                    self._parts,  # type: ignore[attr-defined]
+                    values.__getitem__,
+                    max_chars=max_chars,
+                    where="template",
+                )
+            except InvalidInputError as exc:
+                raise fail(str(exc), names[0] if len(names) == 1 else None) from None
         else:
             name = self.text_field or "text"
             if name not in record or record[name] is None:
@@ -91,6 +108,8 @@ class FieldMapping:
             value = record[name]
             if not isinstance(value, str):
                 raise fail(f"expected a string, got {type(value).__name__} {_short(value)}", name)
+            if len(value) > max_chars:
+                raise fail(f"text has {len(value):,} characters, above the limit of {max_chars:,}", name)
             text = value
         if not text.strip():
             raise fail("text is empty", self.text_field or "text" if self.template is None else None)

@@ -15,7 +15,9 @@
 ``api_key`` or the environment variable named by ``api_key_env`` (``OPENAI_API_KEY``); without
 one no Authorization header is sent. Requests time out after ``timeout`` seconds and are retried
 at most ``max_retries`` times on timeouts, connection errors, 429 and 5xx answers; other errors
-raise `LMBackendError` at once with the server's message.
+raise `LMBackendError` at once. The error's message names the method, the URL (without
+credentials or query) and the status; the server's own message is kept on ``exc.detail`` (and
+logged), never in the message, so an upstream's response body never reaches an API caller.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import logging
 import os
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -144,7 +147,9 @@ class OpenAICompatible(LMBackend):
         self, method: str, path: str, payload: dict[str, Any] | None = None, *, root: str | None = None
     ) -> dict[str, Any]:
         url = (root or self.base_url) + path
+        where = _redacted(url)
         last = ""
+        detail: str | None = None
         for attempt in range(self.max_retries + 1):
             if attempt:
                 time.sleep(min(0.25 * 2 ** (attempt - 1), 4.0))
@@ -154,21 +159,23 @@ class OpenAICompatible(LMBackend):
                 last = f"timed out after {self._client.timeout.read}s"
                 continue
             except httpx.TransportError as exc:
-                last = f"connection failed: {exc}"
+                last = f"connection failed ({type(exc).__name__})"
+                detail = str(exc)
                 continue
             if resp.status_code == 429 or resp.status_code >= 500:
-                last = f"HTTP {resp.status_code}: {_server_message(resp)}"
+                last = f"HTTP {resp.status_code}"
+                detail = _server_message(resp)
                 continue
             if resp.status_code >= 400:
-                raise LMBackendError(f"{method} {url} answered HTTP {resp.status_code}: {_server_message(resp)}")
+                raise _backend_error(f"{method} {where} answered HTTP {resp.status_code}", _server_message(resp))
             try:
                 data = resp.json()
             except ValueError:
-                raise LMBackendError(f"{method} {url} answered with non-JSON body: {resp.text[:200]!r}") from None
+                raise _backend_error(f"{method} {where} answered with a non-JSON body", resp.text[:300]) from None
             if not isinstance(data, dict):
-                raise LMBackendError(f"{method} {url} answered with JSON that is not an object")
+                raise _backend_error(f"{method} {where} answered with JSON that is not an object", None)
             return data
-        raise LMBackendError(f"{method} {url} failed after {self.max_retries + 1} attempt(s): {last}")
+        raise _backend_error(f"{method} {where} failed after {self.max_retries + 1} attempt(s): {last}", detail)
 
     # -- scoring --------------------------------------------------------------------------------
 
@@ -248,6 +255,29 @@ class OpenAICompatible(LMBackend):
 
 
 # -- response parsing -------------------------------------------------------------------------
+
+
+def _redacted(url: str) -> str:
+    """``url`` without credentials, query or fragment: what an error message may show."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def _backend_error(message: str, detail: str | None) -> LMBackendError:
+    """An `LMBackendError` whose message never holds the upstream's answer.
+
+    The server's own message (its response body, cut to 300 characters) is kept on
+    ``exc.detail`` for logs: a caller of the REST API sees only the message, so an upstream's
+    response body (an internal admin page, say) never reaches it.
+    """
+    exc = LMBackendError(message)
+    exc.detail = detail  # type: ignore[attr-defined]
+    if detail:
+        log.info("%s: %s", message, detail)
+    return exc
 
 
 def _server_message(resp: httpx.Response) -> str:

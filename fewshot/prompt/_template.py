@@ -4,7 +4,9 @@ Engine: ``str.format``-style placeholders (``{text}``, ``{label}``, ``{premise}`
 once with `string.Formatter.parse` and filled by plain lookups. Chosen over Jinja2 because
 templates are short strings that users (and later the REST API) supply: a placeholder can
 only name a field -- attribute access, indexing and conversions (``{x.__class__}``,
-``{x[0]}``, ``{x!r}``) are rejected when the template is built -- so rendering cannot run
+``{x[0]}``, ``{x!r}``) are rejected when the template is built, and a format spec is only
+``[[fill]align][width][.precision]`` with width and precision up to 200 (the rules of
+:mod:`fewshot.templating`, the same as for ingest templates) -- so rendering cannot run
 code or reach object internals, with no sandbox to configure; the set of fields a template
 needs is known up front, so a missing field is reported by name before anything is
 rendered; and the syntax is the one the task descriptions already use. Things Jinja2 would
@@ -14,12 +16,12 @@ Literal braces are written ``{{`` and ``}}``.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fewshot.exceptions import InvalidInputError
+from fewshot.templating import DEFAULT_MAX_RENDERED_CHARS, check_rendered_length, compile_template, format_field
 
 __all__ = ["PromptTemplate", "ItemLike", "item_fields"]
 
@@ -30,27 +32,11 @@ Verbalizer = Mapping[Hashable, str] | Callable[[Any], str]
 
 
 def _compile(source: str, where: str) -> tuple[tuple[str, str | None, str], ...]:
-    """Split a template into (literal, field or None, format_spec) triples, checking fields."""
-    parts: list[tuple[str, str | None, str]] = []
-    try:
-        parsed = list(string.Formatter().parse(source))
-    except ValueError as exc:
-        raise InvalidInputError(f"template {where}: {exc}") from exc
-    for literal, name, spec, conversion in parsed:
-        if name is None:
-            parts.append((literal, None, ""))
-            continue
-        if not name.isidentifier():
-            raise InvalidInputError(
-                f"template {where}: placeholder {{{name}}} must be a plain field name "
-                "(no attribute access, indexing or positional fields)"
-            )
-        if conversion:
-            raise InvalidInputError(f"template {where}: conversions like !{conversion} are not allowed")
-        if spec and ("{" in spec or "}" in spec):
-            raise InvalidInputError(f"template {where}: nested fields in format specs are not allowed")
-        parts.append((literal, name, spec or ""))
-    return tuple(parts)
+    """Split a template into (literal, field or None, format_spec) triples, checking fields.
+
+    The rules are those of :mod:`fewshot.templating`, shared with ingest templates.
+    """
+    return compile_template(source, where=f"template {where}")
 
 
 def item_fields(item: ItemLike) -> Callable[[str], Any]:
@@ -102,6 +88,8 @@ class PromptTemplate:
         Per-field rendering (e.g. a list of choices into lettered lines).
     truncate_field : str
         The field shortened when a demonstration exceeds its token cap.
+    max_chars : int
+        Cap on the rendered ``input`` or ``output`` of one item (`InvalidInputError` above it).
 
     A field that is absent, or None, raises `InvalidInputError` naming the field.
     """
@@ -114,6 +102,7 @@ class PromptTemplate:
     verbalizer: Verbalizer | None = None
     formatters: Mapping[str, Callable[[Any], str]] = field(default_factory=dict)
     truncate_field: str = "text"
+    max_chars: int = DEFAULT_MAX_RENDERED_CHARS
 
     def __post_init__(self) -> None:
         compiled = {
@@ -151,14 +140,7 @@ class PromptTemplate:
             return self.formatters[name](value)
         if name == "label" and self.verbalizer is not None:
             return self._verbalize(value)
-        if spec:
-            try:
-                return format(value, spec)
-            except (ValueError, TypeError) as exc:
-                raise InvalidInputError(
-                    f"template {self.name!r}: cannot format field {name!r} ({value!r}) with {spec!r}: {exc}"
-                ) from exc
-        return value if isinstance(value, str) else str(value)
+        return format_field(value, spec, name=name, where=f"template {self.name!r}")
 
     def _verbalize(self, label: Any) -> str:
         if callable(self.verbalizer):
@@ -179,7 +161,7 @@ class PromptTemplate:
             out.append(literal)
             if name is not None:
                 out.append(self._value(name, spec, lookup, item, overrides))
-        return "".join(out)
+        return check_rendered_length("".join(out), self.max_chars, where=f"template {self.name!r} {part}")
 
     def render_input(self, item: ItemLike, *, overrides: Mapping[str, Any] | None = None) -> str:
         """The ``input`` part for ``item``; ``overrides`` replace field values (truncation)."""

@@ -22,6 +22,7 @@ __all__ = [
     "TiktokenCounter",
     "ApproxTokenCounter",
     "get_token_counter",
+    "parse_chars_per_token",
 ]
 
 #: The spec forms `get_token_counter` understands (help texts).
@@ -154,8 +155,13 @@ class ApproxTokenCounter:
     _PIECE = re.compile(r"\w+|[^\w\s]")
 
     def __init__(self, chars_per_token: float = 4.0) -> None:
-        if chars_per_token <= 0:
-            raise InvalidInputError("chars_per_token must be > 0")
+        if not (isinstance(chars_per_token, (int, float)) and math.isfinite(chars_per_token)) or not (
+            MIN_CHARS_PER_TOKEN <= chars_per_token <= MAX_CHARS_PER_TOKEN
+        ):
+            raise InvalidInputError(
+                f"chars_per_token must be a number from {MIN_CHARS_PER_TOKEN:g} to {MAX_CHARS_PER_TOKEN:g}, "
+                f"got {chars_per_token!r}"
+            )
         self.chars_per_token = chars_per_token
         self.name = f"approx:{chars_per_token:g}"
 
@@ -177,6 +183,24 @@ class ApproxTokenCounter:
         return text
 
 
+#: Bounds of ``approx:<chars per token>``.
+MIN_CHARS_PER_TOKEN = 0.1
+MAX_CHARS_PER_TOKEN = 100.0
+
+
+def parse_chars_per_token(arg: str) -> float:
+    """The number in ``approx:<number>``: finite and within bounds, else `InvalidInputError`."""
+    try:
+        value = float(arg)
+    except ValueError:
+        raise InvalidInputError(f"tokenizer 'approx:{arg}': {arg!r} is not a number") from None
+    if not math.isfinite(value) or not (MIN_CHARS_PER_TOKEN <= value <= MAX_CHARS_PER_TOKEN):
+        raise InvalidInputError(
+            f"tokenizer 'approx:{arg}': chars per token must be from {MIN_CHARS_PER_TOKEN:g} to {MAX_CHARS_PER_TOKEN:g}"
+        )
+    return value
+
+
 def get_token_counter(spec: str | TokenCounter) -> TokenCounter:
     """A counter from a short spec.
 
@@ -190,7 +214,7 @@ def get_token_counter(spec: str | TokenCounter) -> TokenCounter:
         raise InvalidInputError(f"not a token counter: {spec!r}")
     kind, _, arg = spec.partition(":")
     if kind == "approx":
-        return ApproxTokenCounter(float(arg)) if arg else ApproxTokenCounter()
+        return ApproxTokenCounter(parse_chars_per_token(arg)) if arg else ApproxTokenCounter()
     if kind == "tiktoken":
         return TiktokenCounter(arg or "cl100k_base")
     if kind == "hf":

@@ -35,10 +35,11 @@ def test_udr_train_job_models_and_retrieval(client, server, data_slice, tiny_lm_
 
     torch.set_num_threads(1)
     ws = server.ws
+    ws.settings.lm_backends["tiny"] = tiny_lm_spec  # over the API, an LM is a name the server configured
     ws.ingest("sst5", data_slice("sst5", "train", 24), label_field="label_text")
     ws.build_index("sst5")
 
-    bad = client.post("/udr/train", json={"name": "m", "pools": ["nope"], "lm": tiny_lm_spec})
+    bad = client.post("/udr/train", json={"name": "m", "pools": ["nope"], "lm": "tiny"})
     assert bad.status_code == 404 and "nope" in bad.json()["detail"]
     bad = client.post("/udr/train", json={"name": "bad name", "pools": ["sst5"]})
     assert bad.status_code == 422
@@ -48,7 +49,7 @@ def test_udr_train_job_models_and_retrieval(client, server, data_slice, tiny_lm_
         json={
             "name": "api",
             "pools": ["sst5"],
-            "lm": tiny_lm_spec,
+            "lm": "tiny",
             "n_candidates": 4,
             "max_queries": 6,
             "epochs": 1,
@@ -83,6 +84,6 @@ def test_udr_train_job_models_and_retrieval(client, server, data_slice, tiny_lm_
     assert prompt.json()["retriever"] == "udr:api:v1" and len(prompt.json()["demos"]) == 2
 
     # a mining job over the same items finds everything stored already
-    r = client.post("/udr/mine", json={"pools": ["sst5"], "lm": tiny_lm_spec, "n_candidates": 4, "max_queries": 6})
+    r = client.post("/udr/mine", json={"pools": ["sst5"], "lm": "tiny", "n_candidates": 4, "max_queries": 6})
     job, _ = _wait(client, r.json()["id"])
     assert job["status"] == "succeeded" and job["result"]["scored"] == 0 and job["result"]["cached"] == 24
