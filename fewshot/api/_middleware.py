@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from ._metrics import Metrics
+from .errors import PROBLEM_MEDIA_TYPE, problem
 
 __all__ = ["BodySizeLimit", "install_middleware"]
 
@@ -49,8 +51,9 @@ class BodySizeLimit:
         await self.app(scope, limited_receive, guarded_send)
 
     async def _reject(self, send: Any) -> None:
-        body = f'{{"detail":"request body larger than {self.limit} bytes"}}'.encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        detail = f"request body larger than {self.limit} bytes"
+        body = json.dumps(problem(413, "payload_too_large", detail), separators=(",", ":")).encode()
+        headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

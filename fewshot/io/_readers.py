@@ -76,6 +76,8 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise IngestError(
                     f"malformed JSON ({exc.msg} at column {exc.colno})", path=str(path), line=line_no
                 ) from None
+            except RecursionError:
+                raise IngestError("JSON nested too deeply", path=str(path), line=line_no) from None
             if not isinstance(record, dict):
                 raise IngestError(f"expected a JSON object, got {type(record).__name__}", path=str(path), line=line_no)
             yield line_no, record
@@ -84,7 +86,9 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     with open(path, "rb") as raw:
         wrapper = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
-        reader = csv.DictReader(wrapper)
+        # strict: an unterminated quote is an error at the end of the file instead of a field that
+        # silently swallows every following row
+        reader = csv.DictReader(wrapper, strict=True)
         try:
             header = reader.fieldnames
         except UnicodeDecodeError:
@@ -94,6 +98,7 @@ def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if not header:
             return
         while True:
+            first_line = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
@@ -101,6 +106,12 @@ def _iter_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             except UnicodeDecodeError:
                 raise IngestError("not valid UTF-8", path=str(path), line=reader.line_num + 1) from None
             except csv.Error as exc:
+                if "unexpected end of data" in str(exc):
+                    raise IngestError(
+                        "unterminated quoted field (a quote opened here is never closed)",
+                        path=str(path),
+                        line=first_line,
+                    ) from None
                 raise IngestError(f"malformed CSV ({exc})", path=str(path), line=reader.line_num) from None
             if None in row:
                 raise IngestError(

@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 
 from fewshot.exceptions import InvalidInputError, NotFoundError
-from fewshot.retrieve._example import CORE_FIELDS, MISSING, Example
+from fewshot.retrieve._example import CORE_FIELDS, Example
 from fewshot.retrieve._filter import Filter
 
 __all__ = ["Example", "Corpus", "CORE_FIELDS"]
 
 _FILTER_CACHE_SIZE = 16
+#: What `_fields_match` compares an absent field as (equal to no value).
+_ABSENT = object()
 
 
 class Corpus:
@@ -287,7 +289,8 @@ class Corpus:
         ex = self._items[key]
         assert ex is not None
         for name, value in conditions:
-            if ex.get(name, MISSING) != value:
+            # a field the item lacks matches no value (``ex.get(name, MISSING)`` would raise KeyError)
+            if ex.get(name, _ABSENT) != value:
                 return False
         return True
 

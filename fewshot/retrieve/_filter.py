@@ -34,6 +34,8 @@ class Filter:
         The item's skills overlap these (at least one in common).
     fields : mapping, optional
         For each ``name: value``, the item's ``fields[name] == value``. Values must be hashable.
+        A field no item has is not an error: it simply matches nothing (the same answer as a
+        value no item has), so a filter never fails on the data it is applied to.
     ids : iterable, optional
         The item's id is one of these (e.g. the annotated set of a selection round).
     exclude_ids : iterable, optional

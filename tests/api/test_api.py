@@ -81,7 +81,7 @@ def test_pools_crud_and_errors(client):
     assert r.status_code == 201 and r.json()["template"].endswith("{hypothesis}")
     assert client.post("/pools", json={"name": "rte"}).status_code == 409
     r = client.post("/pools", json={"nam": "typo"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "name"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "name"]
     r = client.post("/pools", json={"name": "bad", "template": "constant"})
     assert r.status_code == 422 and "references no field" in r.json()["detail"]
     names = [p["name"] for p in client.get("/pools").json()["data"]]
@@ -97,7 +97,7 @@ def test_examples_json_and_upload(client, data_slice):
     listed = client.get("/pools/sst5-examples/examples", params={"limit": 5}).json()
     assert listed["count"] == 5 and listed["data"][0]["external_id"] == rows[0]["id"]
     r = client.get("/pools/sst5-examples/examples", params={"status": "done"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "status"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "status"]
     r = client.post("/pools/sst5-examples/examples", json={"records": [{"id": "z", "text": 5}]})
     assert r.status_code == 422 and "line 1, field 'text': expected a string" in r.json()["detail"]
     assert client.get("/pools/sst5-examples").json()["size"] == 30  # nothing half-written
@@ -134,10 +134,10 @@ def test_embed_and_select_jobs_then_annotate(client, data_slice):
     assert r.status_code == 422
     assert [p["kind"] for p in r.json()["problems"]] == ["unknown_id", "conflicts_stored"]
     r = client.post("/pools/sst5-select/selections", json={"budget": 0})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "budget"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "budget"]
     r = client.post("/pools/sst5-select/selections", json={"budget": 5, "method": "magic"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "method"]
-    assert "choose from: votek, votek2" in r.json()["detail"][0]["msg"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "method"]
+    assert "choose from: votek, votek2" in r.json()["errors"][0]["msg"]
 
 
 def test_failed_job_reports_the_error(client, data_slice):
@@ -174,7 +174,11 @@ def test_request_size_limit_and_no_stack_traces(ws, api_key, live_server, monkey
             assert r.status_code == 413
             live.server.config.app.state.workspace = _Broken(ws)
             r = c.get("/pools")
-            assert r.status_code == 500 and r.json() == {"detail": "internal server error"}
+            assert (
+                r.status_code == 500
+                and r.json()["detail"] == "internal server error"
+                and r.json()["code"] == "internal"
+            )
             assert "Traceback" not in r.text
 
 

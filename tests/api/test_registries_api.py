@@ -84,17 +84,17 @@ def test_registered_names_reach_validation_and_openapi(server, client, toys, dat
     assert r.json()["retriever"] == "toy_rank" and len(r.json()["demos"]) == 2
 
     r = client.post("/pools/toys/retrieve", json={"queries": ["x"], "retriever": "toy_rank2"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "retriever"]
-    assert "toy_rank, udr, udr:<model>, udr:<model>:v<N>" in r.json()["detail"][0]["msg"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "retriever"]
+    assert "toy_rank, udr, udr:<model>, udr:<model>:v<N>" in r.json()["errors"][0]["msg"]
     r = client.post("/prompts", json={"pool": "toys", "query": "x", "template": "sonnet"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "template"]
-    assert "choose from: classification" in r.json()["detail"][0]["msg"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "template"]
+    assert "choose from: classification" in r.json()["errors"][0]["msg"]
     r = client.post("/pools/toys/selections", json={"budget": 1, "method": "toy_selection"})
-    assert r.status_code == 422 and "toy_select" in r.json()["detail"][0]["msg"]
+    assert r.status_code == 422 and "toy_select" in r.json()["errors"][0]["msg"]
 
 
 def test_unregistered_names_are_refused_again(client, data_slice):
     r = client.post("/pools/toys/selections", json={"budget": 1, "method": "toy_select"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "method"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "method"]
     r = client.post("/pools/toys/retrieve", json={"queries": ["x"], "retriever": "toy_rank"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "retriever"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "retriever"]

@@ -63,11 +63,11 @@ def test_retrieval_validation_and_pool_limits(server, ws, client, data_slice):
     _labeled_pool(client, data_slice, "sst5-small", n=20)
     client.post("/pools/sst5-small/index")
     r = client.post("/pools/sst5-small/retrieve", json={"queries": [], "k": 3})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "queries"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "queries"]
     r = client.post("/pools/sst5-small/retrieve", json={"queries": ["x"], "retriever": "magic"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "retriever"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "retriever"]
     r = client.post("/prompts", json={"pool": "sst5-small", "query": "x", "max_tokens": 0})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "max_tokens"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "max_tokens"]
     r = client.post("/prompts", json={"pool": "sst5-small", "query": "x " * 500, "max_tokens": 50})
     assert r.status_code == 422 and "the query alone needs" in r.json()["detail"]
     r = client.post("/prompts", json={"pool": "nope", "query": "x"})

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from pydantic import AfterValidator
 
-from ...exceptions import IngestError, InvalidInputError
+from ...exceptions import FewshotError, IngestError, InvalidInputError
 from ...io import detect_format
 from ..deps import JobsDep, PoolAccess, WorkspaceDep
 from ..schemas import (
@@ -21,6 +22,8 @@ from ..schemas import (
     OnConflict,
     UploadFormat,
 )
+from ..schemas.common import MAX_INT
+from ..schemas.pools import check_template
 from .jobs import submit_pool_job
 
 router = APIRouter(prefix="/pools/{pool}", tags=["examples"])
@@ -48,7 +51,7 @@ def upload_examples(
     file: Annotated[UploadFile, File()],
     id_field: Annotated[str | None, Form()] = None,
     text_field: Annotated[str | None, Form()] = None,
-    template: Annotated[str | None, Form()] = None,
+    template: Annotated[str | None, Form(max_length=10_000), AfterValidator(check_template)] = None,
     label_field: Annotated[str | None, Form()] = None,
     skills_field: Annotated[str | None, Form()] = None,
     file_format: Annotated[UploadFormat | None, Form()] = None,
@@ -81,6 +84,11 @@ def upload_examples(
             skills_field=skills_field,
             on_conflict=on_conflict,
         )
+    except FewshotError as exc:  # name the uploaded file, never the server's temp path
+        exc.args = tuple(arg.replace(tmp, name) if isinstance(arg, str) else arg for arg in exc.args)
+        if isinstance(exc, IngestError) and exc.path == tmp:
+            exc.path = name
+        raise
     finally:
         Path(tmp).unlink(missing_ok=True)
     report.source = name
@@ -94,7 +102,7 @@ def list_examples(
     status_: Annotated[ExampleStatus | None, Query(alias="status")] = None,
     label: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> dict[str, Any]:
     """200 with a page of examples in id order; 403; 404 for an unknown pool; 422 for a bad filter."""
     data = [e.to_dict() for e in ws.list_examples(pool, status=status_, label=label, limit=limit, offset=offset)]

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
+from .._allowlist import resolve_embedding_model
 from ..deps import GuardDep, PoolAccess, WorkspaceDep
 from ..schemas import PoolCreate, PoolPublic, PoolsPublic
 
@@ -18,6 +19,7 @@ def create_pool(body: PoolCreate, ws: WorkspaceDep, guard: GuardDep) -> dict[str
     bad template or field."""
     guard.check(body.name)
     options = body.model_dump(exclude={"name"})
+    options["embedding_model"] = resolve_embedding_model(ws.settings, body.embedding_model)
     return ws.create_pool(body.name, **options).to_dict()
 
 

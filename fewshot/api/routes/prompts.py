@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from .._allowlist import resolve_tokenizer
 from ..deps import GuardDep, WorkspaceDep
 from ..schemas import PromptLogPublic, PromptRequest, PromptResponse, prompt_demo_public, to_filter
 
@@ -33,6 +34,8 @@ def build_prompt(body: PromptRequest, ws: WorkspaceDep, guard: GuardDep) -> dict
     ``max_tokens``, unknown skills, or feedback with nothing to judge."""
     guard.check(body.pool)
     options: dict[str, Any] = {name: getattr(body, name) for name in _BUILD_OPTIONS}
+    options["tokenizer"] = resolve_tokenizer(ws.settings, body.tokenizer)
+    options["retriever"] = guard.retriever(ws, body.retriever)  # udr:<model> the key may see
     options["filter"] = to_filter(body.filter)
     decision: dict[str, Any] = {}
     prompt_id: str | None

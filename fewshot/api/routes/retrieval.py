@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ..deps import PoolAccess, WorkspaceDep
+from ..deps import GuardDep, PoolAccess, WorkspaceDep
 from ..schemas import IndexBuild, IndexPublic, RetrieveRequest, RetrieveResponse, demo_public, to_filter
 
 router = APIRouter(prefix="/pools/{pool}", tags=["retrieval"])
@@ -28,12 +28,12 @@ def get_index(pool: PoolAccess, ws: WorkspaceDep) -> dict[str, Any]:
 
 
 @router.post("/retrieve", response_model=RetrieveResponse, summary="Demonstrations for a batch of queries")
-def retrieve(pool: PoolAccess, body: RetrieveRequest, ws: WorkspaceDep) -> dict[str, Any]:
+def retrieve(pool: PoolAccess, body: RetrieveRequest, ws: WorkspaceDep, guard: GuardDep) -> dict[str, Any]:
     """200 with the demonstrations per query, best first, and the version of the index searched (a
     UDR retriever's own index for ``udr:<model>``); 403; 404 for an unknown pool, index or model;
     422 for an unknown retriever (any registered one, or ``udr``, ``udr:<model>``,
     ``udr:<model>:v<N>``) or bad filter; 409 for a corrupt index or model on disk."""
     version, results = ws.retrieval.retrieve_versioned(
-        pool, body.queries, k=body.k, retriever=body.retriever, filter=to_filter(body.filter)
+        pool, body.queries, k=body.k, retriever=guard.retriever(ws, body.retriever), filter=to_filter(body.filter)
     )
     return {"index_version": version, "results": [[demo_public(d) for d in demos] for demos in results]}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 
 from ..deps import JobsDep, PoolAccess, WorkspaceDep
 from ..schemas import JobPublic, LabelImportPublic, LabelsSubmit, RoundPublic, RoundsPublic, SelectionCreate
+from ..schemas.common import MAX_INT
 from .jobs import submit_pool_job
 
 router = APIRouter(prefix="/pools/{pool}", tags=["selections"])
@@ -34,7 +35,7 @@ def list_rounds(pool: PoolAccess, ws: WorkspaceDep) -> dict[str, Any]:
 
 
 @router.get("/selections/{number}", response_model=RoundPublic, summary="A round with its ordered items")
-def get_round(pool: PoolAccess, number: int, ws: WorkspaceDep) -> dict[str, Any]:
+def get_round(pool: PoolAccess, number: Annotated[int, Path(ge=0, le=MAX_INT)], ws: WorkspaceDep) -> dict[str, Any]:
     """200 with the round and its items in selection order; 403; 404 for an unknown pool or round."""
     return ws.get_round(pool, number).to_dict()
 

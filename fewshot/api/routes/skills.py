@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from .._allowlist import resolve_lm
 from ..deps import PoolAccess, WorkspaceDep
 from ..schemas import (
     PredictIn,
@@ -66,5 +67,7 @@ def predict(pool: PoolAccess, body: PredictIn, ws: WorkspaceDep) -> dict[str, An
     """200 with up to ``top`` skills per query, most likely first; 403; 404 for an unknown pool or
     no index; 422 for an unknown predictor (any registered one), a pool without skills, or an
     LM-backed predictor without ``lm``; 502 when that LM fails."""
-    skills = ws.predict_skills(pool, body.queries, method=body.method, top=body.top, lm=body.lm)
+    skills = ws.predict_skills(
+        pool, body.queries, method=body.method, top=body.top, lm=resolve_lm(ws.settings, body.lm)
+    )
     return {"method": body.method, "skills": skills}

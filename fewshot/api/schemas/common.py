@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import BeforeValidator, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -35,6 +35,10 @@ __all__ = [
     "SkillPredictorName",
     "PromptPredictorName",
     "UDRTemplateName",
+    "MAX_INT",
+    "Seed",
+    "NO_BOOL",
+    "no_lone_surrogates",
 ]
 
 
@@ -87,6 +91,44 @@ class RegisteredName:
         ]
         js["description"] = f"A registered {self.kind} ({', '.join(names)}), or {self.other.description}."
         return js
+
+
+def no_lone_surrogates(value: Any) -> Any:
+    """Reject text that is not valid Unicode (a lone surrogate such as ``\\ud800``) anywhere in a
+    value (a record, a list of queries): it cannot be hashed or stored, so it is a 422 here instead of an error deep down."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
+
+
+#: The largest integer any path, query or body field accepts (int32: safe for every store and
+#: library the value reaches); larger values are a 422, never an overflow deeper down.
+MAX_INT = 2**31 - 1
+
+
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
+    return value
+
+
+#: ``Annotated[int, NO_BOOL]``: an integer field that refuses ``true``/``false`` (pydantic's lax
+#: mode reads them as 1/0) but, unlike strict mode, still takes ``100.0`` (an integer in JSON Schema).
+NO_BOOL = BeforeValidator(_not_a_bool)
+
+#: A random seed: 0 .. `MAX_INT`.
+Seed = Annotated[int, Field(ge=0, le=MAX_INT, description="Random seed (0 .. 2**31-1)."), NO_BOOL]
 
 
 def _is_trained_retriever(name: str) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from ...service.ingest import ON_CONFLICT
+from .common import no_lone_surrogates
+from .pools import SafeTemplate
 
 __all__ = [
     "OnConflict",
@@ -45,16 +47,18 @@ class ExamplesPublic(BaseModel):
 class FieldMappingIn(BaseModel):
     id_field: str | None = None
     text_field: str | None = None
-    template: str | None = None
+    template: SafeTemplate | None = Field(default=None, max_length=10_000)
     label_field: str | None = None
     skills_field: str | None = None
 
 
 class ExamplesIngest(BaseModel):
-    records: list[dict[str, Any]] = Field(min_length=1, max_length=100_000)
+    records: Annotated[list[dict[str, Any]], AfterValidator(no_lone_surrogates)] = Field(
+        min_length=1, max_length=100_000
+    )
     mapping: FieldMappingIn = FieldMappingIn()
     on_conflict: OnConflict = "error"
-    keep_duplicates: bool = False
+    keep_duplicates: StrictBool = False
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -78,4 +82,6 @@ class IngestReportPublic(BaseModel):
     updated: int
     conflicts_skipped: int
     duplicate_count: int
-    duplicates: list[tuple[int, str, str]]
+    duplicates: list[list[int | str]] = Field(
+        description="Duplicate lines within the input: ``[line, id, id of the record it duplicates]`` each."
+    )

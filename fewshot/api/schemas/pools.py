@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
 
-__all__ = ["PoolCreate", "PoolPublic", "PoolsPublic"]
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ...templating import compile_template
+
+__all__ = ["PoolCreate", "PoolPublic", "PoolsPublic", "SafeTemplate", "check_template"]
+
+
+def check_template(value: str | None) -> str | None:
+    """A template in the safe language of `fewshot.templating` (named fields, bounded format specs)."""
+    if value is not None:
+        compile_template(value, where="template")
+    return value
+
+
+#: An ingest template, checked when the request is parsed (422 naming the field).
+SafeTemplate = Annotated[str, AfterValidator(check_template)]
 
 
 class PoolCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = None
-    template: str | None = Field(
-        None, description='Text template over item fields, e.g. "{premise}\\nquestion: {hypothesis}".'
+    template: SafeTemplate | None = Field(
+        None,
+        max_length=10_000,
+        description='Text template over item fields, e.g. "{premise}\\nquestion: {hypothesis}": named fields only, '
+        "format specs limited to [[fill]align][width][.precision][type] (width and precision at most 200).",
     )
     text_field: str | None = Field(None, description="Field holding the text when there is no template [text].")
-    embedding_model: str | None = Field(None, description="sentence-transformers name or local path.")
+    embedding_model: str | None = Field(
+        None,
+        max_length=200,
+        description="Name of an embedding model the server allows (its configured embedding_models, or the "
+        "bundled all-MiniLM-L6-v2) [the server's default]. Paths are refused.",
+    )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "sst5", "text_field": "text"}]})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ...adaptive import BRANCHES
 from ...prompt import ORDERS, PromptDemo
@@ -40,7 +40,7 @@ class FeedbackIn(BaseModel):
     missing_skills: list[str] | None = Field(
         None, max_length=50, description="Skills the first answer lacked (AdaptMI+)."
     )
-    difficult: bool | None = Field(None, description="Your own verdict; overrides every judge.")
+    difficult: StrictBool | None = Field(None, description="Your own verdict; overrides every judge.")
 
     model_config = ConfigDict(extra="forbid")
 
@@ -53,9 +53,14 @@ class PromptRequest(BaseModel):
     template: TemplateName = "classification"
     instruction: str | None = None
     max_tokens: int = Field(1024, ge=1, le=1_000_000)
-    reserve_tokens: int = Field(16, ge=0)
-    max_demo_tokens: int | None = Field(None, ge=1)
-    tokenizer: str = Field("approx", description="approx, hf:<name-or-path> or tiktoken:<encoding>.")
+    reserve_tokens: int = Field(16, ge=0, le=1_000_000)
+    max_demo_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    tokenizer: str = Field(
+        "approx",
+        max_length=200,
+        description="approx, approx:<chars per token> (0.1 to 100), or the name of a tokenizer the server "
+        "configured (fewshot serve --tokenizer NAME=SPEC). Specs and paths are refused.",
+    )
     order: Literal[ORDERS] = "similar_last"  # type: ignore[valid-type]
     filter: FilterIn | None = None
     output_field: str | None = Field(

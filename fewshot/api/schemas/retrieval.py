@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ...retrieve import INDEX_KINDS, Filter
 from ...service.retrieval import demo_to_dict
-from .common import RetrieverName
+from .common import RetrieverName, no_lone_surrogates
 
 __all__ = [
     "FilterIn",
@@ -52,7 +52,7 @@ class IndexBuild(BaseModel):
 
 
 class RetrieveRequest(BaseModel):
-    queries: list[str] = Field(min_length=1, max_length=10_000)
+    queries: Annotated[list[str], AfterValidator(no_lone_surrogates)] = Field(min_length=1, max_length=10_000)
     k: int = Field(8, ge=1, le=1000)
     retriever: RetrieverName = "dense"
     filter: FilterIn | None = None

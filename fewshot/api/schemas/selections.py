@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from .common import SelectionMethod
+from .common import NO_BOOL, Seed, SelectionMethod
 
 __all__ = [
     "SelectionCreate",
@@ -21,11 +21,13 @@ __all__ = [
 
 
 class SelectionCreate(BaseModel):
-    budget: int = Field(gt=0, le=1_000_000)
+    budget: Annotated[int, NO_BOOL] = Field(gt=0, le=1_000_000)
     method: SelectionMethod = "votek"
-    seed: int = 0
-    center: bool = True
-    k: int | None = Field(None, gt=0, le=1000, description="Graph neighbours [votek: 150, ideal: 10].")
+    seed: Seed = 0
+    center: StrictBool = True
+    k: Annotated[int | None, NO_BOOL] = Field(
+        None, gt=0, le=1000, description="Graph neighbours [votek: 150, ideal: 10]."
+    )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"budget": 100, "method": "votek", "seed": 0}]})
 
@@ -65,8 +67,8 @@ class LabelIn(BaseModel):
 
 class LabelsSubmit(BaseModel):
     labels: list[LabelIn] = Field(min_length=1, max_length=100_000)
-    overwrite: bool = False
-    skip_invalid: bool = False
+    overwrite: StrictBool = False
+    skip_invalid: StrictBool = False
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"labels": [{"id": "a1", "label": "great"}]}]})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ...service.skills import EDIT_MODES, SkillEdit
 from .common import SkillPredictorName
@@ -83,9 +83,10 @@ class ThresholdsIn(BaseModel):
     step: float | None = None
     confidence: float | None = None
     consistency: float | None = None
-    reset: bool = Field(False, description="Back to the defaults (the paper's PRM thresholds).")
+    reset: StrictBool = Field(False, description="Back to the defaults (the paper's PRM thresholds).")
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: ``false`` is not the threshold 0.0
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ThresholdsPublic(BaseModel):
@@ -100,7 +101,12 @@ class PredictIn(BaseModel):
     queries: list[str] = Field(min_length=1, max_length=10_000)
     method: SkillPredictorName = "knn"
     top: int = Field(1, ge=1, le=50)
-    lm: str | None = Field(None, description="LM backend spec for an LM-backed predictor (e.g. smollm2).")
+    lm: str | None = Field(
+        None,
+        max_length=200,
+        description="Name of an LM backend the server allows, for an LM-backed predictor: smollm2, gemma3-270m "
+        "or a configured entry (fewshot serve --lm NAME=SPEC). Specs, URLs and paths are refused.",
+    )
 
 
 class PredictPublic(BaseModel):

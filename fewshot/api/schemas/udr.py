@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ...service.models import MODEL_NAME_PATTERN, check_model_name
-from .common import UDRTemplateName
+from .common import MAX_INT, Seed, UDRTemplateName
 
 __all__ = ["UDRMineRequest", "UDRTrainRequest", "ModelPublic"]
 
@@ -22,12 +22,16 @@ class UDRMineRequest(BaseModel):
     lm: str = Field(
         "smollm2",
         min_length=1,
-        description="LM backend spec: smollm2, gemma3-270m, hf:<dir>, openai:<base_url>#<model>.",
+        max_length=200,
+        description="Name of an LM backend the server allows: smollm2, gemma3-270m, or an entry the operator "
+        "configured (fewshot serve --lm NAME=SPEC). Specs, URLs and paths are refused.",
     )
     n_candidates: int = Field(50, ge=1, le=1000, description="BM25 candidates per training item (self excluded).")
     template: UDRTemplateName = Field("default", description="Feedback prompt format: default or a prompt template.")
-    max_queries: int | None = Field(None, ge=1, description="Training items per pool (seeded sample) [all].")
-    seed: int = 0
+    max_queries: int | None = Field(
+        None, ge=1, le=MAX_INT, description="Training items per pool (seeded sample) [all]."
+    )
+    seed: Seed = 0
 
     model_config = ConfigDict(extra="forbid")
 
@@ -40,7 +44,12 @@ class UDRTrainRequest(UDRMineRequest):
     instructions: dict[str, str] | None = Field(
         None, description="Encoder instruction per pool [default: the pool's description or name]."
     )
-    base_model: str | None = Field(None, description="sentence-transformers model to start from [bundled MiniLM].")
+    base_model: str | None = Field(
+        None,
+        max_length=200,
+        description="Embedding model to start from, by a name the server allows (the bundled all-MiniLM-L6-v2 "
+        "or a configured embedding model) [bundled MiniLM]. Paths are refused.",
+    )
     epochs: int = Field(3, ge=1, le=100)
     batch_size: int = Field(8, ge=1, le=512)
     lr: float = Field(3e-5, gt=0, le=1)
@@ -61,7 +70,6 @@ class ModelPublic(BaseModel):
     spec: str = Field(description="Retriever name selecting this version, e.g. udr:mix:v2.")
     kind: Literal["udr"]
     base_model: str
-    path: str
     params: dict[str, Any]
     metrics: dict[str, Any]
     created_at: str
