@@ -73,7 +73,12 @@ class ConflictError(FewshotError):
 
 class CorruptArtifactError(ConflictError):
     """A stored artifact (index folder, trained model, vector shard) is missing pieces or cannot be
-    parsed. The message names the path and how to rebuild it."""
+    parsed. The message says what to rebuild and how; ``hint`` holds the server path and the
+    underlying error, for local users only (the CLI prints it, the API never shows it)."""
+
+    def __init__(self, message: str = "", *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class LMBackendError(FewshotError):

@@ -121,8 +121,8 @@ class IndexService:
             with self._lock:
                 self._corrupt.add(path)
             raise CorruptArtifactError(
-                f"the index at {path} cannot be read ({type(exc).__name__}: {exc}); "
-                "rebuild it with `fewshot index POOL`"
+                "a stored index of this pool cannot be read; rebuild it with `fewshot index POOL`",
+                hint=f"{path}: {type(exc).__name__}: {exc}",
             ) from None
 
     def _intact(self, path: str) -> bool:

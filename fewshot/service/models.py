@@ -218,13 +218,14 @@ class ModelService:
             if key not in self._models:
                 if not Path(info.path).exists():
                     raise CorruptArtifactError(
-                        f"model {info.spec} is recorded but its folder {info.path} is missing; train it again"
+                        f"model {info.spec} is recorded but its folder is missing; train it again",
+                        hint=f"missing folder: {info.path}",
                     )
                 try:
                     self._models[key] = load_udr_model(info.path, name=info.spec, device="cpu")
                 except (OSError, ValueError, KeyError) as exc:
                     raise CorruptArtifactError(
-                        f"model {info.spec} at {info.path} cannot be loaded "
-                        f"({type(exc).__name__}: {exc}); train it again"
+                        f"model {info.spec} cannot be loaded; train it again",
+                        hint=f"{info.path}: {type(exc).__name__}: {exc}",
                     ) from None
             return self._models[key]

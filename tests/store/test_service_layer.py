@@ -61,8 +61,9 @@ def test_corrupt_index_is_a_typed_error_and_a_rebuild_repairs_it(ws, data_slice)
     fresh = Workspace.open(ws.settings.home, database_url=ws.settings.database_url)  # nothing cached
     try:
         fresh.use_embedder(ws.embedder(first.embedding_model))
-        with pytest.raises(CorruptArtifactError, match="rebuild it with `fewshot index POOL`"):
+        with pytest.raises(CorruptArtifactError, match="cannot be read; rebuild it with `fewshot index POOL`") as err:
             fresh.retrieve("sst5", "a witty film", k=3)
+        assert str(first.path) not in str(err.value) and str(first.path) in err.value.hint  # paths stay local
         rebuilt = fresh.build_index("sst5")
         assert rebuilt.version == first.version + 1 and rebuilt.count == first.count
         assert len(fresh.retrieve("sst5", "a witty film", k=3)[0]) == 3
