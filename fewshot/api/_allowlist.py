@@ -47,12 +47,12 @@ def _refuse(loc: tuple[str | int, ...], kind: str, names: Iterable[str], extra: 
 
 
 def resolve_lm(settings: Settings, name: str | None, *, loc: tuple[str | int, ...] = ("body", "lm")) -> str | None:
-    """The LM spec for an allow-listed name (None stays None); 422 for anything else."""
+    """An allow-listed LM name, returned as is (None stays None); 422 for anything else. The service
+    resolves a configured name to the operator's spec when it opens the backend
+    (`ServiceContext.lm_spec`), so jobs and model records show the name, never the URL."""
     if name is None:
         return None
-    if name in settings.lm_backends:
-        return settings.lm_backends[name]
-    if name in OFFLINE_MODELS:
+    if name in settings.lm_backends or name in OFFLINE_MODELS:
         return name
     raise _refuse(loc, "LM backend", [*settings.lm_backends, *OFFLINE_MODELS])
 

@@ -124,13 +124,19 @@ class ServiceContext:
         with self._lock:
             self._embedders[embedder.model_name] = embedder
 
+    def lm_spec(self, name: str) -> str:
+        """The spec behind ``name``: an operator-configured entry (``Settings.lm_backends``), else
+        ``name`` itself (a spec, for library and CLI callers)."""
+        return self.settings.lm_backends.get(name, name)
+
     def lm(self, spec: str) -> LMBackend:
-        """The LM backend for ``spec``, opened once per context (closed by `close`)."""
+        """The LM backend for ``spec`` (or a configured name), opened once per context (closed by
+        `close`)."""
         from fewshot.lm import get_backend
 
         with self._lock:
             if spec not in self._lms:
-                self._lms[spec] = get_backend(spec)
+                self._lms[spec] = get_backend(self.lm_spec(spec))
             return self._lms[spec]
 
     # ------------------------------------------------------------------ layout

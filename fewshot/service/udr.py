@@ -93,15 +93,15 @@ class UDRService:
             out.append(UDRTask(pool, tpl, items, queries, instruction))
         return out
 
-    @staticmethod
-    def _lm(lm: str | LMBackend) -> tuple[LMBackend, bool]:
-        """(backend, whether we opened it and must close it)."""
+    def _lm(self, lm: str | LMBackend) -> tuple[LMBackend, bool]:
+        """(backend, whether we opened it and must close it); a configured name is resolved to the
+        operator's spec here, so job params and model records keep the name, never the URL."""
         from fewshot.lm import get_backend
 
         if isinstance(lm, str):
             if not lm.strip():
                 raise InvalidInputError("lm must be a backend spec such as 'smollm2' or 'hf:<dir>'")
-            return get_backend(lm), True
+            return get_backend(self.ctx.lm_spec(lm)), True
         if not hasattr(lm, "loglikelihood"):
             raise InvalidInputError(f"lm must be an LM backend or a spec string, got {type(lm).__name__}")
         return lm, False
@@ -138,7 +138,11 @@ class UDRService:
         finally:
             if owned:
                 backend.close()
-        return {"pools": [t.name for t in tasks], "lm": str(backend.name), **stats.to_dict()}
+        return {
+            "pools": [t.name for t in tasks],
+            "lm": lm if isinstance(lm, str) else str(backend.name),
+            **stats.to_dict(),
+        }
 
     # ------------------------------------------------------------------------ training
     def train(
@@ -190,7 +194,7 @@ class UDRService:
                 backend.close()
         params = {
             "pools": [t.name for t in tasks],
-            "lm": str(backend.name),
+            "lm": lm if isinstance(lm, str) else str(backend.name),
             "rounds": rounds,
             "n_candidates": n_candidates,
             "template": template or "default",

@@ -6,6 +6,7 @@ a backend spec or a file path is a 422 naming the field, and nothing is contacte
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -144,6 +145,10 @@ def test_configured_names_resolve_to_the_operators_spec(ws, live_server, api_key
                 resp = c.post(f"/pools/{pool}/skills/predict", json={"queries": ["x"], "method": "lm", "lm": "nope"})
                 _assert_refused(resp, "lm")
                 assert "prod" in resp.json()["errors"][0]["msg"]
+                job = c.post("/udr/mine", json={"pools": [pool], "lm": "prod", "n_candidates": 2, "max_queries": 1})
+                assert job.status_code == 202, job.text
+                job = c.get(f"/jobs/{job.json()['id']}").json()
+                assert job["params"]["lm"] == "prod" and "127.0.0.1" not in json.dumps(job["params"])
     finally:
         ws.settings.lm_backends = {}
 
@@ -159,7 +164,10 @@ def test_resolution_rules():
         tokenizers={"llama": "hf:/models/llama"},
         embedding_models={"e5": "/models/e5"},
     )
-    assert resolve_lm(s, "prod") == "openai:https://lm.internal/v1#m"
+    assert resolve_lm(s, "prod") == "prod"  # the name travels; the service opens the operator's spec
+    from fewshot.service.context import ServiceContext
+
+    assert ServiceContext.lm_spec(type("C", (), {"settings": s})(), "prod") == "openai:https://lm.internal/v1#m"
     assert resolve_lm(s, "smollm2") == "smollm2" and resolve_lm(s, "gemma3-270m") == "gemma3-270m"
     assert resolve_lm(s, None) is None
     assert resolve_tokenizer(s, "llama") == "hf:/models/llama"
