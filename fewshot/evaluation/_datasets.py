@@ -7,7 +7,9 @@ It also carries what the language-model scorer needs: the verbalised label set a
 template.
 
 Presets (``sst5``, ``trec``, ``rte``, ``mrpc``, ``gsm8k``) read the JSONL files of the shared
-data folder: ``$FEWSHOT_SHARED_DATA`` if set, else ``<repo>/../shared/data``.
+data folder: ``$FEWSHOT_SHARED_DATA`` if set, else the first existing ``../shared/data`` next to
+the current directory or (in a source checkout) next to the repository; see `shared_data_dir`.
+The small slices shipped in ``tests/data`` are test fixtures, never used by the evaluation.
 """
 
 from __future__ import annotations
@@ -27,7 +29,17 @@ from fewshot.io import FieldMapping, iter_records
 from fewshot.prompt import PromptTemplate
 from fewshot.retrieve import CORE_FIELDS, Example
 
-__all__ = ["DatasetSpec", "LabeledDataset", "DATASETS", "TASKS", "shared_data_dir", "get_dataset", "load_dataset"]
+__all__ = [
+    "DatasetSpec",
+    "LabeledDataset",
+    "DATASETS",
+    "TASKS",
+    "SHARED_DATA_ENV",
+    "shared_data_candidates",
+    "shared_data_dir",
+    "get_dataset",
+    "load_dataset",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +50,58 @@ TASKS = ("classification", "generation")
 _CALCULATOR = re.compile(r"<<[^<>]*>>")
 
 
-def shared_data_dir() -> Path:
-    """``$FEWSHOT_SHARED_DATA``, else ``<repo>/../shared/data`` (next to the checkout)."""
-    env = os.environ.get("FEWSHOT_SHARED_DATA")
+SHARED_DATA_ENV = "FEWSHOT_SHARED_DATA"
+
+
+def _checkout_root() -> Path | None:
+    """The repository root when fewshot runs from a source checkout (not from site-packages)."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "fewshot").is_dir() else None
+
+
+def shared_data_candidates() -> list[Path]:
+    """Where `shared_data_dir` looks, in order.
+
+    ``$FEWSHOT_SHARED_DATA`` alone when it is set (an explicit setting never falls back);
+    otherwise ``../shared/data`` relative to the current directory, then relative to the
+    repository root when fewshot runs from a source checkout.
+    """
+    env = os.environ.get(SHARED_DATA_ENV)
     if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+        return [Path(env).expanduser()]
+    found: list[Path] = []
+    roots = [Path.cwd(), _checkout_root()]
+    for root in roots:
+        if root is None:
+            continue
+        path = (root.parent / "shared" / "data").resolve()
+        if path not in found:
+            found.append(path)
+    return found
+
+
+def shared_data_dir() -> Path:
+    """The shared data folder the presets read: the first existing of `shared_data_candidates`.
+
+    Raises
+    ------
+    NotFoundError
+        None of them is a folder; the message names ``$FEWSHOT_SHARED_DATA`` and every path tried.
+    """
+    tried = shared_data_candidates()
+    for path in tried:
+        if path.is_dir():
+            return path
+    env = os.environ.get(SHARED_DATA_ENV)
+    how = (
+        f"${SHARED_DATA_ENV}={env} is not a folder"
+        if env
+        else f"set ${SHARED_DATA_ENV} to the folder holding sst5/, trec/, rte/, mrpc/, gsm8k/"
+    )
+    raise NotFoundError(
+        f"shared data folder not found ({how}); tried: {', '.join(str(p) for p in tried)}. "
+        "Alternatively set data_dir in the eval config, or give a dataset file instead of a preset name"
+    )
 
 
 @dataclass(frozen=True)
@@ -245,8 +303,9 @@ def get_dataset(
     ------
     InvalidInputError
         Unknown preset name or spec key, or a bad value.
+    NotFoundError
+        A preset without ``data_dir`` when no shared data folder exists (see `shared_data_dir`).
     """
-    base = Path(data_dir) if data_dir is not None else shared_data_dir()
     if isinstance(spec, DatasetSpec):
         return spec
     if isinstance(spec, str):
@@ -256,6 +315,7 @@ def get_dataset(
             raise InvalidInputError(
                 f"unknown dataset {spec!r}; presets: {', '.join(DATASETS)} (or give a file)"
             ) from None
+        base = Path(data_dir) if data_dir is not None else shared_data_dir()
         return replace(
             preset,
             pool_path=base / preset.pool_path,

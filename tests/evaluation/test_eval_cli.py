@@ -40,3 +40,14 @@ def test_eval_command_reports_bad_options(tmp_path):
     assert "bogus" in result.output
     result = CliRunner().invoke(app, ["eval", "--scorer", "gpt4", "--out", str(tmp_path)])
     assert result.exit_code == 5 and "gpt4" in result.output
+
+
+def test_eval_without_shared_data_names_the_variable(tmp_path, monkeypatch):
+    """A preset with no data folder: exit 3 (not found), naming $FEWSHOT_SHARED_DATA and the path tried."""
+    cfg_file = tmp_path / "eval.yaml"
+    cfg_file.write_text("datasets: [sst5]\nmethods: [random]\nbudgets: [5]\nseeds: [0]\n", encoding="utf-8")
+    monkeypatch.setenv("FEWSHOT_SHARED_DATA", str(tmp_path / "no-data"))
+    result = CliRunner().invoke(app, ["eval", "--config", str(cfg_file), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 3, result.output
+    text = "".join(result.output.split())  # robust to line wrapping
+    assert "$FEWSHOT_SHARED_DATA" in text and str(tmp_path / "no-data") in text and "lib/python" not in text

@@ -22,10 +22,48 @@ def test_presets_cover_the_protocol_datasets():
 def test_preset_paths_resolve_under_data_dir(tmp_path, monkeypatch):
     spec = get_dataset("trec", data_dir=tmp_path)
     assert spec.pool_path == tmp_path / "trec" / "train.jsonl"
+    (tmp_path / "x").mkdir()
     monkeypatch.setenv("FEWSHOT_SHARED_DATA", str(tmp_path / "x"))
     assert get_dataset("mrpc").test_path == tmp_path / "x" / "mrpc" / "test.jsonl"
     with pytest.raises(NotFoundError, match="not found"):
         load_dataset("trec", data_dir=tmp_path)
+
+
+def test_shared_data_lookup_order_and_error(tmp_path, monkeypatch):
+    """$FEWSHOT_SHARED_DATA alone when set; else ../shared/data next to the cwd, then the checkout.
+
+    Installed (non-editable) copies used to look under ``lib/python3.11/shared/data``; the error
+    names the variable and every path tried, and the shipped test slices are never a fallback.
+    """
+    from fewshot.evaluation import _datasets
+
+    monkeypatch.setenv("FEWSHOT_SHARED_DATA", str(tmp_path / "missing"))
+    assert _datasets.shared_data_candidates() == [tmp_path / "missing"]
+    with pytest.raises(NotFoundError, match=r"\$FEWSHOT_SHARED_DATA=.*missing is not a folder"):
+        get_dataset("trec")
+    monkeypatch.delenv("FEWSHOT_SHARED_DATA")
+    work = tmp_path / "proj" / "work"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(_datasets, "_checkout_root", lambda: None)  # as when installed in site-packages
+    beside_cwd = (tmp_path / "proj" / "shared" / "data").resolve()
+    assert _datasets.shared_data_candidates() == [beside_cwd]
+    with pytest.raises(NotFoundError) as err:
+        load_dataset("sst5")
+    msg = str(err.value)
+    assert "$FEWSHOT_SHARED_DATA" in msg and str(beside_cwd) in msg and "lib/python" not in msg
+    assert "tests/data" not in msg
+    beside_cwd.mkdir(parents=True)
+    assert get_dataset("rte").pool_path == beside_cwd / "rte" / "train.jsonl"
+    repo = tmp_path / "repo" / "main"
+    (repo.parent / "shared" / "data").mkdir(parents=True)
+    monkeypatch.setattr(_datasets, "_checkout_root", lambda: repo)
+    assert _datasets.shared_data_candidates() == [beside_cwd, (repo.parent / "shared" / "data").resolve()]
+    beside_cwd.rmdir()
+    assert _datasets.shared_data_dir() == (repo.parent / "shared" / "data").resolve()
+    # a dataset file (or a mapping) never needs the shared folder
+    monkeypatch.setattr(_datasets, "_checkout_root", lambda: None)
+    assert get_dataset({"name": "own", "path": str(tmp_path / "own.jsonl")}).name == "own"
 
 
 def test_sst5_preset(mini_data):
