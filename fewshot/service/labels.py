@@ -6,10 +6,17 @@ the one already stored) are collected item by item into :class:`LabelImportRepor
 With problems, nothing is applied and :class:`LabelImportError` carries the report, unless
 ``skip_invalid=True`` (apply the clean items, report the rest). Importing the same file twice
 changes nothing the second time.
+
+Several annotators of one item are resolved by ``resolve``: ``majority`` (the most frequent label;
+a tie is a conflict), ``ground-truth`` (the annotation marked as ground truth; without one, they
+must agree) or ``unanimous``. Resolved disagreements are listed in the report, not errors. Items
+nobody annotated, and those whose every annotation was cancelled/discarded, are skipped and counted
+(``report.skipped``), as are the cancelled/discarded responses of the others (``report.dropped``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +28,10 @@ from fewshot.service.context import ServiceContext
 from fewshot.store import examples as example_rows
 from fewshot.store import pools as pool_rows
 
-__all__ = ["LabelService", "LabelImportReport", "LabelImportError", "LabelProblem"]
+__all__ = ["LabelService", "LabelImportReport", "LabelImportError", "LabelProblem", "RESOLVE_MODES"]
+
+#: How several annotators of one item are resolved.
+RESOLVE_MODES = ("majority", "ground-truth", "unanimous")
 
 
 @dataclass(frozen=True)
@@ -30,9 +40,10 @@ class LabelProblem:
     external_id: str
     kind: str  # unknown_id | empty_label | conflicting_labels | conflicts_stored
     detail: str
+    where: str = ""
 
     def __str__(self) -> str:
-        return f"line {self.line}, id {self.external_id!r}: {self.detail}"
+        return f"{self.where or f'line {self.line}'}, id {self.external_id!r}: {self.detail}"
 
 
 @dataclass
@@ -42,6 +53,13 @@ class LabelImportReport:
     applied: int = 0
     unchanged: int = 0
     problems: list[LabelProblem] = field(default_factory=list)
+    resolve: str = "majority"
+    #: items without a label, by reason: unannotated, cancelled, discarded
+    skipped: dict[str, int] = field(default_factory=dict)
+    #: cancelled/discarded responses left out of items that still have a label
+    dropped: int = 0
+    #: items whose annotators disagreed and were resolved: id, where, votes, label
+    disagreements: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -80,12 +98,17 @@ class LabelService:
         fmt: str | None = None,
         id_field: str = "id",
         label_field: str = "label",
+        control: str | None = None,
+        resolve: str = "majority",
         overwrite: bool = False,
         skip_invalid: bool = False,
     ) -> LabelImportReport:
-        """Read labels from JSONL/CSV or a Label Studio / Argilla export and apply them (see `apply`)."""
-        records = read_labels(path, fmt, id_field=id_field, label_field=label_field)
-        return self.apply(pool, records, overwrite=overwrite, skip_invalid=skip_invalid)
+        """Read labels from JSONL/CSV or a Label Studio (JSON, JSON-MIN, CSV) / Argilla (nested,
+        flat) export, detected by content, and apply them (see `apply`). ``control`` names the Label
+        Studio control / Argilla question holding the label."""
+        check_resolve(resolve)
+        records = read_labels(path, fmt, id_field=id_field, label_field=label_field, control=control)
+        return self.apply(pool, records, overwrite=overwrite, skip_invalid=skip_invalid, resolve=resolve)
 
     def apply(
         self,
@@ -94,6 +117,7 @@ class LabelService:
         *,
         overwrite: bool = False,
         skip_invalid: bool = False,
+        resolve: str = "majority",
     ) -> LabelImportReport:
         """Apply labels given in memory: `LabelRecord` s, ``(external_id, label)`` pairs (numbered
         from 1 in problems; an id may repeat, e.g. two annotators) or ``{external_id: label}``.
@@ -101,7 +125,9 @@ class LabelService:
 
         Every record is checked first; with problems nothing is applied (`LabelImportError`
         carries the report) unless ``skip_invalid``. Importing the same labels twice changes nothing.
+        Several labels for one id are resolved by ``resolve`` (`RESOLVE_MODES`).
         """
+        check_resolve(resolve)
         pairs: Iterable[LabelRecord | tuple[str, str | None]] = labels.items() if isinstance(labels, dict) else labels
         records = [
             r if isinstance(r, LabelRecord) else label_record(n, r[0], r[1]) for n, r in enumerate(pairs, start=1)
@@ -110,7 +136,7 @@ class LabelService:
             p = pool_rows.get_pool(s, name=pool)
             rows = example_rows.by_external_ids(s, pool_id=p.id, ids=[r.external_id for r in records])
             stored = {ext: (row.id, row.label) for ext, row in rows.items()}
-            report, to_apply = plan_labels(pool, records, stored, overwrite=overwrite)
+            report, to_apply = plan_labels(pool, records, stored, overwrite=overwrite, resolve=resolve)
             if report.problems and not skip_invalid:
                 raise LabelImportError(report)
             example_rows.set_labels(s, to_apply)
@@ -118,12 +144,42 @@ class LabelService:
             return report
 
 
+def check_resolve(resolve: str) -> None:
+    if resolve not in RESOLVE_MODES:
+        raise InvalidInputError(f"resolve must be one of {', '.join(RESOLVE_MODES)}, got {resolve!r}")
+
+
+def resolve_votes(votes: Sequence[str], ground_truth: str | None, resolve: str) -> tuple[str | None, str]:
+    """The label several annotators' ``votes`` resolve to under ``resolve``, or None and why not."""
+    counts = Counter(votes)
+    if len(counts) == 1:
+        return votes[0], ""
+    if resolve == "ground-truth":
+        if ground_truth is not None:
+            return ground_truth, ""
+        return None, "annotators disagree and no annotation is marked ground truth"
+    if resolve == "majority":
+        (top, n), (_, second) = counts.most_common(2)
+        if n > second:
+            return top, ""
+        if ground_truth is not None and counts[ground_truth] == n:  # a tie broken by the ground truth
+            return ground_truth, ""
+        return None, "annotators disagree with no majority"
+    return None, "annotators disagree (--resolve unanimous)"
+
+
 def plan_labels(
-    pool: str, records: Sequence[LabelRecord], stored: dict[str, tuple[int, str | None]], *, overwrite: bool = False
+    pool: str,
+    records: Sequence[LabelRecord],
+    stored: dict[str, tuple[int, str | None]],
+    *,
+    overwrite: bool = False,
+    resolve: str = "majority",
 ) -> tuple[LabelImportReport, dict[int, str]]:
     """Check ``records`` against the ``stored`` ``{external_id: (example id, label)}``: the report
     (problems listed item by item) and the labels to apply by example id."""
-    report = LabelImportReport(pool=pool, read=len(records))
+    check_resolve(resolve)
+    report = LabelImportReport(pool=pool, read=len(records), resolve=resolve)
     by_id: dict[str, list[LabelRecord]] = {}
     for rec in records:
         by_id.setdefault(rec.external_id, []).append(rec)
@@ -131,25 +187,45 @@ def plan_labels(
     to_apply: dict[int, str] = {}
     for ext_id, recs in by_id.items():
         first = recs[0]
-        labels = tuple(dict.fromkeys(lab for r in recs for lab in r.labels))
+        where = first.where
+        votes = [v for r in recs for v in r.all_votes]
+        labels = tuple(dict.fromkeys(votes))
+        ground_truth = next((r.ground_truth for r in recs if r.ground_truth is not None), None)
+        report.dropped += sum(r.dropped for r in recs) if labels else 0
+        if not labels and any(r.skipped for r in recs):
+            reason = next(r.skipped for r in recs if r.skipped)
+            assert reason is not None
+            report.skipped[reason] = report.skipped.get(reason, 0) + 1
+            continue
         if ext_id not in stored:
             report.problems.append(
-                LabelProblem(first.line, ext_id, "unknown_id", f"no item with this id in pool {pool!r}")
+                LabelProblem(first.line, ext_id, "unknown_id", f"no item with this id in pool {pool!r}", where)
             )
             continue
         if not labels:
-            report.problems.append(LabelProblem(first.line, ext_id, "empty_label", "the label is empty"))
+            report.problems.append(LabelProblem(first.line, ext_id, "empty_label", "the label is empty", where))
             continue
+        label = labels[0]
         if len(labels) > 1:
-            lines = ", ".join(str(r.line) for r in recs)
-            report.problems.append(
-                LabelProblem(
-                    first.line, ext_id, "conflicting_labels", f"conflicting labels {list(labels)} (lines {lines})"
+            resolved, why = resolve_votes(votes, ground_truth, resolve)
+            places = ", ".join(r.where for r in recs) if where else "lines " + ", ".join(str(r.line) for r in recs)
+            if resolved is None:
+                report.problems.append(
+                    LabelProblem(
+                        first.line,
+                        ext_id,
+                        "conflicting_labels",
+                        f"conflicting labels {list(labels)} ({places}): {why}",
+                        where,
+                    )
                 )
+                continue
+            label = resolved
+            report.disagreements.append(
+                {"id": ext_id, "where": first.location, "votes": dict(Counter(votes)), "label": label}
             )
-            continue
         example_id, current = stored[ext_id]
-        if current == labels[0]:
+        if current == label:
             report.unchanged += 1
             continue
         if current is not None and not overwrite:
@@ -158,10 +234,11 @@ def plan_labels(
                     first.line,
                     ext_id,
                     "conflicts_stored",
-                    f"already labeled {current!r}, file says {labels[0]!r} (overwrite to replace)",
+                    f"already labeled {current!r}, file says {label!r} (overwrite to replace)",
+                    where,
                 )
             )
             continue
-        to_apply[example_id] = labels[0]
+        to_apply[example_id] = label
 
     return report, to_apply

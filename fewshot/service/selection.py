@@ -12,8 +12,17 @@ import numpy as np
 
 from fewshot.annotate import STRATEGIES, BudgetCurve, budget_curve, plot_budget_curve
 from fewshot.annotate import select as select_rows
-from fewshot.exceptions import ConflictError, InvalidInputError
-from fewshot.io import to_argilla_record, to_labelstudio_task, write_format_for, write_json_atomic, write_records
+from fewshot.exceptions import ConflictError, FewshotError, InvalidInputError
+from fewshot.io import (
+    GOLD_FIELDS,
+    argilla_settings,
+    labelstudio_config,
+    to_argilla_record,
+    to_labelstudio_task,
+    write_format_for,
+    write_json_atomic,
+    write_records,
+)
 from fewshot.progress import Progress
 from fewshot.service.context import ServiceContext
 from fewshot.service.pools import PoolService
@@ -22,7 +31,7 @@ from fewshot.store import examples as example_rows
 from fewshot.store import pools as pool_rows
 from fewshot.store.rounds import RoundInfo, get_round, list_rounds, save_round
 
-__all__ = ["SelectionService", "default_budget_grid", "EXPORT_FORMATS", "CONFIDENCES"]
+__all__ = ["SelectionService", "default_budget_grid", "EXPORT_FORMATS", "CONFIDENCES", "annotation_config_path"]
 
 #: Formats a round can be exported in for annotators.
 EXPORT_FORMATS = ("jsonl", "csv", "labelstudio", "argilla")
@@ -37,6 +46,37 @@ def default_budget_grid(available: int, *, low: int = 10, high: int = 1000) -> l
     if not grid or grid[-1] != top:
         grid.append(top)
     return sorted(set(grid))
+
+
+def annotation_config_path(path: str | Path, fmt: str) -> Path | None:
+    """Where the labeling config (Label Studio) or dataset settings (Argilla) of an export at
+    ``path`` go: next to it (``tasks.labeling_config.xml``, ``records.settings.json``)."""
+    path = Path(path)
+    if fmt == "labelstudio":
+        return path.with_name(f"{path.stem}.labeling_config.xml")
+    if fmt == "argilla":
+        return path.with_name(f"{path.stem}.settings.json")
+    return None
+
+
+def knn_label_vote(Q: np.ndarray, L: np.ndarray, labels: Sequence[str], *, k: int = 10) -> list[tuple[str, float]]:
+    """For each row of ``Q``, the label its ``k`` most cosine-similar rows of ``L`` vote for
+    (weighted by similarity, negatives count 0) and its score: the winner's share of the weight."""
+    if len(L) == 0 or len(Q) == 0:
+        return []
+    Qn = Q / np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-12)
+    Ln = L / np.maximum(np.linalg.norm(L, axis=1, keepdims=True), 1e-12)
+    sims = Qn @ Ln.T
+    k = min(k, len(L))
+    out = []
+    for row in sims:
+        top = np.argsort(-row, kind="stable")[:k]
+        weight: dict[str, float] = {}
+        for j in top:
+            weight[labels[j]] = weight.get(labels[j], 0.0) + max(float(row[j]), 0.0) + 1e-9
+        best = max(weight, key=lambda lab: (weight[lab], -list(weight).index(lab)))
+        out.append((best, round(weight[best] / sum(weight.values()), 4)))
+    return out
 
 
 def _is_jsonable(value: Any) -> bool:
@@ -191,12 +231,31 @@ class SelectionService:
         number: int | None = None,
         fmt: str | None = None,
         only_unlabeled: bool = True,
+        fields: Sequence[str] | None = None,
+        control: str = "label",
+        predictions: bool = True,
+        k: int = 10,
+        labels: Sequence[str] | None = None,
     ) -> int:
         """Write a round's items for annotators: jsonl, csv, labelstudio (tasks JSON) or argilla
-        (records JSON); ``fmt`` None: from the file's suffix (jsonl by default). Returns the count."""
+        (records JSON); ``fmt`` None: from the file's suffix (jsonl by default). Returns the count.
+
+        ``fields`` is the allow-list of item fields sent (None: every field but gold columns such as
+        ``label``/``label_text``; ``[]``: the text only; a name no item has is refused). For Label
+        Studio and Argilla, a labeling config / dataset ``Settings`` naming the ``control`` (Choices
+        control / label question) over the pool's labels is written next to the file
+        (`annotation_config_path`), and with ``predictions`` each task gets a pre-annotation /
+        suggestion: the label its ``k`` nearest labeled items vote for, with its score (only when the
+        pool has labeled items and vectors; otherwise none). ``labels``: the choices offered
+        (default: the labels already in the pool)."""
         fmt = write_format_for(path, fmt, formats=EXPORT_FORMATS)
+        if not control or not str(control).strip():
+            raise InvalidInputError("control must be a non-empty name")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InvalidInputError(f"k must be a positive integer, got {k!r}")
         rnd = self.get_round(pool, number)
         items = [i for i in rnd.items if not (only_unlabeled and i.label is not None)]
+        allow = self._allow_list(pool, fields, [i.fields for i in rnd.items])
         if fmt in ("jsonl", "csv"):
             rows = (
                 {
@@ -205,14 +264,84 @@ class SelectionService:
                     "label": i.label,
                     "position": i.position,
                     "score": i.score,
-                    **{f"field_{k}": v for k, v in i.fields.items()},
+                    **{f"field_{k}": v for k, v in i.fields.items() if k in allow},
                 }
                 for i in items
             )
             return write_records(rows, path, fmt)
-        convert = to_labelstudio_task if fmt == "labelstudio" else to_argilla_record
-        write_json_atomic([convert(i.external_id, i.text, i.fields) for i in items], path)
+        if labels is None:
+            labels = self._pool_labels(pool)
+        else:
+            labels = list(dict.fromkeys(str(lab).strip() for lab in labels if str(lab).strip()))
+        votes = self._label_votes(pool, [i.example_id for i in items], k=k) if predictions else {}
+        votes = {e: v for e, v in votes.items() if v[0] in labels}  # a choice the config offers
+        if fmt == "labelstudio":
+            data: list[dict[str, Any]] = [
+                to_labelstudio_task(
+                    i.external_id, i.text, i.fields, allow=allow, prediction=votes.get(i.example_id), control=control
+                )
+                for i in items
+            ]
+            config: str | dict[str, Any] = labelstudio_config(labels, control=control)
+        else:
+            data = [
+                to_argilla_record(
+                    i.external_id, i.text, i.fields, allow=allow, prediction=votes.get(i.example_id), control=control
+                )
+                for i in items
+            ]
+            config = argilla_settings(labels, control=control, metadata=[f for f in allow if f != "text"])
+        write_json_atomic(data, path)
+        side = annotation_config_path(path, fmt)
+        assert side is not None
+        if isinstance(config, str):
+            tmp = side.with_name(f".{side.name}.tmp")
+            tmp.write_text(config, encoding="utf-8")
+            tmp.replace(side)
+        else:
+            write_json_atomic(config, side)
         return len(items)
+
+    def _allow_list(self, pool: str, fields: Sequence[str] | None, all_fields: list[dict[str, Any]]) -> list[str]:
+        known = list(dict.fromkeys(k for f in all_fields for k in f))
+        if fields is None:
+            return [k for k in known if k not in GOLD_FIELDS]
+        names = [str(f).strip() for f in fields if str(f).strip()]
+        unknown = [f for f in names if f not in known and f != "text"]
+        if unknown:
+            raise InvalidInputError(
+                f"unknown field {unknown[0]!r} for pool {pool!r}; its items have: {', '.join(known) or '(none)'}"
+            )
+        return names
+
+    def _pool_labels(self, pool: str) -> list[str]:
+        with self.ctx.session() as s:
+            p = pool_rows.get_pool(s, name=pool)
+            return sorted({e.label for e in example_rows.labeled(s, pool_id=p.id) if e.label is not None})
+
+    def _label_votes(self, pool: str, example_ids: Sequence[int], *, k: int) -> dict[int, tuple[str, float]]:
+        """``{example id: (label, score)}`` by a kNN vote over the labeled items; empty when the
+        pool has no labeled item or no vectors."""
+        if not example_ids:
+            return {}
+        with self.ctx.session() as s:
+            p = pool_rows.get_pool(s, name=pool)
+            labeled = {e.id: e.label for e in example_rows.labeled(s, pool_id=p.id) if e.label is not None}
+        if not labeled:
+            return {}
+        try:
+            ids, X = self.vectors.vectors(pool)
+        except FewshotError:
+            return {}
+        row = {int(e): n for n, e in enumerate(ids)}
+        lab_rows = [(row[e], lab) for e, lab in labeled.items() if e in row]
+        wanted = [e for e in example_ids if e in row]
+        if not lab_rows or not wanted or len(X) != len(ids):
+            return {}
+        L = X[[r for r, _ in lab_rows]]
+        Q = X[[row[e] for e in wanted]]
+        got = knn_label_vote(Q, L, [lab for _, lab in lab_rows], k=k)
+        return dict(zip(wanted, got, strict=True))
 
     # ------------------------------------------------------------------ jobs
     def run_select_job(self, params: dict[str, Any], progress: Progress) -> dict[str, Any]:

@@ -36,6 +36,10 @@ def test_jsonl_and_csv_labels_apply_once(pool, tmp_path):
         "applied": 0,
         "unchanged": 10,
         "problems": [],
+        "resolve": "majority",
+        "skipped": {},
+        "dropped": 0,
+        "disagreements": [],
     }
     g = tmp_path / "labels.csv"
     g.write_text("qid,answer\n" + "".join(f"{i},{gold[i]}\n" for i in list(gold)[10:15]))
