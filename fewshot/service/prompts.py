@@ -3,6 +3,7 @@ and the adaptive (AdaptMI) prompts that switch to skill-targeted demonstrations.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,16 @@ from fewshot.adaptive import (
     skill_demonstrations,
 )
 from fewshot.exceptions import InvalidInputError
-from fewshot.prompt import BuiltPrompt, PromptBuilder, TokenCounter, get_template, get_token_counter
+from fewshot.io import FieldMapping
+from fewshot.prompt import (
+    TEMPLATES,
+    BuiltPrompt,
+    PromptBuilder,
+    PromptTemplate,
+    TokenCounter,
+    get_token_counter,
+    parse_template,
+)
 from fewshot.retrieve import Filter
 from fewshot.service.context import ServiceContext
 from fewshot.service.indexes import DENSE, IndexService
@@ -63,14 +73,27 @@ class PromptService:
                 self._counters[spec] = get_token_counter(spec)
             return self._counters[spec]
 
+    def template(self, pool: str, template: str | Mapping[str, Any] | PromptTemplate | None = None) -> PromptTemplate:
+        """The template a prompt over ``pool`` uses: ``template`` when given (a registered name, a
+        `PromptTemplate` or its stored object -- never a file: this runs on servers), else the pool's
+        own, else the default derived from its fields and labels. A template that is not a preset is
+        checked against the pool's fields (`InvalidInputError` naming the missing one)."""
+        if template is None:
+            return self.pools.prompt_template(pool)
+        if isinstance(template, str) and template in TEMPLATES:
+            return TEMPLATES.get(template)
+        tpl = parse_template(template, name="request")
+        self.pools.check_template(pool, tpl)
+        return tpl
+
     def build(
         self,
         pool: str,
-        query: str,
+        query: str | Mapping[str, Any],
         *,
         k: int = 8,
         retriever: str = DENSE,
-        template: str = "classification",
+        template: str | Mapping[str, Any] | PromptTemplate | None = None,
         instruction: str | None = None,
         max_tokens: int = 1024,
         reserve_tokens: int = 16,
@@ -88,11 +111,20 @@ class PromptService:
         """Retrieve demonstrations for ``query`` and pack them into a prompt; returns the prompt and
         its provenance id (logged in ``prompt_logs`` unless ``log=False``).
 
-        ``template``: a registered template name (`fewshot.prompt.TEMPLATES`). ``output_field``: the
+        ``query``: the query text, or a mapping of its fields (``{"premise": ..., "hypothesis": ...}``)
+        for templates over several fields; its ``text`` (else the pool's ingest template or text
+        field applied to it) is what retrieval searches with.
+        ``template``: see `template` (None: the pool's own, else the derived default). ``output_field``: the
         item field rendered as each demonstration's answer (e.g. ``answer`` for GSM8K's worked
         solutions with the ``math`` template). ``demos``: demonstrations already chosen (best
         first; e.g. by the adaptive policy) instead of retrieving them. ``log_params``: extra
         entries for the log's params (e.g. the adaptive branch and reason)."""
+        query_item: str | dict[str, Any]
+        if isinstance(query, Mapping):
+            query_item = self._query_fields(pool, query)
+            query = query_item["text"]
+        else:
+            query_item = query
         if not isinstance(query, str) or not query.strip():
             raise InvalidInputError("query must be a non-empty string")
         changes: dict[str, Any] = {} if instruction is None else {"instruction": instruction}
@@ -100,7 +132,9 @@ class PromptService:
             if not output_field.isidentifier():
                 raise InvalidInputError(f"output_field must be a field name, got {output_field!r}")
             changes["output"] = " {" + output_field + "}"
-        tpl = get_template(template, **changes)
+        tpl = self.template(pool, template)
+        if changes:
+            tpl = dataclasses.replace(tpl, **changes)
         if demos is None:
             pool_id, version, results = self.retrieval.search(
                 pool, [query], k=candidates or k, retriever=retriever, filter=filter, **(retriever_params or {})
@@ -117,7 +151,7 @@ class PromptService:
             max_demo_tokens=max_demo_tokens,
             order=order,
         )
-        prompt = builder.build(query, demos, retriever_name=retriever)
+        prompt = builder.build(query_item, demos, retriever_name=retriever)
         prompt_id = uuid.uuid4().hex
         if log:  # queued, written in batches off the request path (never fails the prompt)
             self.ctx.prompt_log_writer.submit(
@@ -127,7 +161,7 @@ class PromptService:
                     query_hash=prompt.query_hash,
                     query=query,
                     retriever=retriever,
-                    template=template,
+                    template=tpl.name,
                     demo_ids=[d.id for d in prompt.demos],
                     scores=[d.score for d in prompt.demos],
                     n_tokens=prompt.n_tokens,
@@ -145,6 +179,19 @@ class PromptService:
             )
         return prompt, prompt_id
 
+    def _query_fields(self, pool: str, query: Mapping[str, Any]) -> dict[str, Any]:
+        """A query given as fields, with its ``text``: given, else rendered as the pool renders its
+        items' text at ingest (its ingest template or text field)."""
+        fields = {str(key): value for key, value in query.items()}
+        if not isinstance(fields.get("text"), str):
+            info = self.pools.get(pool)
+            try:
+                text = FieldMapping(text_field=info.text_field, template=info.template).apply(fields).text
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"query fields: cannot render the query text: {exc}") from None
+            fields["text"] = text
+        return fields
+
     def log(self, prompt_id: str) -> dict[str, Any]:
         """Which demonstrations went into a logged prompt, found how; `NotFoundError` when unknown."""
         self.ctx.flush_prompt_logs(prompt_id)  # still queued: write it first
@@ -158,6 +205,13 @@ class PromptService:
         with self.ctx.session() as s:
             ids = prompt_logs.recent_ids(s, pool_id=pool_id, limit=limit)
             return [prompt_logs.get_log(s, i) for i in ids]
+
+    def count_logs(self, pool: str) -> int:
+        """How many prompt logs the pool has (the total of `logs`)."""
+        pool_id, _ = self.pools.ref(pool)
+        self.ctx.flush_prompt_logs()
+        with self.ctx.session() as s:
+            return prompt_logs.count(s, pool_id=pool_id)
 
     # ------------------------------------------------------------------ adaptive (AdaptMI)
     def policy(

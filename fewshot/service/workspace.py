@@ -35,7 +35,7 @@ from fewshot.embed import Embedder
 from fewshot.exceptions import InvalidInputError
 from fewshot.io import LabelRecord
 from fewshot.progress import Progress
-from fewshot.prompt import BuiltPrompt
+from fewshot.prompt import BuiltPrompt, PromptTemplate
 from fewshot.retrieve import Demo
 from fewshot.service.context import ServiceContext
 from fewshot.service.indexes import IndexInfo, IndexService
@@ -227,10 +227,19 @@ class Workspace:
         """Demonstrations for each query from the pool's labeled items: ``list[list[Demo]]``."""
         return self.retrieval.retrieve(pool, queries, k=k, retriever=retriever, filter=filter, **params)
 
-    def build_prompt(self, pool: str, query: str, **options: Any) -> tuple[BuiltPrompt, str]:
+    def build_prompt(self, pool: str, query: str | Mapping[str, Any], **options: Any) -> tuple[BuiltPrompt, str]:
         """Retrieve and pack demonstrations into a prompt; ``(BuiltPrompt, prompt_id)`` (see
-        `PromptService.build`)."""
+        `PromptService.build`). ``template=``: a `PromptTemplate`, a preset name or a template object;
+        omitted, the pool's own template (else the default derived from its fields and labels)."""
         return self.prompts.build(pool, query, **options)
+
+    def pool_template(self, pool: str) -> PromptTemplate:
+        """The prompt template ``pool`` uses when a request names none (see `PoolService.prompt_template`)."""
+        return self.pools.prompt_template(pool)
+
+    def set_pool_template(self, pool: str, template: Any) -> dict[str, Any]:
+        """Store (None: remove) the pool's own prompt template (see `PoolService.set_prompt_template`)."""
+        return self.pools.set_prompt_template(pool, template)
 
     def prompt_log(self, prompt_id: str) -> dict[str, Any]:
         """Which demonstrations went into a logged prompt, found how."""

@@ -55,7 +55,8 @@ def test_registered_names_reach_validation_and_openapi(server, client, toys, dat
         assert "dense" in registered["enum"] and "toy_rank" in registered["enum"]
         assert all(re.search(trained["pattern"], s) for s in ("udr", "udr:mix", "udr:mix:v2"))
         assert not any(re.search(trained["pattern"], s) for s in ("udr:", "udr:mix:2", "toy_rank"))
-    assert "math" in spec["PromptRequest"]["properties"]["template"]["enum"]
+    # a registered name, or a template object (PUT /v1/pools/{pool}/template's body)
+    assert "math" in spec["PromptRequest"]["properties"]["template"]["anyOf"][0]["enum"]
     assert spec["PromptRequest"]["properties"]["predictor"]["enum"] == ["knn", "logreg"]
     assert spec["PredictIn"]["properties"]["method"]["enum"] == ["knn", "logreg", "lm"]
 

@@ -38,8 +38,8 @@ def test_index_retrieve_prompt_and_provenance(client, data_slice):
     assert r.status_code == 200, r.text
     prompt = r.json()
     assert len(prompt["demos"]) == 8 and prompt["n_tokens"] <= 400 - 16
-    assert prompt["text"].endswith("Review: a gorgeous, witty film\nSentiment:")
-    assert prompt["messages"][-1] == {"role": "user", "content": "Review: a gorgeous, witty film\nSentiment:"}
+    assert prompt["text"].endswith("Input: a gorgeous, witty film\nLabel:")  # the derived default
+    assert prompt["messages"][-1] == {"role": "user", "content": "Input: a gorgeous, witty film\nLabel:"}
     ranks = [d["rank"] for d in prompt["demos"]]
     assert ranks == sorted(ranks, reverse=True)  # most similar next to the query
     log = client.get(f"/prompts/{prompt['id']}").json()

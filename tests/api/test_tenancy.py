@@ -125,6 +125,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/pools/{pool}/retrieve"): Case(json={"queries": [QUERY], "k": 2}),
     ("POST", "/v1/prompts"): Case(json={"pool": "{P}", "query": QUERY, "k": 2}),
     ("GET", "/v1/prompts/{prompt_id}"): Case(),
+    ("GET", "/v1/pools/{pool}/template"): Case(),
+    ("PUT", "/v1/pools/{pool}/template"): Case(json={"input": "Input: {text}\nLabel:"}),
     ("GET", "/v1/pools/{pool}/skills"): Case(),
     ("PUT", "/v1/pools/{pool}/skills"): Case(json={"skills": None}),
     ("POST", "/v1/pools/{pool}/skills/edit"): Case(json={"ids": ["{item}"], "add": ["tone"]}),

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from .._allowlist import resolve_tokenizer
 from ..deps import GuardDep, WorkspaceDep
-from ..schemas import PromptLogPublic, PromptRequest, PromptResponse, prompt_demo_public, to_filter
+from ..schemas import PromptLogPublic, PromptRequest, PromptResponse, TemplateIn, prompt_demo_public, to_filter
 
 router = APIRouter(prefix="/prompts", tags=["prompts"])
 
@@ -37,10 +37,15 @@ def build_prompt(body: PromptRequest, ws: WorkspaceDep, guard: GuardDep) -> dict
     options["tokenizer"] = resolve_tokenizer(ws.settings, body.tokenizer)
     options["retriever"] = guard.retriever(ws, body.retriever)  # udr:<model> the key may see
     options["filter"] = to_filter(body.filter)
+    if isinstance(body.template, TemplateIn):
+        options["template"] = body.template.model_dump(exclude_none=True)
     decision: dict[str, Any] = {}
+    query: str | dict[str, Any] = body.query
+    if body.query_fields:
+        query = {**body.query_fields, "text": body.query}
     prompt_id: str | None
     if body.feedback is None:
-        prompt, prompt_id = ws.build_prompt(body.pool, body.query, k=body.k, **options)
+        prompt, prompt_id = ws.build_prompt(body.pool, query, k=body.k, **options)
     else:
         built = ws.adaptive_prompt(
             body.pool,
@@ -58,7 +63,7 @@ def build_prompt(body: PromptRequest, ws: WorkspaceDep, guard: GuardDep) -> dict
         "text": prompt.text,
         "messages": prompt.messages,
         "n_tokens": prompt.n_tokens,
-        "template": body.template,
+        "template": prompt.template_name,
         "retriever": body.retriever,
         "demos": [prompt_demo_public(d) for d in prompt.demos],
         **decision,

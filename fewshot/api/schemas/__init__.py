@@ -63,6 +63,7 @@ from .skills import (
     VocabularyIn,
     VocabularyPublic,
 )
+from .templates import TemplateIn, TemplatePublic
 from .udr import ModelPublic, UDRMineRequest, UDRTrainRequest
 
 __all__ = [
@@ -110,6 +111,8 @@ __all__ = [
     # prompts
     "FeedbackIn",
     "PromptRequest",
+    "TemplateIn",
+    "TemplatePublic",
     "PromptDemoPublic",
     "prompt_demo_public",
     "PromptResponse",

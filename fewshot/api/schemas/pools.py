@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ...templating import compile_template
+from .templates import TemplateIn
 
 __all__ = ["PoolCreate", "PoolPublic", "PoolsPublic", "SafeTemplate", "check_template"]
 
@@ -37,6 +38,10 @@ class PoolCreate(BaseModel):
         max_length=200,
         description="Name of an embedding model the server allows (its configured embedding_models, or the "
         "bundled all-MiniLM-L6-v2) [the server's default]. Paths are refused.",
+    )
+
+    prompt_template: TemplateIn | None = Field(
+        None, description="The pool's prompt template (see PUT /v1/pools/{pool}/template) [derived from its fields]."
     )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "sst5", "text_field": "text"}]})

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, StrictBool, field_validator
+from pydantic_core import core_schema
 
 from ...adaptive import BRANCHES
-from ...prompt import ORDERS, PromptDemo
-from .common import PromptPredictorName, RetrieverName, TemplateName
+from ...prompt import ORDERS, TEMPLATES, PromptDemo
+from .common import PromptPredictorName, RegisteredName, RetrieverName
 from .retrieval import FilterIn
+from .templates import TemplateIn
+
+_TEMPLATE_NAME = RegisteredName("template", TEMPLATES.names)
+
+
+class _DocumentedName(RegisteredName):
+    """A registered name in the JSON schema only (``enum``); validated by the model's validator, so an
+    unknown name is a 422 at ``body.template`` rather than at one member of the union."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return handler(source)
+
+
+TemplateNameOrObject = Annotated[str, _DocumentedName("template", TEMPLATES.names)] | TemplateIn
 
 __all__ = [
     "FeedbackIn",
@@ -48,9 +63,20 @@ class FeedbackIn(BaseModel):
 class PromptRequest(BaseModel):
     pool: str = Field(min_length=1)
     query: str = Field(min_length=1, max_length=100_000)
+    query_fields: dict[str, str | int | float | bool] | None = Field(
+        None,
+        max_length=100,
+        description="Fields of the query for templates over several fields (e.g. premise and hypothesis); "
+        "query stays the text retrieval searches with and the query's {text}.",
+    )
     k: int = Field(8, ge=0, le=200)
     retriever: RetrieverName = "dense"
-    template: TemplateName = "classification"
+    template: TemplateNameOrObject | None = Field(
+        None,
+        description="A registered template name, or a template object for this request only; "
+        "omitted: the pool's own template (PUT /v1/pools/{pool}/template), else the default derived "
+        "from its fields and labels.",
+    )
     instruction: str | None = None
     max_tokens: int = Field(1024, ge=1, le=1_000_000)
     reserve_tokens: int = Field(16, ge=0, le=1_000_000)
@@ -80,6 +106,25 @@ class PromptRequest(BaseModel):
         description="Override the pool's difficulty thresholds (final, mean, step, confidence, consistency) "
         "for this request.",
     )
+
+    @field_validator("query_fields")
+    @classmethod
+    def _bounded_fields(
+        cls, value: dict[str, str | int | float | bool] | None
+    ) -> dict[str, str | int | float | bool] | None:
+        for key, item in (value or {}).items():
+            if not key.isidentifier() or len(key) > 200:
+                raise ValueError(f"field names must be identifiers, got {key[:200]!r}")
+            if isinstance(item, str) and len(item) > 100_000:
+                raise ValueError(f"field {key!r} is longer than 100,000 characters")
+        return value
+
+    @field_validator("template")
+    @classmethod
+    def _registered_template(cls, value: str | TemplateIn | None) -> str | TemplateIn | None:
+        if isinstance(value, str):
+            return _TEMPLATE_NAME.validate(value)  # an unknown name: 422 at body.template
+        return value
 
     model_config = ConfigDict(
         json_schema_extra={
