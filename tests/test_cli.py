@@ -38,7 +38,7 @@ def test_ingest_embed_list_export(tmp_path, data_slice):
     assert "added 40 (40 labeled)" in out
     assert "added 0" in run(home, "ingest", "rte", src, "--label-field", "label_text").output
     assert "embedded 40 texts, 0 already cached, dim 384" in run(home, "embed", "rte").output
-    listed = run(home, "examples", "list", "rte", "--limit", "2", "--json").output.strip().splitlines()
+    listed = run(home, "examples", "list", "rte", "--limit", "2", "--json").stdout.strip().splitlines()
     first = json.loads(listed[0])
     assert first["text"].count("\nquestion: ") == 1 and first["status"] == "labeled"
     run(home, "export", "rte", "--out", tmp_path / "rte.csv", "--format", "csv")
@@ -253,11 +253,11 @@ def test_registered_selection_methods_and_retrievers_reach_the_cli(tmp_path, dat
 
 def test_keys_create_list_revoke(tmp_path):
     home = tmp_path / "home"
-    created = run(home, "keys", "create", "ci", "--pool", "sst5").stdout.strip().splitlines()
-    secret = created[-1]
-    assert "pools: sst5" in created[0] and len(secret) > 20
+    created = run(home, "keys", "create", "ci", "--pool", "sst5")
+    secret = created.stdout.strip()  # the secret alone on stdout; the message on stderr
+    assert "pools: sst5" in created.stderr and len(secret) > 20 and "\n" not in secret
     listed = run(home, "keys", "list").stdout
     assert "ci" in listed and secret not in listed
-    key_id = created[0].split()[1]
-    assert f"revoked key {key_id} (ci)" in run(home, "keys", "revoke", key_id).stdout
+    key_id = created.stderr.split()[1]
+    assert f"revoked key {key_id} (ci)" in run(home, "keys", "revoke", key_id).stderr
     assert run(home, "keys", "revoke", "999", ok=False).exit_code == 3

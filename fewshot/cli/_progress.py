@@ -26,7 +26,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from ._output import console, err_console
+from ._output import err_console, out_console
 
 __all__ = ["progress", "ProgressBars"]
 
@@ -103,5 +103,5 @@ def progress(description: str | None = None) -> Iterator[ProgressBars]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err_console, transient=False, redirect_stdout=console.is_terminal) as bar:
+    with Progress(*columns, console=err_console, transient=False, redirect_stdout=out_console.is_terminal) as bar:
         yield ProgressBars(bar, description)

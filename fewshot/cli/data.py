@@ -6,16 +6,22 @@ from pathlib import Path
 
 import typer
 
+from fewshot.exceptions import InvalidInputError
+from fewshot.service.selection import annotation_config_path
+
 from ._help import FewshotTyper
-from ._output import console, escape
-from ._params import unescape
+from ._output import console, echo_json, escape, json_option
+from ._params import split_values, unescape
 from ._progress import progress
 from ._workspace import workspace
+from .pools import prompt_template_arg
 
 __all__ = ["commands"]
 
 #: Top-level commands (merged into the root app).
 commands = FewshotTyper()
+#: Export formats that only a selection round's items are written in.
+ANNOTATION_TOOLS = ("labelstudio", "argilla")
 
 
 @commands.command("ingest")
@@ -34,6 +40,10 @@ def ingest(
     on_conflict: str = typer.Option("error", help="An id already stored with other content: {choices:on_conflict}."),
     keep_duplicates: bool = typer.Option(False, help="Keep items whose text duplicates another item's."),
     model: str | None = typer.Option(None, help="Embedding model, when the pool is created here."),
+    prompt_template: str | None = typer.Option(
+        None, help="Set the pool's prompt template: {choices:template}, a JSON/YAML file or a JSON object."
+    ),
+    as_json: bool = json_option("One JSON object: the ingest report."),
 ) -> None:
     """Stream a JSONL/CSV/Parquet file into POOL (created if missing). Re-ingesting adds nothing."""
     with progress(f"ingest {path.name}") as bar:
@@ -49,8 +59,12 @@ def ingest(
             on_conflict=on_conflict,
             keep_duplicates=keep_duplicates,
             embedding_model=model,
+            prompt_template=prompt_template_arg(prompt_template),
             progress=lambda done, _total: bar(done, 0),
         )
+    if as_json:
+        echo_json(report.to_dict())
+        return
     console.print(
         f"read {report.read}: added {report.added} ({report.labeled} labeled), unchanged {report.unchanged}, "
         f"updated {report.updated}, duplicates skipped {report.duplicate_count}"
@@ -60,10 +74,13 @@ def ingest(
 
 
 @commands.command("embed")
-def embed(ctx: typer.Context, pool: str) -> None:
+def embed(ctx: typer.Context, pool: str, as_json: bool = json_option("One JSON object: the embed report.")) -> None:
     """Embed the pool's texts that have no vector yet (cached by content hash; resumable)."""
     with progress(f"embed {pool}") as bar:
         report = workspace(ctx).embed(pool, progress=bar)
+    if as_json:
+        echo_json(report.to_dict())
+        return
     console.print(
         f"embedded {report.embedded} texts, {report.cached} already cached, "
         f"dim {report.dim}, {report.seconds:.1f}s ({escape(report.model)})"
@@ -84,12 +101,60 @@ def export(
     round_number: int | None = typer.Option(None, "--round", help="Export this selection round's items."),
     latest: bool = typer.Option(False, "--latest", help="Export the latest selection round's items."),
     include_labeled: bool = typer.Option(False, help="With --round: also items that already have a label."),
+    fields: list[str] | None = typer.Option(
+        None,
+        "--fields",
+        help="With --round: item fields sent to annotators (repeat or comma-separate; '' for the text only) "
+        "[default: all but gold columns such as label, label_text].",
+    ),
+    control: str = typer.Option(
+        "label", help="With --round: name of the Label Studio Choices control / Argilla label question."
+    ),
+    labels: list[str] | None = typer.Option(
+        None,
+        "--labels",
+        help="With --round, labelstudio/argilla: the choices offered (repeat or comma-separate) "
+        "[default: the labels already in the pool].",
+    ),
+    predictions: bool = typer.Option(
+        True,
+        "--predictions/--no-predictions",
+        help="With --round, labelstudio/argilla: pre-annotations from a kNN vote over the labeled items.",
+    ),
+    as_json: bool = json_option('One JSON object: {"pool", "path", "count", "round"}.'),
 ) -> None:
-    """Write a pool's examples, or a selection round's items for annotators, to a file."""
+    """Write a pool's examples, or a selection round's items for annotators, to a file. For Label
+    Studio / Argilla, the labeling config / dataset settings are written next to it."""
     ws = workspace(ctx)
     if round_number is not None or latest:
-        n = ws.export_round(pool, out, number=round_number, fmt=fmt, only_unlabeled=not include_labeled)
-        console.print(f"wrote {n} items to annotate to {escape(str(out))}")
+        n = ws.export_round(
+            pool,
+            out,
+            number=round_number,
+            fmt=fmt,
+            only_unlabeled=not include_labeled,
+            fields=split_values(fields),
+            control=control,
+            predictions=predictions,
+            labels=split_values(labels),
+        )
+        message = f"wrote {n} items to annotate to {out}"
+        config = annotation_config_path(out, fmt or "")
+        if config is not None:
+            message += f" (labeling config: {config})" if fmt == "labelstudio" else f" (settings: {config})"
+    elif fmt in ANNOTATION_TOOLS:
+        raise InvalidInputError(f"--format {fmt} exports a selection round's items: add --latest or --round N")
     else:
         n = ws.export(pool, out, fmt=fmt, status=status)
-        console.print(f"wrote {n} examples to {escape(str(out))}")
+        message = f"wrote {n} examples to {out}"
+    if as_json:
+        echo_json(
+            {
+                "pool": pool,
+                "path": str(out),
+                "count": n,
+                "round": round_number if round_number is not None else ("latest" if latest else None),
+            }
+        )
+        return
+    console.print(escape(message))

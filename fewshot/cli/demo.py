@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from ._help import FewshotTyper
-from ._output import console, escape
+from ._output import console, echo_json, escape, json_option
 from ._progress import progress
 from ._workspace import workspace
 
@@ -22,6 +22,9 @@ def demo_cmd(
     budget: int | None = typer.Option(None, help="Override the recommended budget."),
     method: str = typer.Option("votek", help="Selection method: {choices:selection}."),
     query: int = typer.Option(0, help="Which bundled test sentence to build a prompt for (0-49)."),
+    as_json: bool = json_option(
+        'One JSON object: {"pool", "budget", "round_number", "prompt_id", "prompt_text", "steps", ...}.'
+    ),
 ) -> None:
     """The main job on the bundled SST-5 sample: ingest, embed, budget, select, label, index, prompt."""
     from fewshot.service.demo import run_demo
@@ -36,6 +39,11 @@ def demo_cmd(
         result = run_demo(
             ws, budget=budget, method=method, query_index=query, plot=plot, report=report, progress=bars.stage
         )
+    if as_json:
+        from dataclasses import asdict
+
+        echo_json(asdict(result))
+        return
     console.rule("prompt")
     typer.echo(result.prompt_text)
     console.rule()

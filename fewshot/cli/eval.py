@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ._help import FewshotTyper
-from ._output import console, escape, table
+from ._output import console, echo_json, escape, json_option, table
 from ._progress import progress
 
 __all__ = ["commands"]
@@ -38,6 +38,9 @@ def eval_cmd(
     out: Path | None = typer.Option(
         None, "--out", help="Output folder for results, plots and caches (default eval-out)."
     ),
+    as_json: bool = json_option(
+        'One JSON object: {"summary", "runs", "config", "datasets", "timings", "cache", "files", ...}.'
+    ),
 ) -> None:
     """Accuracy against annotation budget per selection method (the vote-k/IDEAL protocol); resumable."""
     from fewshot.evaluation import PROXY_NOTE, load_config, run_eval
@@ -59,6 +62,9 @@ def eval_cmd(
     )
     with progress() as bar:
         result = run_eval(cfg, progress=bar)
+    if as_json:
+        echo_json({**result.to_dict(), "files": result.files})
+        return
     table(
         "accuracy by annotation budget (mean ± std over seeds)",
         [

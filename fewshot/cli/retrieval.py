@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ._help import FewshotTyper
-from ._output import console, echo_json, escape, table
+from ._output import JSON_LINES_HELP, console, echo_json, escape, json_option, table
 from ._progress import progress
 from ._workspace import workspace
 
@@ -37,10 +37,14 @@ def index_cmd(
     ctx: typer.Context,
     pool: str,
     kind: str = typer.Option("auto", help="Index kind: {choices:index_kind} (auto: flat, HNSW for large pools)."),
+    as_json: bool = json_option("One JSON object: the index version built or found."),
 ) -> None:
     """Build or refresh the retrieval index over POOL's labeled items (incremental, versioned)."""
     with progress(f"embed {pool}") as bar:
         info = workspace(ctx).build_index(pool, kind=kind, progress=bar)
+    if as_json:
+        echo_json(info.to_dict())
+        return
     state = "built" if info.changed else "up to date:"
     console.print(f"index {state} version {info.version}, {info.count} labeled items ({escape(info.embedding_model)})")
 
@@ -54,7 +58,7 @@ def retrieve_cmd(
     retriever: str = typer.Option("dense", help=RETRIEVER_HELP),
     label: list[str] | None = typer.Option(None, help="Only items with this label (repeatable)."),
     skill: list[str] | None = typer.Option(None, help="Only items with this skill (repeatable)."),
-    as_json: bool = typer.Option(False, "--json", help='One JSON object per query: {"query", "demos"}.'),
+    as_json: bool = json_option(JSON_LINES_HELP.format(what='query: {"query", "demos"}')),
 ) -> None:
     """Find demonstrations for queries among POOL's labeled items."""
     results = workspace(ctx).retrieve(pool, query, k=k, retriever=retriever, filter=make_filter(label, skill))

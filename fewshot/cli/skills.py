@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ._help import FewshotTyper
-from ._output import console, echo_json, escape, table
+from ._output import JSON_LINES_HELP, console, echo_json, escape, json_option, print_json, table
 from ._params import split_values
 from ._workspace import workspace
 
@@ -19,7 +19,7 @@ skills_app = FewshotTyper(help="Skill labels of a pool: vocabulary, bulk edits, 
 
 @skills_app.command("list")
 def skills_list(
-    ctx: typer.Context, pool: str, as_json: bool = typer.Option(False, "--json", help="One JSON object.")
+    ctx: typer.Context, pool: str, as_json: bool = json_option('One JSON object: {"skills", "counts", "stored"}.')
 ) -> None:
     """The pool's skill vocabulary (stored, or derived from its items) with item counts."""
     info = workspace(ctx).skill_vocabulary(pool)
@@ -40,11 +40,15 @@ def skills_set(
     pool: str,
     skill: list[str] | None = typer.Argument(None, help="The vocabulary (names or comma lists)."),
     reset: bool = typer.Option(False, "--reset", help="Forget the stored vocabulary; derive it from items."),
+    as_json: bool = json_option('One JSON object: the vocabulary, {"skills", "counts", "stored"}.'),
 ) -> None:
     """Store the pool's skill vocabulary (refused while items carry skills outside it)."""
     if reset == bool(skill):
         raise typer.BadParameter("give the skills, or --reset", param_hint="SKILL")
     info = workspace(ctx).set_skill_vocabulary(pool, None if reset else split_values(skill))
+    if as_json:
+        echo_json(info)
+        return
     console.print(
         f"{escape(pool)}: {len(info['skills'])} skills ({'stored' if info['stored'] else 'derived from items'})"
     )
@@ -63,6 +67,7 @@ def skills_edit(
     ),
     mode: str = typer.Option("set", help="For --file: {choices:edit_mode}."),
     fmt: str | None = typer.Option(None, "--format", help="For --file: jsonl or csv [default: from the suffix]."),
+    as_json: bool = json_option("One JSON object: the edit report."),
 ) -> None:
     """Bulk skill edits, all or nothing (errors name the id and line). An indexed pool's index is refreshed."""
     report = workspace(ctx).edit_skills(
@@ -75,6 +80,9 @@ def skills_edit(
         mode=mode,
         fmt=fmt,
     )
+    if as_json:
+        echo_json(report.to_dict())
+        return
     new = f"; new skills: {', '.join(report.new_skills)}" if report.new_skills else ""
     index = f"; index refreshed to v{report.index_version}" if report.index_version is not None else ""
     console.print(
@@ -90,7 +98,7 @@ def skills_predict(
     method: str = typer.Option("knn", help="Skill predictor: {choices:predictor}."),
     lm: str | None = typer.Option(None, help="LM backend spec for a predictor that needs one: {choices:lm}."),
     top: int = typer.Option(1, help="Skills per query."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per query."),
+    as_json: bool = json_option(JSON_LINES_HELP.format(what='query: {"query", "skills"}')),
 ) -> None:
     """Predict the skills of queries from the pool's skill-labeled items (or an LM)."""
     preds = workspace(ctx).predict_skills(pool, query, method=method, top=top, lm=lm)
@@ -115,8 +123,9 @@ def skills_thresholds(
         None, help="Difficult if the share of samples agreeing is below this (0.5)."
     ),
     reset: bool = typer.Option(False, "--reset", help="Back to the defaults."),
+    as_json: bool = json_option("Compact JSON (the default is indented)."),
 ) -> None:
-    """Show or change the pool's difficulty thresholds."""
+    """Show or change the pool's difficulty thresholds (printed as JSON)."""
     update = {
         k: v
         for k, v in (
@@ -128,4 +137,8 @@ def skills_thresholds(
         )
         if v is not None
     }
-    echo_json(workspace(ctx).difficulty_thresholds(pool, update or None, reset=reset).to_dict())
+    thresholds = workspace(ctx).difficulty_thresholds(pool, update or None, reset=reset).to_dict()
+    if as_json:
+        echo_json(thresholds)
+    else:
+        print_json(thresholds)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from ._help import FewshotTyper
-from ._output import console, echo_json, echo_json_lines, escape, table
+from ._output import JSON_LINES_HELP, console, echo_json, echo_json_lines, escape, json_option, table
 from ._params import parse_pairs, split_values
 from ._progress import progress
 from ._workspace import workspace
@@ -129,7 +129,7 @@ def udr_train(
 def udr_models(
     ctx: typer.Context,
     name: str | None = typer.Argument(None, help="Only this model's versions."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per model version."),
+    as_json: bool = json_option(JSON_LINES_HELP.format(what="model version")),
 ) -> None:
     """List trained models (every version)."""
     models = workspace(ctx).list_models(name)
@@ -137,7 +137,7 @@ def udr_models(
         echo_json_lines(m.to_dict() for m in models)
         return
     table(
-        "trained models",
+        f"{len(models)} trained model versions",
         ["spec", "pools", "lm", "rounds", "created"],
         [
             [m.spec, ",".join(m.params.get("pools", [])), m.params.get("lm"), m.params.get("rounds"), m.created_at[:19]]
@@ -154,9 +154,13 @@ def udr_index(
     task: str | None = typer.Option(
         None, help="Which trained task's instruction to use for a pool the model was not trained on."
     ),
+    as_json: bool = json_option('One JSON object: {"model", "version", "count", ...}.'),
 ) -> None:
     """Build or refresh POOL's index for a UDR model (re-encodes the labeled items with it)."""
     info = workspace(ctx).retrieval.build_udr_index(pool, model, task=task)
+    if as_json:
+        echo_json(info)
+        return
     console.print(
         f"UDR index {escape(info['model'])} of {escape(pool)}: version {info['version']}, {info['count']} items"
     )

@@ -14,6 +14,15 @@ from sqlalchemy.orm import Session
 from fewshot.exceptions import ConflictError, InvalidInputError
 from fewshot.io import FieldMapping, write_format_for, write_records
 from fewshot.progress import Progress
+from fewshot.prompt import (
+    PromptTemplate,
+    check_template_fields,
+    default_template,
+    parse_template,
+    template_from_dict,
+    template_to_dict,
+)
+from fewshot.retrieve import CORE_FIELDS
 from fewshot.service.context import ServiceContext
 from fewshot.service.ingest import IngestReport, import_file, ingest_records
 from fewshot.store import examples as example_rows
@@ -21,7 +30,13 @@ from fewshot.store import pools as pool_rows
 from fewshot.store.models import Example, Pool
 from fewshot.store.pools import STATUSES
 
-__all__ = ["PoolService", "PoolInfo", "ExampleInfo", "STATUSES"]
+__all__ = ["PoolService", "PoolInfo", "ExampleInfo", "STATUSES", "PROMPT_TEMPLATE_SETTING"]
+
+#: The key of ``Pool.settings`` holding the pool's own prompt template (a plain JSON object).
+PROMPT_TEMPLATE_SETTING = "prompt_template"
+#: Items sampled to learn which fields a pool's items have, and labeled items for its labels.
+_FIELD_SAMPLE = 200
+_LABEL_SAMPLE = 5000
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,7 @@ class PoolService:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._default_templates: dict[str, tuple[Any, PromptTemplate]] = {}
 
     # ------------------------------------------------------------------ pools
     def create(
@@ -104,13 +120,16 @@ class PoolService:
         text_field: str | None = None,
         embedding_model: str | None = None,
         description: str | None = None,
+        prompt_template: Any = None,
     ) -> PoolInfo:
         """A new empty pool; `ConflictError` when the name is taken, `InvalidInputError` for a bad
-        name or template."""
+        name or template. ``prompt_template``: the pool's own prompt template (a `PromptTemplate`,
+        a registered name or the stored object; see `set_prompt_template`)."""
         name = (name or "").strip()
         if not name or len(name) > 200:
             raise InvalidInputError("pool name must be 1-200 characters")
         FieldMapping(text_field=text_field, template=template)  # validates the template
+        stored = None if prompt_template is None else template_to_dict(parse_template(prompt_template, name=name))
         with self.ctx.session() as s:
             pool = pool_rows.create_pool(
                 s,
@@ -120,7 +139,77 @@ class PoolService:
                 description=description,
                 embedding_model=embedding_model or self.ctx.settings.embedding_model,
             )
+            if stored is not None:
+                pool_rows.update_setting(s, name=name, key=PROMPT_TEMPLATE_SETTING, value=stored)
             return _pool_info(s, pool)
+
+    # ------------------------------------------------------------------ prompt templates
+    def item_fields(self, pool: str) -> set[str]:
+        """Fields a template may name: the core fields and those of a sample of the pool's items."""
+        names = set(CORE_FIELDS)
+        with self.ctx.session() as s:
+            pool_id = pool_rows.get_pool(s, name=pool).id
+            for ex in example_rows.page(s, pool_id=pool_id, limit=_FIELD_SAMPLE):
+                names.update(ex.fields or {})
+        return names
+
+    def label_values(self, pool: str) -> list[str]:
+        """The distinct labels of (a sample of) the pool's labeled items, sorted."""
+        with self.ctx.session() as s:
+            pool_id = pool_rows.get_pool(s, name=pool).id
+            rows = example_rows.page(s, pool_id=pool_id, status="labeled", limit=_LABEL_SAMPLE)
+            return sorted({ex.label for ex in rows if ex.label is not None})
+
+    def stored_prompt_template(self, pool: str) -> dict[str, Any] | None:
+        """The pool's own prompt template as stored, or None."""
+        with self.ctx.session() as s:
+            value = (pool_rows.get_pool(s, name=pool).settings or {}).get(PROMPT_TEMPLATE_SETTING)
+        return dict(value) if isinstance(value, dict) else None
+
+    def prompt_template(self, pool: str) -> PromptTemplate:
+        """The template prompts over ``pool`` use when a request names none: the pool's own, else
+        the default derived from its fields and labels (`fewshot.prompt.default_template`)."""
+        with self.ctx.session() as s:
+            row = pool_rows.get_pool(s, name=pool)
+            stored = (row.settings or {}).get(PROMPT_TEMPLATE_SETTING)
+            if isinstance(stored, dict):
+                return template_from_dict(stored, name=pool)
+            # the derived default changes only with the labels: cached per pool and item counts
+            key = (row.id, tuple(sorted(pool_rows.status_counts(s, pool_id=row.id).items())))
+        cached = self._default_templates.get(pool)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        template = default_template(CORE_FIELDS, self.label_values(pool))
+        self._default_templates[pool] = (key, template)
+        return template
+
+    def template_info(self, pool: str) -> dict[str, Any]:
+        """``{"pool", "source": "pool"|"default", "template": the effective template as an object}``."""
+        stored = self.stored_prompt_template(pool)
+        template = template_from_dict(stored, name=pool) if stored is not None else self.prompt_template(pool)
+        return {"pool": pool, "source": "pool" if stored is not None else "default", **template_to_dict(template)}
+
+    def check_template(self, pool: str, template: PromptTemplate) -> None:
+        """`InvalidInputError` naming a field ``template`` needs that the pool's items lack (a pool
+        without items accepts any field)."""
+        if self.count_examples(pool):
+            check_template_fields(template, self.item_fields(pool), where=f"pool {pool!r}")
+
+    def set_prompt_template(self, pool: str, template: Any) -> dict[str, Any]:
+        """Store the pool's own prompt template (a `PromptTemplate`, a registered name or an object
+        with ``input``, ``output``, ``instruction``, ``separator``, ``verbalizer``); None removes it
+        (back to the derived default). A field the pool's items lack is rejected by name. Returns
+        `template_info`."""
+        if template is None:
+            with self.ctx.session() as s:
+                pool_rows.update_setting(s, name=pool, key=PROMPT_TEMPLATE_SETTING, value=None)
+            return self.template_info(pool)
+        tpl = parse_template(template, name=pool)
+        stored = template_to_dict(tpl)
+        self.check_template(pool, tpl)
+        with self.ctx.session() as s:
+            pool_rows.update_setting(s, name=pool, key=PROMPT_TEMPLATE_SETTING, value=stored)
+        return self.template_info(pool)
 
     def all(self) -> list[PoolInfo]:
         """Every pool, by name."""
@@ -208,6 +297,7 @@ class PoolService:
         embedding_model: str | None = None,
         progress: Progress | None = None,
         source: str | None = None,
+        prompt_template: Any = None,
     ) -> IngestReport:
         """Stream a JSONL/CSV/Parquet file into ``pool`` (created if missing, unless ``create=False``).
 
@@ -215,7 +305,11 @@ class PoolService:
         file, line and field. Rows are staged in short batch transactions and published in one short
         transaction (`fewshot.service.ingest.import_file`), so a long import does not starve other
         writers. ``source`` names the file in the report and errors (default: ``path``).
+        ``prompt_template``: stored as the pool's prompt template once the items are in (see
+        `set_prompt_template`; checked against their fields).
         """
+        if prompt_template is not None:
+            prompt_template = parse_template(prompt_template, name=pool)  # a bad template fails first
         options: dict[str, Any] = {
             "id_field": id_field,
             "text_field": text_field,
@@ -241,7 +335,7 @@ class PoolService:
         def create_pool(s: Session) -> Pool:
             return self._mapping_for(s, pool, create=True, **options)[0]
 
-        return import_file(
+        report = import_file(
             self.ctx.session,
             pool_name=pool,
             pool_id=pool_id,
@@ -254,6 +348,9 @@ class PoolService:
             progress=progress,
             source=source,
         )
+        if prompt_template is not None:
+            self.set_prompt_template(pool, prompt_template)
+        return report
 
     def add_records(
         self,
@@ -303,6 +400,12 @@ class PoolService:
             p = pool_rows.get_pool(s, name=pool)
             rows = example_rows.page(s, pool_id=p.id, status=status, label=label, limit=limit, offset=offset)
             return [ExampleInfo.from_row(e) for e in rows]
+
+    def count_examples(self, pool: str, *, status: str | Sequence[str] | None = None, label: str | None = None) -> int:
+        """How many of the pool's examples match the filters of `list_examples` (the total of its pages)."""
+        with self.ctx.session() as s:
+            p = pool_rows.get_pool(s, name=pool)
+            return example_rows.count(s, pool_id=p.id, status=status, label=label)
 
     def iter_examples(
         self, pool: str, *, status: str | Sequence[str] | None = None, batch_size: int = 2000

@@ -17,6 +17,7 @@ from fewshot.store.models import Example, ExampleStatus, StagedExample, StagedIm
 from fewshot.store.pools import STATUSES
 
 __all__ = [
+    "count",
     "examples_query",
     "check_status",
     "page",
@@ -88,6 +89,14 @@ def page(
         stmt = stmt.where(Example.id > after_id)
     stmt = stmt.offset(offset) if offset else stmt
     return list(session.scalars(stmt.limit(limit) if limit is not None else stmt))
+
+
+def count(
+    session: Session, *, pool_id: int, status: str | Sequence[str] | None = None, label: str | None = None
+) -> int:
+    """How many examples `page` would list without ``limit`` and ``offset``."""
+    stmt = examples_query(pool_id=pool_id, status=status, label=label).order_by(None)
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
 def labeled(session: Session, *, pool_id: int) -> list[Example]:

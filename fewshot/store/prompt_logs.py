@@ -10,13 +10,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fewshot.exceptions import NotFoundError
 from fewshot.store.models import Pool, PromptLog
 
-__all__ = ["add_log", "add_logs", "get_log", "recent_ids", "PromptLogWriter"]
+__all__ = ["add_log", "add_logs", "get_log", "recent_ids", "count", "PromptLogWriter"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,11 @@ def get_log(session: Session, prompt_id: str) -> dict[str, Any]:
         "params": dict(row.params or {}),
         "created_at": row.created_at.isoformat(),
     }
+
+
+def count(session: Session, *, pool_id: int) -> int:
+    """How many logs the pool has."""
+    return int(session.scalar(select(func.count()).select_from(PromptLog).where(PromptLog.pool_id == pool_id)) or 0)
 
 
 def recent_ids(session: Session, *, pool_id: int, limit: int) -> list[str]:
