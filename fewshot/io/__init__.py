@@ -1,15 +1,13 @@
 """Reading and writing example files (JSONL, CSV, Parquet) and mapping their fields."""
 
-from ._annotation_formats import (
+from ._annotation_export import (
     GOLD_FIELDS,
-    LABEL_FORMATS,
-    LabelRecord,
     argilla_settings,
     labelstudio_config,
-    read_labels,
     to_argilla_record,
     to_labelstudio_task,
 )
+from ._annotation_formats import LABEL_FORMATS, LabelRecord, read_labels
 from ._mapping import FieldMapping, MappedRecord
 from ._readers import READ_FORMATS, detect_format, iter_records
 from ._writers import WRITE_FORMATS, write_format_for, write_json_atomic, write_records

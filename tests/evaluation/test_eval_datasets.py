@@ -35,7 +35,7 @@ def test_shared_data_lookup_order_and_error(tmp_path, monkeypatch):
     Installed (non-editable) copies used to look under ``lib/python3.11/shared/data``; the error
     names the variable and every path tried, and the shipped test slices are never a fallback.
     """
-    from fewshot.evaluation import _datasets
+    from fewshot.evaluation import _data_paths as _datasets
 
     monkeypatch.setenv("FEWSHOT_SHARED_DATA", str(tmp_path / "missing"))
     assert _datasets.shared_data_candidates() == [tmp_path / "missing"]
