@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import httpx
+from api_helpers import wait_for_job
 
 from fewshot.api import create_app
-
-
-def _wait(client, job, timeout=120):
-    deadline = time.time() + timeout
-    while job["status"] in ("pending", "running"):
-        assert time.time() < deadline, job
-        time.sleep(0.1)
-        job = client.get(f"/jobs/{job['id']}").json()
-    return job
 
 
 def _seed_pool(client, data_slice, pool, n=60, dataset="sst5", labels=False):
@@ -115,11 +106,11 @@ def test_embed_and_select_jobs_then_annotate(client, data_slice):
     rows = _seed_pool(client, data_slice, "sst5-select", n=80)
     job = client.post("/pools/sst5-select/embed").json()
     assert job["status"] in ("pending", "running", "succeeded")
-    job = _wait(client, job)
+    job = wait_for_job(client, job)
     assert job["status"] == "succeeded" and job["result"]["embedded"] == 80
     r = client.post("/pools/sst5-select/selections", json={"budget": 8, "method": "votek", "k": 10})
     assert r.status_code == 202
-    job = _wait(client, r.json())
+    job = wait_for_job(client, r.json())
     assert job["status"] == "succeeded", job
     rnd = client.get(f"/pools/sst5-select/selections/{job['result']['round']}").json()
     assert len(rnd["items"]) == 8 and rnd["method"] == "votek"
@@ -142,7 +133,7 @@ def test_embed_and_select_jobs_then_annotate(client, data_slice):
 
 def test_failed_job_reports_the_error(client, data_slice):
     _seed_pool(client, data_slice, "sst5-unembedded", n=10)
-    job = _wait(client, client.post("/pools/sst5-unembedded/selections", json={"budget": 5}).json())
+    job = wait_for_job(client, client.post("/pools/sst5-unembedded/selections", json={"budget": 5}).json())
     assert job["status"] == "failed" and "run `fewshot embed` first" in job["error"]
     assert client.get("/jobs/unknown").status_code == 404
 
@@ -155,7 +146,7 @@ def test_jobs_survive_a_restart(ws, data_slice, api_key, live_server):
     assert pending["status"] == "pending"
     with live_server(create_app(workspace=ws)) as live:
         with httpx.Client(base_url=live.url + "/v1", headers={"X-API-Key": api_key}) as c:
-            job = _wait(c, c.get(f"/jobs/{pending['id']}").json())
+            job = wait_for_job(c, c.get(f"/jobs/{pending['id']}").json())
     assert job["status"] == "succeeded" and job["result"]["embedded"] == 40
 
 

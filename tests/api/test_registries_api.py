@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import httpx
 import pytest
+from api_helpers import wait_for_job
 
 from fewshot.annotate import STRATEGIES, RandomSelection
 from fewshot.retrieve import RETRIEVERS, RandomRetriever
@@ -37,15 +37,6 @@ def toys(server):
     RETRIEVERS.unregister("toy_rank")
 
 
-def _wait(client, job, timeout=120):
-    deadline = time.time() + timeout
-    while job["status"] in ("pending", "running"):
-        assert time.time() < deadline, job
-        time.sleep(0.1)
-        job = client.get(f"/jobs/{job['id']}").json()
-    return job
-
-
 def test_registered_names_reach_validation_and_openapi(server, client, toys, data_slice):
     spec = httpx.get(server.url + "/openapi.json").json()["components"]["schemas"]
     method = spec["SelectionCreate"]["properties"]["method"]
@@ -63,9 +54,9 @@ def test_registered_names_reach_validation_and_openapi(server, client, toys, dat
     rows = [json.loads(line) for line in data_slice("sst5", "train", 40).read_text().splitlines()]
     assert client.post("/pools", json={"name": "toys"}).status_code == 201
     assert client.post("/pools/toys/examples", json={"records": rows}).status_code == 200
-    assert _wait(client, client.post("/pools/toys/embed").json())["status"] == "succeeded"
+    assert wait_for_job(client, client.post("/pools/toys/embed").json())["status"] == "succeeded"
 
-    job = _wait(client, client.post("/pools/toys/selections", json={"budget": 6, "method": "toy_select"}).json())
+    job = wait_for_job(client, client.post("/pools/toys/selections", json={"budget": 6, "method": "toy_select"}).json())
     assert job["status"] == "succeeded", job
     rnd = client.get(f"/pools/toys/selections/{job['result']['round']}").json()
     assert rnd["method"] == "toy_select" and len(rnd["items"]) == 6

@@ -4,12 +4,12 @@ are refused everywhere once unregistered."""
 
 from __future__ import annotations
 
-import time
 from typing import ClassVar
 
 import httpx
 import numpy as np
 import pytest
+from api_helpers import wait_for_job
 from cli_helpers import registered, run
 
 from fewshot import Workspace
@@ -105,12 +105,7 @@ def test_a_toy_method_and_retriever_work_on_every_surface(toys, tmp_path, embedd
             assert ws.prompt_log(r.json()["id"])["retriever"] == "shortest_first"
             r = c.post("/pools/lib/selections", json={"budget": 5, "method": "most_central"})
             assert r.status_code == 202, r.text
-            job = r.json()
-            for _ in range(600):
-                if job["status"] in ("succeeded", "failed"):
-                    break
-                time.sleep(0.1)
-                job = c.get(f"/jobs/{job['id']}").json()
+            job = wait_for_job(c, r.json(), timeout=60)
             assert job["status"] == "succeeded", job
             assert c.get(f"/pools/lib/selections/{job['result']['round']}").json()["method"] == "most_central"
     finally:
