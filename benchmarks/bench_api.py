@@ -17,21 +17,14 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _live_server import free_port, start_server
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_pool(home: Path, n: int) -> tuple[str, list[str]]:
@@ -54,7 +47,7 @@ def build_pool(home: Path, n: int) -> tuple[str, list[str]]:
     t = time.perf_counter()
     ws.ingest("big", data, label_field="label")
     print(f"ingest {n} items: {time.perf_counter() - t:.1f}s")
-    store = ws.vector_store(ws.get_pool("big"))
+    store = ws.embeddings.store("big")
     rng = np.random.default_rng(0)
     texts = [e.text for e in ws.iter_examples("big")]
     for i in range(0, n, 50_000):
@@ -117,26 +110,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         key, queries, lib_p50 = build_pool(home, args.n)
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "FEWSHOT_HOME": str(home)}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "fewshot.cli", "serve", "--port", str(port), "--log-level", "warning"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
+        server = start_server(port, env)
         try:
-            import httpx
-
-            deadline = time.time() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/v1/ready").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.time() > deadline:
-                    raise SystemExit("server did not start")
-                time.sleep(0.2)
             url = f"http://127.0.0.1:{port}"
             asyncio.run(load(url, key, queries, 50, 1))  # warm-up: loads the model and the index
             lat1, err1, wall1 = asyncio.run(load(url, key, queries, 300, 1))

@@ -19,16 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+
+from _live_server import free_port, start_server
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,12 +40,6 @@ def _base_rows() -> list[dict[str, str]]:
         rows = [json.loads(line) for line in open(src, encoding="utf-8")]
         return [{"text": r["text"], "label": r.get("label_text") or str(r.get("label"))} for r in rows]
     return [{"text": f"sample sentence number {i}", "label": "pos" if i % 2 else "neg"} for i in range(2000)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -97,23 +90,9 @@ def main() -> None:
                 import httpx
 
                 key, _ = ws.keys.create(f"bench-{tag}")
-                port = _free_port()
+                port = free_port()
                 env = {**os.environ, "FEWSHOT_HOME": str(home), "FEWSHOT_DATABASE_URL": url}
-                server = subprocess.Popen(
-                    [sys.executable, "-m", "fewshot.cli", "serve", "--port", str(port), "--log-level", "warning"],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                )
-                deadline = time.time() + 120
-                while True:
-                    try:
-                        if httpx.get(f"http://127.0.0.1:{port}/v1/ready").status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    if time.time() > deadline:
-                        raise SystemExit("server did not start")
-                    time.sleep(0.2)
+                server = start_server(port, env, timeout=120)
 
                 def make_call() -> Callable[[str], None]:
                     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, timeout=120)
