@@ -4,7 +4,7 @@ these methods (this module only keeps them apart from pool and example bookkeepi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fewshot.prompt import (
     PromptTemplate,
@@ -35,8 +35,9 @@ class PoolTemplates:
     ctx: ServiceContext
     _default_templates: dict[str, tuple[Any, PromptTemplate]]
 
-    def count_examples(self, pool: str, *, status: Any = None, label: str | None = None) -> int:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by PoolService
+
+        def count_examples(self, pool: str, *, status: Any = None, label: str | None = None) -> int: ...
 
     def item_fields(self, pool: str) -> set[str]:
         """Fields a template may name: the core fields and those of a sample of the pool's items."""
