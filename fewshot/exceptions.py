@@ -28,7 +28,16 @@ __all__ = [
 
 
 class FewshotError(Exception):
-    """Root of every error fewshot raises on purpose."""
+    """Root of every error fewshot raises on purpose.
+
+    ``hint``: detail for local users only (known names, a server path, the underlying error). It is
+    not part of ``str(exc)``: the API never shows it (it may name other tenants' objects or server
+    paths); the CLI prints it under the message.
+    """
+
+    def __init__(self, *args: object, hint: str | None = None) -> None:
+        super().__init__(*args)
+        self.hint = hint
 
 
 class InvalidInputError(FewshotError, ValueError):
@@ -55,16 +64,8 @@ class IngestError(InvalidInputError):
 
 
 class NotFoundError(FewshotError, LookupError):
-    """A named object (pool, round, example, index, prompt) does not exist.
-
-    ``hint``: what is known instead (e.g. ``"known pools: a, b"``), for local users only. It is
-    not part of ``str(exc)``: the API never shows it (it may name other tenants' objects); the
-    CLI prints it under the message.
-    """
-
-    def __init__(self, message: str = "", *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.hint = hint
+    """A named object (pool, round, example, index, prompt) does not exist; ``hint`` may list the
+    known names (e.g. ``"known pools: a, b"``)."""
 
 
 class ConflictError(FewshotError):
@@ -74,11 +75,7 @@ class ConflictError(FewshotError):
 class CorruptArtifactError(ConflictError):
     """A stored artifact (index folder, trained model, vector shard) is missing pieces or cannot be
     parsed. The message says what to rebuild and how; ``hint`` holds the server path and the
-    underlying error, for local users only (the CLI prints it, the API never shows it)."""
-
-    def __init__(self, message: str = "", *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.hint = hint
+    underlying error."""
 
 
 class LMBackendError(FewshotError):
