@@ -75,7 +75,8 @@ def _show(prompt: Any, decision: Any, prompt_id: str | None, as_json: bool, chat
     if prompt_id:
         console.print(
             f"[dim]prompt {prompt_id}: {len(prompt.demos)} demonstrations; "
-            f"`fewshot prompts show {prompt_id}` for its provenance[/]"
+            f"`fewshot prompts show {prompt_id}` for its provenance[/]",
+            soft_wrap=True,
         )
 
 

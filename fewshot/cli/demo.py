@@ -47,4 +47,6 @@ def demo_cmd(
     console.rule("prompt")
     typer.echo(result.prompt_text)
     console.rule()
-    console.print(f"provenance: fewshot --home {escape(str(ws.settings.home))} prompts show {result.prompt_id}")
+    console.print(
+        f"provenance: fewshot --home {escape(str(ws.settings.home))} prompts show {result.prompt_id}", soft_wrap=True
+    )

@@ -65,7 +65,8 @@ def prompt_cmd(
     # the provenance footer is a message: stderr, so that `> prompt.txt` or `--chat > chat.json` is only data
     console.print(
         f"\n[dim]prompt {prompt_id}: {len(prompt.demos)} demonstrations, {prompt.n_tokens} tokens "
-        f"({escape(tokenizer)}); `fewshot prompts show {prompt_id}` for its provenance[/]"
+        f"({escape(tokenizer)}); `fewshot prompts show {prompt_id}` for its provenance[/]",
+        soft_wrap=True,  # never break the id: the command must paste whole
     )
 
 
