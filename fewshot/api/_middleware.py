@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 
 from ._metrics import Metrics
 from .errors import PROBLEM_MEDIA_TYPE, problem
 
-__all__ = ["BodySizeLimit", "install_middleware"]
+__all__ = ["BodySizeLimit", "RecordMetrics", "install_middleware"]
 
 
 class BodySizeLimit:
@@ -66,18 +65,33 @@ def route_template(request: Request) -> str:
     return "/".join(f"{{{params[seg]}}}" if seg in params else seg for seg in request.url.path.split("/"))
 
 
-def install_middleware(app: FastAPI, metrics: Metrics, *, max_request_bytes: int) -> None:
-    """Count every request by method, route template and status; reject oversized bodies first."""
+class RecordMetrics:
+    """Counts every HTTP request by method, route template and status, with its duration (a plain
+    ASGI middleware: Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request)."""
 
-    @app.middleware("http")
-    async def record_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
         start = time.perf_counter()
         status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            metrics.observe(request.method, route_template(request), status, time.perf_counter() - start)
 
+        async def send_status(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = route_template(Request(scope))
+            self.metrics.observe(scope["method"], route, status, time.perf_counter() - start)
+
+
+def install_middleware(app: FastAPI, metrics: Metrics, *, max_request_bytes: int) -> None:
+    """Count every request by method, route template and status; reject oversized bodies first."""
+    app.add_middleware(RecordMetrics, metrics=metrics)
     app.add_middleware(BodySizeLimit, limit=max_request_bytes)

@@ -191,12 +191,18 @@ class DenseRetriever(BaseRetriever):
 
     @classmethod
     def load(
-        cls, directory: str | os.PathLike[str], *, encoder: Encoder | None = None, query_encoder: Encoder | None = None
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        encoder: Encoder | None = None,
+        query_encoder: Encoder | None = None,
+        mmap: bool = False,
     ) -> DenseRetriever:
         """Read a retriever written by `save`.
 
         Without ``encoder``, a `SentenceEncoder` is loaded from the recorded model name and
         instruction. The encoder's ``name`` must match the one the index was built with.
+        ``mmap``: map an exact index's vectors from the file, read-only (see `DenseIndex.load`).
         """
         directory = Path(directory)
         m = read_manifest(directory, kind=ARTIFACT, format_version=FORMAT_VERSION)
@@ -210,7 +216,7 @@ class DenseRetriever(BaseRetriever):
             raise InvalidInputError(
                 f"{directory}: index was built with {m.get('embedding_model')!r}, got encoder {encoder.name!r}"
             )
-        index = DenseIndex.load(directory / "index", dim=encoder.dim, embedding_model=encoder.name)
+        index = DenseIndex.load(directory / "index", dim=encoder.dim, embedding_model=encoder.name, mmap=mmap)
         corpus = Corpus.read_jsonl(directory / "corpus.jsonl")
         if not np.array_equal(np.sort(index.ids), corpus.keys()):
             raise InvalidInputError(f"{directory}: index ids do not match corpus.jsonl keys")

@@ -13,7 +13,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from fewshot.exceptions import InvalidInputError, NotFoundError
+from fewshot.exceptions import ConflictError, InvalidInputError, NotFoundError
 from fewshot.retrieve._artifact import atomic_dir, read_manifest, utc_now, write_manifest
 from fewshot.retrieve._faiss_backends import _FlatBackend, _HNSWBackend
 from fewshot.retrieve._hits import Hits
@@ -140,6 +140,12 @@ class DenseIndex:
         self._gpu_index: Any = None
         self._gpu_resources: Any = None
         self._backend: _FlatBackend | _HNSWBackend = self._new_hnsw() if kind == "hnsw" else _FlatBackend(self.dim)
+        #: True when the vectors are mapped from a file (`load` with ``mmap``): no add or remove
+        self.read_only = False
+
+    def _check_writable(self) -> None:
+        if self.read_only:  # FAISS would abort the process on a mapped index
+            raise ConflictError("this index is mapped read-only from its file; load it without mmap to change it")
 
     def _new_hnsw(self) -> _HNSWBackend:
         return _HNSWBackend(self.dim, **self.hnsw_params)
@@ -194,6 +200,7 @@ class DenseIndex:
         ids : array-like of shape (n,), non-negative ints, unique.
         vectors : array-like of shape (n, dim), float.
         """
+        self._check_writable()
         ids = self._check_ids(ids)
         x = self._check_vectors(vectors, "vectors")
         if ids.shape[0] != x.shape[0]:
@@ -216,6 +223,7 @@ class DenseIndex:
 
         Unknown ids raise `NotFoundError` unless ``missing_ok``.
         """
+        self._check_writable()
         ids = np.unique(self._check_ids(ids))
         known = np.isin(ids, self._backend.ids())
         if not missing_ok and not known.all():
@@ -342,8 +350,14 @@ class DenseIndex:
         filter_strategy: str = "auto",
         n_threads: int | None = None,
         use_gpu: bool = False,
+        mmap: bool = False,
     ) -> DenseIndex:
         """Read an index written by `save`.
+
+        ``mmap``: an exact (flat) index's vectors are mapped from ``index.faiss`` instead of read
+        into memory: processes serving the same version share one copy in the page cache, and
+        loading is instant. Such an index is read-only (`add` and `remove` raise
+        `ConflictError`); an HNSW index is always read into memory.
 
         ``dim`` and ``embedding_model``, when given, must match the manifest; a mismatch
         (or an unsupported ``format_version``, or files that disagree with the manifest)
@@ -376,7 +390,8 @@ class DenseIndex:
             use_gpu=use_gpu,
         )
         try:
-            index = faiss.read_index(str(directory / "index.faiss"))
+            flags = faiss.IO_FLAG_MMAP_IFC if mmap and m["kind"] == "flat" else 0
+            index = faiss.read_index(str(directory / "index.faiss"), flags)
             ids = np.load(directory / "ids.npy", allow_pickle=False)
         except (OSError, RuntimeError, ValueError) as exc:
             raise InvalidInputError(f"{directory}: cannot read index files ({exc})") from exc
@@ -391,6 +406,7 @@ class DenseIndex:
             raise InvalidInputError(f"{directory}: {exc}") from exc
         if len(out) != m.get("count"):
             raise InvalidInputError(f"{directory}: manifest count {m.get('count')} != {len(out)} stored vectors")
+        out.read_only = bool(flags)
         return out
 
     def __repr__(self) -> str:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from fewshot.config import Settings
-from fewshot.embed import Embedder
+from fewshot.embed import Embedder, Encoder, SentenceEncoder, onnx_available, onnx_sentence_encoder
+from fewshot.exceptions import MissingDependencyError
 from fewshot.store import examples as example_rows
 from fewshot.store.db import create_db_engine, make_session_factory, migrate, schema_version
 from fewshot.store.prompt_logs import PromptLogWriter
@@ -46,8 +47,10 @@ class ServiceContext:
         self._sessions = make_session_factory(self.engine)
         self._lock = threading.RLock()
         self._embedders: dict[str, Embedder] = {}
+        self._query_encoders: dict[str, Encoder] = {}
         self._lms: dict[str, LMBackend] = {}
         self._log_writer: PromptLogWriter | None = None
+        self._generation = 0
         self._cleanup_interrupted_imports()
 
     # ------------------------------------------------------------------ unit of work
@@ -56,6 +59,18 @@ class ServiceContext:
         """A session in a transaction: committed when the block ends, rolled back on any error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    # ------------------------------------------------------------------ changes
+    @property
+    def generation(self) -> int:
+        """How many changes that the serving path caches depend on (pools, their settings,
+        labels, indexes, keys) this process has made; see `fewshot.service._recent.Recent`."""
+        return self._generation
+
+    def changed(self) -> None:
+        """Record a change: values cached on the serving path are read again on next use."""
+        with self._lock:
+            self._generation += 1
 
     def _cleanup_interrupted_imports(self) -> None:
         """Remove the staged rows of imports whose process died (stale heartbeat; see
@@ -119,10 +134,41 @@ class ServiceContext:
                 )
             return self._embedders[model]
 
+    def query_encoder(self, model: str) -> Encoder:
+        """The encoder of queries for ``model``, built once per context: ONNX Runtime when
+        ``settings.query_encoder`` allows it and its export matches PyTorch (see
+        `fewshot.embed.onnx_sentence_encoder`), else the PyTorch model with
+        ``settings.query_threads`` threads per query. Both give unit-norm rows."""
+        with self._lock:
+            cached = self._query_encoders.get(model)
+            if cached is not None:
+                return cached
+            embedder = self.embedder(model)
+            choice = self.settings.query_encoder
+            encoder: Encoder | None = None
+            if choice == "onnx" and not onnx_available():
+                raise MissingDependencyError("onnxruntime", extra="onnx")
+            if choice != "torch":
+                encoder = onnx_sentence_encoder(
+                    embedder.model,
+                    name=model,
+                    cache_dir=self.settings.onnx_cache_dir,
+                    n_threads=self.settings.query_threads,
+                )
+            if encoder is None:
+                # one torch thread per query: steady latency on small machines, and concurrent requests
+                # (the API's thread pool) use the cores in parallel instead of fighting over them
+                encoder = SentenceEncoder(
+                    embedder.model, name=model, batch_size=embedder.batch_size, n_threads=self.settings.query_threads
+                )
+            self._query_encoders[model] = encoder
+            return encoder
+
     def use_embedder(self, embedder: Embedder) -> None:
         """Reuse an already-loaded `Embedder` for its model (notebooks, tests, servers)."""
         with self._lock:
             self._embedders[embedder.model_name] = embedder
+            self._query_encoders.pop(embedder.model_name, None)
 
     def lm_spec(self, name: str) -> str:
         """The spec behind ``name``: an operator-configured entry (``Settings.lm_backends``), else

@@ -17,13 +17,14 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from fewshot.embed import CachedEncoder, Encoder, SentenceEncoder
+from fewshot.embed import CachedEncoder, Encoder
 from fewshot.exceptions import CorruptArtifactError, FewshotError, InvalidInputError, NotFoundError
 from fewshot.progress import Progress
 from fewshot.retrieve import CORE_FIELDS, Corpus, DenseRetriever
 from fewshot.retrieve import Example as Demonstration
+from fewshot.service._recent import Recent
 from fewshot.service.context import ServiceContext
 from fewshot.service.pools import PoolService
 from fewshot.service.vectors import VectorService
@@ -101,6 +102,16 @@ class LoadedIndex:
     retriever: DenseRetriever
 
 
+class _Newest(NamedTuple):
+    """The newest dense index row of a pool, as the serving path needs it."""
+
+    pool_id: int
+    version: int
+    stamp: str
+    path: str
+    embedding_model: str
+
+
 class IndexService:
     """Builds, refreshes and loads (once per version) the indexes of pools."""
 
@@ -110,13 +121,18 @@ class IndexService:
         self._loaded: dict[tuple[int, str], LoadedIndex] = {}
         self._checked: dict[tuple[int, str], str | None] = {}  # dense fingerprint a derived index was checked at
         self._corrupt: set[str] = set()  # index folders that failed to load
+        # the newest dense index row by pool name, re-read at most every settings.index_refresh_seconds
+        # (at once after a change made through this context)
+        self._newest: Recent[str, _Newest] = Recent(ctx.settings.index_refresh_seconds, lambda: ctx.generation)
 
     # ------------------------------------------------------------------ reading
-    def _load(self, path: str, encoder: Encoder) -> DenseRetriever:
+    def _load(self, path: str, encoder: Encoder, *, serve: bool = False) -> DenseRetriever:
         """A stored index version; `CorruptArtifactError` (never a bare error, never a 500) when its
-        folder is missing or unreadable. The path is remembered so that the next build replaces it."""
+        folder is missing or unreadable. The path is remembered so that the next build replaces it.
+        ``serve``: for searching only: an exact index is mapped read-only from its file, so that
+        the API's worker processes share one copy of its vectors (see `DenseIndex.load`)."""
         try:
-            return DenseRetriever.load(path, encoder=encoder)
+            return DenseRetriever.load(path, encoder=encoder, mmap=serve)
         except (FewshotError, OSError, ValueError, RuntimeError, KeyError) as exc:
             with self._lock:
                 self._corrupt.add(path)
@@ -185,14 +201,9 @@ class IndexService:
         return True
 
     def query_encoder(self, pool_id: int, model: str) -> CachedEncoder:
-        """The pool's encoder for retrieval: stored vectors by content hash, the model for new texts."""
-        embedder = self.ctx.embedder(model)
-        # one torch thread per query: steady latency on small machines, and concurrent requests
-        # (the API's thread pool) use the cores in parallel instead of fighting over them
-        sentence = SentenceEncoder(
-            embedder.model, name=model, batch_size=embedder.batch_size, n_threads=self.ctx.settings.query_threads
-        )
-        return CachedEncoder(self.ctx.vector_store(pool_id, model), sentence)
+        """The pool's encoder for retrieval: stored vectors by content hash, the context's query
+        encoder of ``model`` for new texts (`ServiceContext.query_encoder`)."""
+        return CachedEncoder(self.ctx.vector_store(pool_id, model), self.ctx.query_encoder(model))
 
     # ------------------------------------------------------------------ the one builder
     def _write_version(
@@ -244,6 +255,7 @@ class IndexService:
         with self._lock:
             self._corrupt.discard(str(path))
             self._loaded[(pool_id, kind)] = LoadedIndex(pool_id, version, stamp, retriever)
+        self.ctx.changed()
         logger.info("index %s v%d of pool %d: %d labeled items", kind, version, pool_id, len(retriever.corpus))
         return version, retriever
 
@@ -275,13 +287,29 @@ class IndexService:
         )
         return self.info(pool)
 
+    def _newest_dense(self, pool: str) -> _Newest:
+        """The pool's newest dense index row (`NotFoundError` for an unknown pool or none yet); read
+        at most every ``settings.index_refresh_seconds`` (see `fewshot.service._recent.Recent`)."""
+
+        def read() -> _Newest:
+            with self.ctx.session() as s:
+                row = index_rows.latest_by_pool_name(s, name=pool, kind=DENSE)
+                if row.version is None:
+                    raise NotFoundError(f"pool {pool!r} has no index yet; run `fewshot index {pool}`")
+                return _Newest(
+                    int(row.id),
+                    int(row.version),
+                    stamp_of(row.index_id, row.created_at),
+                    str(row.path),
+                    row.embedding_model,
+                )
+
+        return self._newest.get(pool, read)
+
     def latest_version(self, pool: str) -> tuple[int, int, str]:
-        """``(pool id, version, path)`` of the pool's newest dense index, in one light query."""
-        with self.ctx.session() as s:
-            row = index_rows.latest_by_pool_name(s, name=pool, kind=DENSE)
-        if row.version is None:
-            raise NotFoundError(f"pool {pool!r} has no index yet; run `fewshot index {pool}`")
-        return int(row.id), int(row.version), str(row.path)
+        """``(pool id, version, path)`` of the pool's newest dense index (see `_newest_dense`)."""
+        row = self._newest_dense(pool)
+        return row.pool_id, row.version, row.path
 
     def dense(self, pool: str) -> tuple[int, int, DenseRetriever]:
         """``(pool id, version, retriever)``: the pool's newest dense index (see `loaded_dense`)."""
@@ -289,18 +317,18 @@ class IndexService:
         return loaded.pool_id, loaded.version, loaded.retriever
 
     def loaded_dense(self, pool: str) -> LoadedIndex:
-        """The pool's newest dense index, loaded once and reused until a new version appears (one
-        light query per call)."""
-        with self.ctx.session() as s:
-            row = index_rows.latest_by_pool_name(s, name=pool, kind=DENSE)
-        if row.version is None:
-            raise NotFoundError(f"pool {pool!r} has no index yet; run `fewshot index {pool}`")
-        pool_id, stamp = int(row.id), stamp_of(row.index_id, row.created_at)
+        """The pool's newest dense index, loaded once and reused until a new version appears; the
+        database is asked for the newest version at most every ``settings.index_refresh_seconds``
+        (at once after a change made in this process), so a version built by another process is
+        served within that bound."""
+        row = self._newest_dense(pool)
         with self._lock:
-            cached = self._loaded.get((pool_id, DENSE))
-            if cached is None or cached.stamp != stamp:
-                retriever = self._load(row.path, self.query_encoder(pool_id, row.embedding_model))
-                cached = self._loaded[(pool_id, DENSE)] = LoadedIndex(pool_id, int(row.version), stamp, retriever)
+            cached = self._loaded.get((row.pool_id, DENSE))
+            if cached is None or cached.stamp != row.stamp:
+                retriever = self._load(row.path, self.query_encoder(row.pool_id, row.embedding_model), serve=True)
+                cached = self._loaded[(row.pool_id, DENSE)] = LoadedIndex(
+                    row.pool_id, row.version, row.stamp, retriever
+                )
             return cached
 
     # ------------------------------------------------------------------ derived (UDR) indexes
@@ -343,6 +371,6 @@ class IndexService:
             cached = self._loaded.get(key)
             if cached is None or cached.stamp != latest.stamp:
                 cached = self._loaded[key] = LoadedIndex(
-                    pool_id, latest.version, latest.stamp, self._load(latest.path, encoder_factory())
+                    pool_id, latest.version, latest.stamp, self._load(latest.path, encoder_factory(), serve=True)
                 )
             return pool_id, cached.version, cached.retriever

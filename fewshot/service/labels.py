@@ -141,7 +141,8 @@ class LabelService:
                 raise LabelImportError(report)
             example_rows.set_labels(s, to_apply)
             report.applied = len(to_apply)
-            return report
+        self.ctx.changed()
+        return report
 
 
 def check_resolve(resolve: str) -> None:

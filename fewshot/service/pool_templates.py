@@ -15,6 +15,7 @@ from fewshot.prompt import (
     template_to_dict,
 )
 from fewshot.retrieve import CORE_FIELDS
+from fewshot.service._recent import Recent
 from fewshot.service.context import ServiceContext
 from fewshot.store import examples as example_rows
 from fewshot.store import pools as pool_rows
@@ -34,6 +35,7 @@ class PoolTemplates:
 
     ctx: ServiceContext
     _default_templates: dict[str, tuple[Any, PromptTemplate]]
+    _templates: Recent[str, PromptTemplate]
 
     if TYPE_CHECKING:  # provided by PoolService
 
@@ -63,7 +65,12 @@ class PoolTemplates:
 
     def prompt_template(self, pool: str) -> PromptTemplate:
         """The template prompts over ``pool`` use when a request names none: the pool's own, else
-        the default derived from its fields and labels (`fewshot.prompt.default_template`)."""
+        the default derived from its fields and labels (`fewshot.prompt.default_template`). Read
+        from the database at most every ``settings.index_refresh_seconds`` (at once after a change
+        made in this process: see `fewshot.service._recent.Recent`)."""
+        return self._templates.get(pool, lambda: self._read_prompt_template(pool))
+
+    def _read_prompt_template(self, pool: str) -> PromptTemplate:
         with self.ctx.session() as s:
             row = pool_rows.get_pool(s, name=pool)
             stored = (row.settings or {}).get(PROMPT_TEMPLATE_SETTING)
@@ -98,10 +105,12 @@ class PoolTemplates:
         if template is None:
             with self.ctx.session() as s:
                 pool_rows.update_setting(s, name=pool, key=PROMPT_TEMPLATE_SETTING, value=None)
+            self.ctx.changed()
             return self.template_info(pool)
         tpl = parse_template(template, name=pool)
         stored = template_to_dict(tpl)
         self.check_template(pool, tpl)
         with self.ctx.session() as s:
             pool_rows.update_setting(s, name=pool, key=PROMPT_TEMPLATE_SETTING, value=stored)
+        self.ctx.changed()
         return self.template_info(pool)

@@ -19,6 +19,7 @@ from fewshot.prompt import (
     parse_template,
     template_to_dict,
 )
+from fewshot.service._recent import Recent
 from fewshot.service.context import ServiceContext
 from fewshot.service.ingest import IngestReport, import_file, ingest_records
 from fewshot.service.pool_templates import PROMPT_TEMPLATE_SETTING, PoolTemplates
@@ -101,6 +102,9 @@ class PoolService(PoolTemplates):
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self._default_templates: dict[str, tuple[Any, PromptTemplate]] = {}
+        self._templates: Recent[str, PromptTemplate] = Recent(
+            ctx.settings.index_refresh_seconds, lambda: ctx.generation
+        )
 
     # ------------------------------------------------------------------ pools
     def create(
@@ -154,6 +158,7 @@ class PoolService(PoolTemplates):
         with self.ctx.session() as s:
             pool_id = pool_rows.get_pool(s, name=name).id
             pool_rows.delete_pool(s, pool_id=pool_id)
+        self.ctx.changed()
         shutil.rmtree(self.ctx.settings.vectors_dir / f"pool-{pool_id}", ignore_errors=True)
         shutil.rmtree(self.ctx.index_dir(pool_id), ignore_errors=True)
 

@@ -8,12 +8,16 @@ forms ``udr``, ``udr:<name>``, ``udr:<name>:v<N>`` (a UDR model's own index of t
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from fewshot.exceptions import InvalidInputError
 from fewshot.hashing import content_hash
 from fewshot.retrieve import RETRIEVERS, BaseRetriever, Demo, DenseRetriever, Filter
+from fewshot.service._batcher import MicroBatcher
 from fewshot.service.indexes import DENSE, IndexService
 from fewshot.service.models import ModelInfo, ModelService, Readable
 from fewshot.service.pools import PoolService
@@ -53,6 +57,8 @@ class RetrievalService:
         self.pools, self.indexes, self.models = pools, indexes, models
         self._lock = threading.RLock()
         self._derived: dict[tuple[str, str, str], BaseRetriever] = {}  # (index stamp, name, params)
+        self._batchers: weakref.WeakKeyDictionary[DenseRetriever, MicroBatcher[tuple[np.ndarray, int], list[Demo]]]
+        self._batchers = weakref.WeakKeyDictionary()
 
     def resolve_name(self, name: str, *, readable: Readable = None) -> str:
         """The retriever name to use for a caller who may read the pools ``readable`` accepts: a UDR
@@ -158,4 +164,26 @@ class RetrievalService:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise InvalidInputError(f"k must be a positive integer, got {k!r}")
         pool_id, version, r = self.retriever(pool, retriever, **params)
+        if len(queries) == 1 and filter is None and isinstance(r, DenseRetriever):
+            # one query (a prompt request): embedded in this thread, searched together with the
+            # queries of the requests running at the same time (one pass over the index)
+            vector = r.encode_queries(list(queries))
+            return pool_id, version, [self._batcher(r).submit((vector, k))]
         return pool_id, version, r.retrieve(list(queries), k, filter=filter)
+
+    def _batcher(self, r: DenseRetriever) -> MicroBatcher[tuple[np.ndarray, int], list[Demo]]:
+        """The `MicroBatcher` of one loaded dense index: ``(query vector (1, dim), k) -> demos``."""
+        with self._lock:
+            batcher = self._batchers.get(r)
+            if batcher is None:
+                ref = weakref.ref(r)  # the batcher must not keep its (weak) key alive
+
+                def search(items: list[tuple[np.ndarray, int]]) -> list[list[Demo]]:
+                    retriever = ref()
+                    assert retriever is not None  # a caller holds it while it waits
+                    k = max(k for _vector, k in items)
+                    found = retriever.retrieve(np.concatenate([vector for vector, _k in items]), k)
+                    return [demos[:k] for demos, (_vector, k) in zip(found, items)]
+
+                batcher = self._batchers[r] = MicroBatcher(search)
+            return batcher
