@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     query_encoder: Literal["auto", "torch", "onnx"] = Field(
         default="auto",
         description="What runs the embedding model on queries: onnx (ONNX Runtime, same vectors within 1e-4, "
-        "2-3x faster per query; needs the `onnx` extra), torch, or auto (onnx when installed and the export "
+        "about 2x faster per query, and a server then never loads PyTorch), torch, or auto (onnx when installed and the export "
         "matches, else torch).",
     )
     onnx_cache_dir: Path = Field(

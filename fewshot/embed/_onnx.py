@@ -1,27 +1,30 @@
-"""`OnnxSentenceEncoder`: the same sentence-transformers model run by ONNX Runtime, for queries.
+"""`OnnxSentenceEncoder`: a sentence-transformers model run by ONNX Runtime, for queries.
 
 A query is one short text: PyTorch spends more time dispatching its ~100 operators than computing
-them. ONNX Runtime runs the same weights through fused kernels and is about 2-3x faster per
-query on a CPU core (``benchmarks/bench_api.py`` prints both), while giving the same vectors:
-the export is checked against the PyTorch model on probe texts when it is loaded, and refused
-(`onnx_sentence_encoder` returns None, the caller keeps PyTorch) when any component differs by
-more than ``tolerance`` (default 1e-4; measured ~3e-7 for all-MiniLM-L6-v2).
+them. ONNX Runtime runs the same weights through fused kernels and is about 2x faster per query on
+a CPU core (``benchmarks/bench_api.py`` prints both), and a process that embeds only queries (an
+API server) never imports PyTorch or sentence-transformers: ~430 MB less resident memory.
 
-Only models made of a transformer, a pooling layer (mean, CLS or max) and optionally a
-normalisation are exported; anything else stays on PyTorch. The exported file is cached under
-``cache_dir`` by a key of the model's identity and the library versions, so a server exports once.
-``onnxruntime`` and ``onnx`` are an optional extra (``fewshot[onnx]``).
+The vectors are the same: an export is compared with the PyTorch model on probe texts when it is
+written, and refused (the caller keeps PyTorch) when any component differs by more than
+``tolerance`` (default 1e-4; measured ~3e-7 for all-MiniLM-L6-v2). The export lives in
+``cache_dir/<key>/`` (``model.onnx``, ``tokenizer.json``, ``meta.json`` with the pooling and the
+measured difference); the key covers the model directory's files and the ONNX Runtime version, so
+a changed model is exported again. Only models made of a transformer, a pooling layer (mean, CLS
+or max) and optionally a normalisation are exported; anything else stays on PyTorch.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,69 +39,62 @@ logger = logging.getLogger(__name__)
 
 #: Largest absolute difference allowed between a vector from ONNX Runtime and from PyTorch.
 TOLERANCE = 1e-4
+#: Bumped when the export's layout or checks change (old exports are then redone).
+_FORMAT = 1
 _PROBES = (
     "A short query.",
     "the movie was a wonderful, heart-warming surprise from start to finish, and I would see it again",
     "What is the capital of France?",
+    "",
+    "word " * 300,
 )
 _POOLING = ("mean", "cls", "max")
 _export_lock = threading.Lock()
 
 
 def onnx_available() -> bool:
-    """Whether ONNX Runtime and the exporter's ``onnx`` package are installed."""
-    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
-
-
-def _pipeline(model: Any) -> tuple[Any, str, bool] | None:
-    """``(transformer module, pooling mode, normalise)`` of a supported sentence-transformers
-    model, else None."""
-    modules = list(model)
-    kinds = [type(m).__name__ for m in modules]
-    if len(modules) not in (2, 3) or kinds[0] != "Transformer" or kinds[1] != "Pooling":
-        return None
-    if len(modules) == 3 and kinds[2] != "Normalize":
-        return None
-    mode = getattr(modules[1], "pooling_mode", None)
-    if mode not in _POOLING or getattr(modules[0], "model", None) is None:
-        return None
-    return modules[0], str(mode), len(modules) == 3
+    """Whether ONNX Runtime, the tokenizers library and the exporter's ``onnx`` are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx", "tokenizers"))
 
 
 class OnnxSentenceEncoder:
-    """An `Encoder` running a sentence-transformers model's transformer in ONNX Runtime, with the
-    model's own tokenisation (``model.preprocess``) and its pooling done in numpy.
+    """An `Encoder` over an export made by `onnx_sentence_encoder`: the model's tokenizer (the
+    ``tokenizers`` library), its transformer in ONNX Runtime and its pooling in numpy; no PyTorch.
 
-    ``encode(texts) -> (len(texts), dim) float32``; rows L2-normalised when ``normalize`` (or when
-    the model ends with a normalisation). Thread-safe: ONNX Runtime sessions may run concurrently.
-    Build it with `onnx_sentence_encoder`, which checks it against PyTorch first.
+    ``encode(texts) -> (len(texts), dim) float32``, rows L2-normalised when the export says so.
+    Thread-safe: ONNX Runtime sessions and tokenizers may be used concurrently.
     """
 
-    def __init__(
-        self,
-        model: Any,
-        path: Path,
-        *,
-        name: str,
-        pooling: str,
-        normalize: bool,
-        n_threads: int | None = 1,
-    ) -> None:
+    def __init__(self, directory: Path, *, name: str, n_threads: int | None = 1) -> None:
         import onnxruntime as ort
+        from tokenizers import Tokenizer
 
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        self.directory, self.name, self.meta = directory, name, meta
+        self.pooling, self.normalize, self.dim = meta["pooling"], bool(meta["normalize"]), int(meta["dim"])
+        self.input_names: list[str] = list(meta["inputs"])
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.enable_truncation(int(meta["max_length"]))
+        self.tokenizer.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(n_threads or 0)  # 0: ONNX Runtime's default (all cores)
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        self.model, self.path, self.name, self.pooling, self.normalize = model, path, name, pooling, normalize
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        self.dim = int(getter())
+        self.session = ort.InferenceSession(str(directory / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+
+    @property
+    def max_difference(self) -> float:
+        """The largest difference from PyTorch measured on the probe texts when exported."""
+        return float(self.meta["max_difference"])
 
     def _features(self, texts: list[str]) -> dict[str, np.ndarray]:
-        features = self.model.preprocess(texts)
-        return {n: features[n].numpy().astype(np.int64, copy=False) for n in self.input_names}
+        encodings = self.tokenizer.encode_batch(texts)
+        columns = {
+            "input_ids": [e.ids for e in encodings],
+            "attention_mask": [e.attention_mask for e in encodings],
+            "token_type_ids": [e.type_ids for e in encodings],
+        }
+        return {n: np.asarray(columns[n], dtype=np.int64) for n in self.input_names}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts``; float32 of shape ``(len(texts), dim)``."""
@@ -122,23 +118,52 @@ class OnnxSentenceEncoder:
         return out
 
     def __repr__(self) -> str:
-        return f"OnnxSentenceEncoder(name={self.name!r}, dim={self.dim}, path={str(self.path)!r})"
+        return f"OnnxSentenceEncoder(name={self.name!r}, dim={self.dim}, directory={str(self.directory)!r})"
 
 
-def _cache_key(model: Any, name: str, names: Sequence[str]) -> str:
+# ----------------------------------------------------------------------------- export
+def _model_key(model_dir: Path, name: str) -> str | None:
+    """The cache key of a model directory's files (paths, sizes, times), or None when ``model_dir``
+    is not a directory (a model only in the Hugging Face cache: keyed after loading it)."""
+    if not model_dir.is_dir():
+        return None
     import onnxruntime
+
+    files = sorted(
+        (str(p.relative_to(model_dir)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in model_dir.rglob("*")
+        if p.is_file()
+    )
+    return content_hash(repr([_FORMAT, name, str(model_dir.resolve()), files, onnxruntime.__version__]))[:24]
+
+
+def _pipeline(model: Any) -> tuple[Any, str, bool] | None:
+    """``(transformer module, pooling mode, ends with a normalisation)`` of a supported
+    sentence-transformers model, else None."""
+    modules = list(model)
+    kinds = [type(m).__name__ for m in modules]
+    if len(modules) not in (2, 3) or kinds[0] != "Transformer" or kinds[1] != "Pooling":
+        return None
+    if len(modules) == 3 and kinds[2] != "Normalize":
+        return None
+    mode = getattr(modules[1], "pooling_mode", None)
+    tokenizer = getattr(modules[0], "tokenizer", None)
+    if mode not in _POOLING or getattr(modules[0], "model", None) is None or not getattr(tokenizer, "is_fast", False):
+        return None
+    return modules[0], str(mode), len(modules) == 3
+
+
+def _export(model: Any, directory: Path, *, normalize: bool) -> bool:
+    """Write ``model`` as an export into ``directory`` (atomically); False when unsupported."""
     import torch
-    import transformers
 
-    params = sum(int(p.numel()) for p in model.parameters())
-    first = next(iter(model.parameters())).detach().flatten()[:64].tolist()
-    ident = [name, names, params, first, torch.__version__, transformers.__version__, onnxruntime.__version__]
-    return content_hash(repr(ident))[:20]
-
-
-def _export(hf_model: Any, names: Sequence[str], example: dict[str, Any], path: Path) -> None:
-    """Write the transformer's token states as ONNX to ``path`` (atomically)."""
-    import torch
+    pipeline = _pipeline(model)
+    if pipeline is None:
+        return False
+    transformer, pooling, ends_normalized = pipeline
+    example = model.preprocess(list(_PROBES[:3]))
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if isinstance(example.get(n), torch.Tensor)]
+    hf_model = transformer.model
 
     class TokenStates(torch.nn.Module):
         """The transformer's last hidden states as a plain ``forward(*inputs)``."""
@@ -150,75 +175,97 @@ def _export(hf_model: Any, names: Sequence[str], example: dict[str, Any], path: 
         def forward(self, *inputs: Any) -> Any:
             return self.model(**dict(zip(names, inputs))).last_hidden_state
 
-    module = TokenStates().eval()
-    axes = {n: {0: "batch", 1: "tokens"} for n in names}
-    axes["states"] = {0: "batch", 1: "tokens"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-    os.close(fd)
+    axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "states"]}
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=directory.parent))
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tracer's notes on Python control flow
             torch.onnx.export(
-                module,
+                TokenStates().eval(),
                 tuple(example[n] for n in names),
-                tmp,
-                input_names=list(names),
+                str(tmp / "model.onnx"),
+                input_names=names,
                 output_names=["states"],
                 dynamic_axes=axes,
                 opset_version=17,
                 dynamo=False,
             )
-        os.replace(tmp, path)
+        tokenizer = transformer.tokenizer
+        tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
+        meta = {
+            "format": _FORMAT,
+            "pooling": pooling,
+            "normalize": bool(normalize or ends_normalized),
+            "dim": int((getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()),
+            "inputs": names,
+            "max_length": int(model.max_seq_length),
+            "pad_id": int(tokenizer.pad_token_id or 0),
+            "pad_token": str(tokenizer.pad_token),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        candidate = OnnxSentenceEncoder(tmp, name="probe")
+        with torch.inference_mode():
+            expected = model.encode(
+                list(_PROBES), convert_to_numpy=True, normalize_embeddings=meta["normalize"], show_progress_bar=False
+            )
+        meta["max_difference"] = float(np.abs(candidate.encode(list(_PROBES)) - expected).max())
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.replace(tmp, directory)
+        return True
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def onnx_sentence_encoder(
-    model: Any,
+    model_dir: str | os.PathLike[str],
     *,
     name: str,
     cache_dir: Path,
+    load_model: Callable[[], Any],
     normalize: bool = True,
     n_threads: int | None = 1,
     tolerance: float = TOLERANCE,
 ) -> OnnxSentenceEncoder | None:
-    """An `OnnxSentenceEncoder` for the loaded sentence-transformers ``model``, exported once into
-    ``cache_dir``; None (logged) when ONNX Runtime is not installed, the model is not a
-    transformer + pooling (+ normalisation) pipeline, the export fails, or its vectors differ from
-    PyTorch's by more than ``tolerance`` on the probe texts."""
+    """The ONNX query encoder of the sentence-transformers model in ``model_dir`` (``name`` is
+    what vectors are recorded under). A valid export in ``cache_dir`` is loaded without PyTorch;
+    otherwise ``load_model()`` (the loaded PyTorch model) is exported and checked first.
+
+    None (logged; the caller keeps PyTorch) when ONNX Runtime is not installed, the model is not
+    a transformer + pooling (+ normalisation) pipeline, the export fails, or its vectors differ
+    from PyTorch's by more than ``tolerance``."""
     if not onnx_available():
         return None
-    pipeline = _pipeline(model)
-    if pipeline is None:
-        logger.info("query encoder %s: not a transformer + pooling model, staying on PyTorch", name)
-        return None
-    transformer, pooling, ends_normalized = pipeline
-    import torch
-
-    example = model.preprocess(list(_PROBES))
-    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if isinstance(example.get(n), torch.Tensor)]
+    directory: Path | None = None
     try:
-        path = Path(cache_dir) / f"{_cache_key(model, name, names)}.onnx"
+        key = _model_key(Path(model_dir), name)
+        model = None
+        if key is None:  # not a directory: key on the loaded weights
+            model = load_model()
+            first = next(iter(model.parameters())).detach().flatten()[:64].tolist()
+            key = content_hash(repr([_FORMAT, name, first, sum(int(p.numel()) for p in model.parameters())]))[:24]
+        directory = Path(cache_dir) / key
         with _export_lock:
-            if not path.exists():
-                _export(transformer.model, names, example, path)
-        encoder = OnnxSentenceEncoder(
-            model, path, name=name, pooling=pooling, normalize=normalize or ends_normalized, n_threads=n_threads
-        )
-        with torch.inference_mode():
-            expected = model.encode(
-                list(_PROBES), convert_to_numpy=True, normalize_embeddings=normalize, show_progress_bar=False
-            )
+            if not (directory / "meta.json").is_file():
+                model = model if model is not None else load_model()
+                if not _export(model, directory, normalize=normalize):
+                    logger.info("query encoder %s: not a transformer + pooling model, staying on PyTorch", name)
+                    return None
+        encoder = OnnxSentenceEncoder(directory, name=name, n_threads=n_threads)
     except Exception:  # noqa: BLE001 - any export/runtime failure keeps PyTorch
         logger.warning("query encoder %s: ONNX export failed, staying on PyTorch", name, exc_info=True)
+        if directory is not None:  # a damaged export: made again next time
+            shutil.rmtree(directory, ignore_errors=True)
         return None
-    diff = float(np.abs(encoder.encode(list(_PROBES)) - expected).max())
-    if not diff <= tolerance:
+    if not encoder.max_difference <= tolerance or encoder.normalize != normalize:
         logger.warning(
-            "query encoder %s: ONNX vectors differ by %.2g > %.2g, staying on PyTorch", name, diff, tolerance
+            "query encoder %s: ONNX vectors differ from PyTorch's by %.2g (> %.2g), staying on PyTorch",
+            name,
+            encoder.max_difference,
+            tolerance,
         )
         return None
-    logger.info("query encoder %s: ONNX Runtime (max difference from PyTorch %.1e)", name, diff)
+    logger.info("query encoder %s: ONNX Runtime (max difference from PyTorch %.1e)", name, encoder.max_difference)
     return encoder

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from fewshot.config import Settings
-from fewshot.embed import Embedder, Encoder, SentenceEncoder, onnx_available, onnx_sentence_encoder
+from fewshot.embed import Embedder, Encoder, SentenceEncoder, onnx_available, onnx_sentence_encoder, resolve_model
 from fewshot.exceptions import MissingDependencyError
 from fewshot.store import examples as example_rows
 from fewshot.store.db import create_db_engine, make_session_factory, migrate, schema_version
@@ -147,12 +147,13 @@ class ServiceContext:
             choice = self.settings.query_encoder
             encoder: Encoder | None = None
             if choice == "onnx" and not onnx_available():
-                raise MissingDependencyError("onnxruntime", extra="onnx")
+                raise MissingDependencyError("onnxruntime", install="pip install onnxruntime onnx tokenizers")
             if choice != "torch":
                 encoder = onnx_sentence_encoder(
-                    embedder.model,
+                    resolve_model(model),
                     name=model,
                     cache_dir=self.settings.onnx_cache_dir,
+                    load_model=lambda: embedder.model,
                     n_threads=self.settings.query_threads,
                 )
             if encoder is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 
 from fewshot import Workspace  # noqa: E402
-from fewshot.embed import SentenceEncoder, onnx_available, onnx_sentence_encoder  # noqa: E402
+from fewshot.embed import SentenceEncoder, bundled_model_path, onnx_available, onnx_sentence_encoder  # noqa: E402
 from fewshot.embed._onnx import TOLERANCE  # noqa: E402
 
 
@@ -19,11 +21,17 @@ def onnx_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("onnx")
 
 
+def encoder(embedder, cache, **kwargs):
+    return onnx_sentence_encoder(
+        bundled_model_path(), name="minilm", cache_dir=cache, load_model=lambda: embedder.model, **kwargs
+    )
+
+
 def test_onnx_vectors_equal_pytorch_vectors_on_real_sentences(embedder, onnx_cache, data_dir):
     texts = [json.loads(line)["text"] for line in open(data_dir / "sst5" / "test.jsonl")][:64]
     texts += ["", "a", "word " * 400]  # empty, one letter, truncated at the model's 256 tokens
-    onnx = onnx_sentence_encoder(embedder.model, name="minilm", cache_dir=onnx_cache)
-    assert onnx is not None and onnx.path.parent == onnx_cache
+    onnx = encoder(embedder, onnx_cache)
+    assert onnx is not None and onnx.directory.parent == onnx_cache and onnx.max_difference < TOLERANCE
     torch_vectors = SentenceEncoder(embedder.model, name="minilm").encode(texts)
     one_by_one = np.vstack([onnx.encode([t]) for t in texts])
     batched = onnx.encode(texts)
@@ -33,24 +41,46 @@ def test_onnx_vectors_equal_pytorch_vectors_on_real_sentences(embedder, onnx_cac
     assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
 
 
-def test_the_export_is_reused_and_a_mismatch_keeps_pytorch(embedder, onnx_cache, caplog):
-    first = onnx_sentence_encoder(embedder.model, name="minilm", cache_dir=onnx_cache)
-    mtime = first.path.stat().st_mtime_ns
-    again = onnx_sentence_encoder(embedder.model, name="minilm", cache_dir=onnx_cache)
-    assert again.path == first.path and again.path.stat().st_mtime_ns == mtime  # not exported twice
-    # a corrupted export: the check against PyTorch refuses it
-    first.path.write_bytes(b"not an onnx file")
-    assert onnx_sentence_encoder(embedder.model, name="minilm", cache_dir=onnx_cache) is None
+def test_a_cached_export_loads_without_pytorch(embedder, onnx_cache):
+    first = encoder(embedder, onnx_cache)
+    mtime = (first.directory / "model.onnx").stat().st_mtime_ns
+
+    def must_not_load():
+        raise AssertionError("the model was loaded although an export is cached")
+
+    again = onnx_sentence_encoder(bundled_model_path(), name="minilm", cache_dir=onnx_cache, load_model=must_not_load)
+    assert again.directory == first.directory and (again.directory / "model.onnx").stat().st_mtime_ns == mtime
+    code = (
+        "import sys; from pathlib import Path; from fewshot.embed import bundled_model_path, onnx_sentence_encoder\n"
+        f"e = onnx_sentence_encoder(bundled_model_path(), name='minilm', cache_dir=Path({str(onnx_cache)!r}), "
+        "load_model=None)\n"
+        "v = e.encode(['a query'])\n"
+        "print(v.shape, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["(1,", "384)", "False", "False"]
+
+
+def test_a_damaged_export_is_refused_then_made_again(embedder, onnx_cache, caplog):
+    first = encoder(embedder, onnx_cache)
+    (first.directory / "model.onnx").write_bytes(b"not an onnx file")
+    assert encoder(embedder, onnx_cache) is None
     assert "staying on PyTorch" in caplog.text
-    first.path.unlink()
+    assert encoder(embedder, onnx_cache) is not None  # exported anew
 
 
-def test_models_that_are_not_transformer_plus_pooling_stay_on_pytorch(embedder, onnx_cache):
+def test_an_export_that_differs_from_pytorch_is_refused(embedder, onnx_cache, caplog):
+    assert encoder(embedder, onnx_cache, tolerance=1e-12) is None
+    assert "differ from PyTorch" in caplog.text
+
+
+def test_models_that_are_not_transformer_plus_pooling_stay_on_pytorch(embedder, tmp_path):
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Dense
 
-    modules = [*embedder.model, Dense(384, 16)]
-    assert onnx_sentence_encoder(SentenceTransformer(modules=modules), name="dense", cache_dir=onnx_cache) is None
+    model = SentenceTransformer(modules=[*embedder.model, Dense(384, 16)])
+    got = onnx_sentence_encoder(tmp_path / "nowhere", name="dense", cache_dir=tmp_path, load_model=lambda: model)
+    assert got is None
 
 
 @pytest.mark.parametrize("choice, expected", [("torch", "SentenceEncoder"), ("auto", "OnnxSentenceEncoder")])
