@@ -1,14 +1,29 @@
-"""REST API latency and throughput: POST /v1/prompts over a labeled pool of 100,000 items.
+"""Serving speed of POST /v1/prompts against the bare in-process kernel, measured in one run.
 
-Usage: python benchmarks/bench_api.py [--n 100000] [--requests 2000] [--concurrency 16]
+Usage:
+    python benchmarks/bench_api.py                       # SQLite and PostgreSQL, 2k and 100k items, 1 and 16 clients
+    python benchmarks/bench_api.py --stores sqlite --items 100000 --clients 1,16 --seconds 30 --workers 1,2
+    python benchmarks/bench_api.py --stores sqlite --items 1000000 --index hnsw --clients 1,16   # 1M, approximate
+    python benchmarks/bench_api.py --stores sqlite --items 100000 --clients 16 --soak 600         # memory over 10 min
 
-Builds a pool of n labeled items (real SST-5 texts cycled with a suffix; their vectors are
-random unit vectors written straight into the vector shards, so set-up does not spend minutes
-embedding: retrieval cost depends on n and dim, not on what the vectors mean), indexes it, starts
-`fewshot serve` (uvicorn, 1 worker) on 127.0.0.1 and sends a bounded number of requests from
-`--concurrency` clients. Every request embeds its query with the real model. The baseline in the
-same run is the same `build_prompt` call made in-process (no HTTP), so the ratio is the cost of
-the service layer around the library.
+For each store x pool size it builds a pool of labeled items (real SST-5 training texts, cycled
+with a suffix; their vectors are random unit vectors written straight into the vector shards, so
+set-up does not spend minutes embedding: search cost depends on the count and the dimension, not
+on what the vectors mean), indexes it, and measures
+
+* the **kernel**: what a prompt needs and nothing else, in this process: embed the query with the
+  same model and runtime the server uses (ONNX Runtime when installed; the PyTorch kernel is
+  printed too), FAISS search, fill the template. No HTTP, no auth, no database, no log. Its
+  throughput is measured one query at a time on one thread (``kernel 1 core``) and with two
+  threads (``kernel 2 cores``: the most this 2-core machine can do without batching);
+* the **service**: `fewshot serve` (uvicorn, ``--workers``) on 127.0.0.1 with ``--clients``
+  concurrent HTTP clients on the same machine, for ``--seconds`` each: requests/s, latency
+  percentiles, the server's CPU time per request and its resident memory (all worker processes).
+
+Queries are distinct SST-5 test sentences (no query is repeated within a run, so no cache helps).
+Every request is checked (200 with k demonstrations), and after the server stops the prompt log
+must hold one row per answered request. The last lines give the memory bound (server RSS against
+vectors + index + model) and, with --soak, the RSS slope.
 """
 
 from __future__ import annotations
@@ -18,121 +33,399 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from _live_server import free_port, start_server
+from _live_server import free_port
 
 REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data" / "sst5"
+DIM = 384
+K = 8
+BODY = {"k": K, "max_tokens": 512}
 
 
-def build_pool(home: Path, n: int) -> tuple[str, list[str]]:
+# ----------------------------------------------------------------------------- data
+def _rows(name: str) -> list[dict]:
+    path = SHARED / f"{name}.jsonl"
+    if not path.exists():
+        path = REPO / "tests" / "data" / "sst5" / f"{name}.jsonl"
+    return [json.loads(line) for line in open(path, encoding="utf-8")]
+
+
+def queries() -> list[str]:
+    """Distinct query sentences (SST-5 test, then validation)."""
+    seen: dict[str, None] = {}
+    for split in ("test", "validation", "dev"):
+        try:
+            for r in _rows(split):
+                seen.setdefault(r["text"], None)
+        except FileNotFoundError:
+            continue
+    return list(seen)
+
+
+def postgres_database(name: str) -> str:
+    """A fresh PostgreSQL database ``name`` (dropped first); its URL."""
+    import sqlalchemy as sa
+
+    base = os.environ.get("FEWSHOT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+def build_pool(home: Path, n: int, db_url: str | None, index_kind: str) -> dict:
+    """Ingest ``n`` labeled items, write random vectors for them, build the index; a key."""
     import numpy as np
 
-    from fewshot import Workspace
+    from fewshot import Settings, Workspace
     from fewshot.hashing import content_hash
 
-    src = REPO.parent / "shared" / "data" / "sst5" / "train.jsonl"
-    if src.exists():
-        base = [json.loads(line) for line in open(src, encoding="utf-8")]
-    else:
-        base = [{"text": f"sample sentence {i}", "label_text": "okay"} for i in range(1000)]
+    base = _rows("train")
     data = home / "pool.jsonl"
     with open(data, "w", encoding="utf-8") as fh:
         for i in range(n):
             r = base[i % len(base)]
             fh.write(json.dumps({"id": f"x{i}", "text": f"{r['text']} #{i}", "label": r["label_text"]}) + "\n")
-    ws = Workspace.open(home)
+    ws = Workspace(Settings(home=home, database_url=db_url))
+    out: dict = {}
     t = time.perf_counter()
     ws.ingest("big", data, label_field="label")
-    print(f"ingest {n} items: {time.perf_counter() - t:.1f}s")
+    out["ingest_s"] = time.perf_counter() - t
     store = ws.embeddings.store("big")
     rng = np.random.default_rng(0)
     texts = [e.text for e in ws.iter_examples("big")]
     for i in range(0, n, 50_000):
         part = texts[i : i + 50_000]
-        store.add([content_hash(x) for x in part], rng.standard_normal((len(part), 384)).astype(np.float32))
+        v = rng.standard_normal((len(part), DIM)).astype(np.float32)
+        store.add([content_hash(x) for x in part], v / np.linalg.norm(v, axis=1, keepdims=True))
     t = time.perf_counter()
-    ws.build_index("big")
-    print(f"index {n} items: {time.perf_counter() - t:.1f}s")
-    key, _ = ws.keys.create("bench")
-    queries = [json.loads(line)["text"] for line in open(REPO / "fewshot" / "data" / "sst5_queries.jsonl")]
-    body = {"k": 8, "max_tokens": 512}
-    t_lib = []
-    for q in queries * 4:
-        t = time.perf_counter()
-        ws.build_prompt("big", q, **body)
-        t_lib.append(time.perf_counter() - t)
+    ws.build_index("big", kind=index_kind)
+    out["index_s"] = time.perf_counter() - t
+    out["key"], _ = ws.keys.create("bench")
     ws.close()
-    lib = sorted(t_lib[len(queries) :])  # after warm-up
-    print(
-        f"library build_prompt (in-process)    p50 {1000 * statistics.median(lib):6.1f} ms   "
-        f"p99 {1000 * lib[int(0.99 * (len(lib) - 1))]:6.1f} ms"
-    )
-    return key, queries, statistics.median(lib)
+    data.unlink()
+    return out
 
 
-async def load(url: str, key: str, queries: list[str], total: int, concurrency: int) -> tuple[list[float], int, float]:
+# ----------------------------------------------------------------------------- kernel
+def kernel(home: Path, db_url: str | None, qs: list[str], seconds: float) -> dict:
+    """The bare kernel's figures: per-query time and throughput on 1 and 2 threads, with the
+    server's query encoder, and the PyTorch kernel's per-query time for reference."""
+    from fewshot import Settings, Workspace
+    from fewshot.embed import SentenceEncoder
+    from fewshot.prompt import PromptBuilder, get_token_counter
+
+    ws = Workspace(Settings(home=home, database_url=db_url))
+    loaded = ws.indexes.loaded_dense("big")
+    retriever, template = loaded.retriever, ws.prompts.template("big")
+    encoder = ws.ctx.query_encoder(ws.pools.get("big").embedding_model)
+    builder = PromptBuilder(template, get_token_counter("approx"), max_tokens=512, k=K)
+
+    def one(q: str, enc=encoder) -> None:
+        builder.build(q, retriever.retrieve(enc.encode([q]), K)[0])
+
+    for q in qs[:20]:
+        one(q)
+
+    def run(n_threads: int, enc=encoder) -> tuple[float, list[float]]:
+        stop = time.perf_counter() + seconds
+        lat: list[float] = []
+        counter = iter(range(10**9))
+
+        def loop() -> None:
+            while time.perf_counter() < stop:
+                q = qs[next(counter) % len(qs)]
+                t = time.perf_counter()
+                one(q, enc)
+                lat.append(time.perf_counter() - t)
+
+        threads = [threading.Thread(target=loop) for _ in range(n_threads)]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return len(lat) / (time.perf_counter() - t0), lat
+
+    rps1, lat1 = run(1)
+    rps2, _ = run(2)
+    torch_enc = SentenceEncoder(ws.ctx.embedder(ws.pools.get("big").embedding_model).model, name="torch", n_threads=1)
+    rps_torch, lat_torch = run(1, torch_enc)
+    ws.close()
+    return {
+        "encoder": type(encoder).__name__,
+        "p50_ms": 1000 * statistics.median(lat1),
+        "rps1": rps1,
+        "rps2": rps2,
+        "torch_p50_ms": 1000 * statistics.median(lat_torch),
+        "torch_rps1": rps_torch,
+    }
+
+
+# ----------------------------------------------------------------------------- server
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    except OSError:
+        kids = []
+    for k in kids:
+        out += _tree(int(k))
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, MB."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in _tree(pid):
+        try:
+            fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def start_server(port: int, env: dict, workers: int) -> subprocess.Popen:
     import httpx
 
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(total))
+    cmd = [sys.executable, "-m", "fewshot.cli", "serve", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen([*cmd, "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/ready").status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("server did not start")
+
+
+@dataclass
+class Load:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+
+
+async def load(url: str, key: str, qs: list[str], start: int, seconds: float, clients: int, pid: int) -> Load:
+    import httpx
+
+    out = Load()
+    counter = iter(range(start, 10**9))
+    stop = time.perf_counter() + seconds
 
     async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal errors
-        for i in counter:
-            body = {"pool": "big", "query": queries[i % len(queries)], "k": 8, "max_tokens": 512}
+        while time.perf_counter() < stop:
+            body = {"pool": "big", "query": qs[next(counter) % len(qs)], **BODY}
             t = time.perf_counter()
             try:
                 r = await client.post("/v1/prompts", json=body)
-                ok = r.status_code == 200 and len(r.json()["demos"]) == 8
+                ok = r.status_code == 200 and len(r.json()["demos"]) >= 1  # fewer than k when the budget is met
             except httpx.HTTPError:
                 ok = False
-            latencies.append(time.perf_counter() - t)
-            errors += not ok
+            out.latencies.append(time.perf_counter() - t)
+            out.errors += not ok
 
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=30, limits=limits) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        wall = time.perf_counter() - start
-    return latencies, errors, wall
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=60, limits=limits) as client:
+        cpu0, t0 = cpu_s(pid), time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        out.wall, out.cpu = time.perf_counter() - t0, cpu_s(pid) - cpu0
+    return out
 
 
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return 1000 * xs[min(len(xs) - 1, int(q * (len(xs) - 1)))]
+
+
+def footprint_mb(home: Path) -> float:
+    """Vectors + index files + embedding model (+ its ONNX export), MB."""
+    from fewshot.embed import bundled_model_path
+
+    size = sum(p.stat().st_size for p in (home / "indexes").rglob("*") if p.is_file())
+    size += sum(p.stat().st_size for p in (home / "vectors").rglob("*") if p.is_file())
+    size += sum(p.stat().st_size for p in bundled_model_path().rglob("*.safetensors"))
+    return size / 2**20
+
+
+def prompt_log_rows(home: Path, db_url: str | None) -> int:
+    from fewshot import Settings, Workspace
+
+    ws = Workspace(Settings(home=home, database_url=db_url))
+    try:
+        return ws.prompts.count_logs("big")
+    finally:
+        ws.close()
+
+
+def recall_at_k(home: Path, db_url: str | None, qs: list[str], n_queries: int = 200) -> float:
+    """recall@k of the pool's (approximate) index against exact search over the same vectors."""
+    import faiss
+
+    from fewshot import Settings, Workspace
+
+    ws = Workspace(Settings(home=home, database_url=db_url))
+    r = ws.indexes.loaded_dense("big").retriever
+    ids = r.index.ids
+    vectors = r.index.reconstruct(ids)
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    Q = r.query_encoder.encode(qs[:n_queries])
+    _, exact = flat.search(Q, K)
+    got = r.index.search(Q, K).ids
+    ws.close()
+    hits = sum(len(set(ids[e].tolist()) & set(g.tolist())) for e, g in zip(exact, got))
+    return hits / (len(Q) * K)
+
+
+# ----------------------------------------------------------------------------- main
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--stores", default="sqlite,postgresql")
+    ap.add_argument("--items", default="2000,100000", help="pool sizes (labeled items), comma-separated")
+    ap.add_argument("--clients", default="1,16")
+    ap.add_argument("--workers", default="1", help="uvicorn worker counts to measure, comma-separated")
+    ap.add_argument("--seconds", type=float, default=20.0, help="load per row (and per kernel figure)")
+    ap.add_argument("--index", default="auto", help="index kind: auto (flat up to 200k), flat or hnsw")
+    ap.add_argument("--soak", type=float, default=0.0, help="then run 16 clients this many seconds, sampling RSS")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        key, queries, lib_p50 = build_pool(home, args.n)
-        port = free_port()
-        env = {**os.environ, "FEWSHOT_HOME": str(home)}
-        server = start_server(port, env)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            asyncio.run(load(url, key, queries, 50, 1))  # warm-up: loads the model and the index
-            lat1, err1, wall1 = asyncio.run(load(url, key, queries, 300, 1))
-            lat, err, wall = asyncio.run(load(url, key, queries, args.requests, args.concurrency))
-        finally:
-            server.terminate()
-            server.wait(10)
-    lat1.sort()
-    lat.sort()
-    p = lambda xs, q: 1000 * xs[int(q * (len(xs) - 1))]  # noqa: E731
+    qs = queries()
+    print(f"{len(qs)} distinct queries; k={K}; {os.cpu_count()} cores; client and server on this machine\n")
+    rows = []
+    for store in args.stores.split(","):
+        for n in [int(x) for x in args.items.split(",")]:
+            with tempfile.TemporaryDirectory() as tmp:
+                home = Path(tmp)
+                db_url = postgres_database(f"fewshot_bench_api_{n}") if store == "postgresql" else None
+                built = build_pool(home, n, db_url, args.index)
+                print(
+                    f"[{store} {n:,}] ingest {built['ingest_s']:.1f} s, index ({args.index}) {built['index_s']:.1f} s"
+                )
+                if args.index == "hnsw":
+                    print(f"[{store} {n:,}] recall@{K} of the HNSW index vs exact: {recall_at_k(home, db_url, qs):.3f}")
+                kern = kernel(home, db_url, qs, args.seconds / 2)
+                print(
+                    f"[{store} {n:,}] kernel ({kern['encoder']}): p50 {kern['p50_ms']:.1f} ms, "
+                    f"{kern['rps1']:.1f}/s on 1 core, {kern['rps2']:.1f}/s on 2; PyTorch kernel p50 "
+                    f"{kern['torch_p50_ms']:.1f} ms ({kern['torch_rps1']:.1f}/s on 1 core)"
+                )
+                env = {**os.environ, "FEWSHOT_HOME": str(home)}
+                if db_url:
+                    env["FEWSHOT_DATABASE_URL"] = db_url
+                for workers in [int(x) for x in args.workers.split(",")]:
+                    port = free_port()
+                    server = start_server(port, env, workers)
+                    url = f"http://127.0.0.1:{port}"
+                    answered, used = 0, 0
+                    try:
+                        warm = asyncio.run(load(url, built["key"], qs, 0, 3, 4, server.pid))
+                        answered += len(warm.latencies) - warm.errors
+                        used = len(warm.latencies)
+                        for c in [int(x) for x in args.clients.split(",")]:
+                            res = asyncio.run(load(url, built["key"], qs, used, args.seconds, c, server.pid))
+                            used += len(res.latencies)
+                            answered += len(res.latencies) - res.errors
+                            rps = len(res.latencies) / res.wall
+                            row = dict(
+                                store=store,
+                                n=n,
+                                workers=workers,
+                                clients=c,
+                                rps=rps,
+                                errors=res.errors,
+                                p50=pct(res.latencies, 0.5),
+                                p95=pct(res.latencies, 0.95),
+                                p99=pct(res.latencies, 0.99),
+                                cpu_ms=1000 * res.cpu / max(1, len(res.latencies)),
+                                rss=rss_mb(server.pid),
+                                k1=rps / kern["rps1"],
+                                k2=rps / kern["rps2"],
+                                p50k=pct(res.latencies, 0.5) / kern["p50_ms"],
+                            )
+                            rows.append(row)
+                            print(
+                                f"[{store} {n:,}] {workers} worker(s), {c:2d} client(s): {rps:6.1f} req/s  p50 {row['p50']:6.1f}"
+                                f"  p95 {row['p95']:6.1f}  p99 {row['p99']:6.1f} ms  cpu {row['cpu_ms']:5.1f} ms/req  "
+                                f"RSS {row['rss']:5.0f} MB  errors {res.errors}"
+                            )
+                        if args.soak and workers == int(args.workers.split(",")[0]):
+                            soak(url, built["key"], qs, used, args.soak, server.pid, home)
+                    finally:
+                        server.terminate()
+                        server.wait(60)
+                    logged = prompt_log_rows(home, db_url)
+                    print(f"[{store} {n:,}] prompt log rows after a clean stop: {logged:,} (answered {answered:,})")
+                print(f"[{store} {n:,}] vectors + index + model on disk: {footprint_mb(home):.0f} MB\n")
+    print_table(rows)
+
+
+def soak(url: str, key: str, qs: list[str], start: int, seconds: float, pid: int, home: Path) -> None:
+    """16 clients for ``seconds``, RSS sampled every 10 s; prints the samples and the slope."""
+    import numpy as np
+
+    samples: list[tuple[float, float]] = []
+    t0 = time.perf_counter()
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(10):
+            samples.append((time.perf_counter() - t0, rss_mb(pid)))
+
+    th = threading.Thread(target=sample)
+    th.start()
+    res = asyncio.run(load(url, key, qs, start, seconds, 16, pid))
+    done.set()
+    th.join()
+    t, m = np.array(samples).T
+    half = t >= t[-1] / 2
+    slope = np.polyfit(t[half], m[half], 1)[0] * 60
     print(
-        f"HTTP, 1 client       : p50 {p(lat1, 0.5):6.1f} ms   p99 {p(lat1, 0.99):6.1f} ms   "
-        f"{len(lat1) / wall1:6.1f} req/s   errors {err1}   (targets: p50 < 15 ms, p99 < 50 ms)"
+        f"soak {seconds:.0f} s, 16 clients: {len(res.latencies) / res.wall:.1f} req/s, errors {res.errors}; RSS "
+        f"{m[0]:.0f} MB at {t[0]:.0f} s -> {m[-1]:.0f} MB at {t[-1]:.0f} s; slope over the second half "
+        f"{slope:+.2f} MB/min"
     )
+
+
+def print_table(rows: list[dict]) -> None:
     print(
-        f"HTTP, {args.concurrency} clients     : p50 {p(lat, 0.5):6.1f} ms   p99 {p(lat, 0.99):6.1f} ms   "
-        f"{len(lat) / wall:6.1f} req/s   errors {err}   (target: >= 100 req/s, 0 errors)"
+        "| store | items | workers | clients | req/s | p50 ms | p95 ms | p99 ms | CPU ms/req | RSS MB | vs kernel 1 core | vs kernel 2 cores | p50 / kernel p50 |"
     )
-    print(f"ratio HTTP p50 (1 client) / library p50: {p(lat1, 0.5) / (1000 * lib_p50):.2f}")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['store']} | {r['n']:,} | {r['workers']} | {r['clients']} | {r['rps']:.1f} | {r['p50']:.1f} | "
+            f"{r['p95']:.1f} | {r['p99']:.1f} | {r['cpu_ms']:.1f} | {r['rss']:.0f} | {r['k1']:.2f}x | {r['k2']:.2f}x | "
+            f"{r['p50k']:.2f} |"
+        )
 
 
 if __name__ == "__main__":
