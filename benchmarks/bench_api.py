@@ -157,7 +157,9 @@ def kernel(home: Path, db_url: str | None, qs: list[str], seconds: float) -> dic
             th.join()
         return len(lat) / (time.perf_counter() - t0), lat
 
+    cpu0 = time.process_time()
     rps1, lat1 = run(1)
+    cpu_ms = 1000 * (time.process_time() - cpu0) / len(lat1)
     rps2, _ = run(2)
     torch_enc = SentenceEncoder(ws.ctx.embedder(ws.pools.get("big").embedding_model).model, name="torch", n_threads=1)
     rps_torch, lat_torch = run(1, torch_enc)
@@ -165,6 +167,7 @@ def kernel(home: Path, db_url: str | None, qs: list[str], seconds: float) -> dic
     return {
         "encoder": type(encoder).__name__,
         "p50_ms": 1000 * statistics.median(lat1),
+        "cpu_ms": cpu_ms,
         "rps1": rps1,
         "rps2": rps2,
         "torch_p50_ms": 1000 * statistics.median(lat_torch),
@@ -334,7 +337,7 @@ def main() -> None:
                     print(f"[{store} {n:,}] recall@{K} of the HNSW index vs exact: {recall_at_k(home, db_url, qs):.3f}")
                 kern = kernel(home, db_url, qs, args.seconds / 2)
                 print(
-                    f"[{store} {n:,}] kernel ({kern['encoder']}): p50 {kern['p50_ms']:.1f} ms, "
+                    f"[{store} {n:,}] kernel ({kern['encoder']}): p50 {kern['p50_ms']:.1f} ms, CPU {kern['cpu_ms']:.1f} ms, "
                     f"{kern['rps1']:.1f}/s on 1 core, {kern['rps2']:.1f}/s on 2; PyTorch kernel p50 "
                     f"{kern['torch_p50_ms']:.1f} ms ({kern['torch_rps1']:.1f}/s on 1 core)"
                 )
@@ -370,6 +373,7 @@ def main() -> None:
                                 k1=rps / kern["rps1"],
                                 k2=rps / kern["rps2"],
                                 p50k=pct(res.latencies, 0.5) / kern["p50_ms"],
+                                cpuk=1000 * res.cpu / max(1, len(res.latencies)) / kern["cpu_ms"],
                             )
                             rows.append(row)
                             print(
@@ -378,7 +382,7 @@ def main() -> None:
                                 f"RSS {row['rss']:5.0f} MB  errors {res.errors}"
                             )
                         if args.soak and workers == int(args.workers.split(",")[0]):
-                            soak(url, built["key"], qs, used, args.soak, server.pid, home)
+                            answered += soak(url, built["key"], qs, used, args.soak, server.pid)
                     finally:
                         server.terminate()
                         server.wait(60)
@@ -388,8 +392,9 @@ def main() -> None:
     print_table(rows)
 
 
-def soak(url: str, key: str, qs: list[str], start: int, seconds: float, pid: int, home: Path) -> None:
-    """16 clients for ``seconds``, RSS sampled every 10 s; prints the samples and the slope."""
+def soak(url: str, key: str, qs: list[str], start: int, seconds: float, pid: int) -> int:
+    """16 clients for ``seconds``, RSS sampled every 10 s; prints the first and last samples and
+    the slope over the second half; returns the number of answered requests."""
     import numpy as np
 
     samples: list[tuple[float, float]] = []
@@ -413,18 +418,19 @@ def soak(url: str, key: str, qs: list[str], start: int, seconds: float, pid: int
         f"{m[0]:.0f} MB at {t[0]:.0f} s -> {m[-1]:.0f} MB at {t[-1]:.0f} s; slope over the second half "
         f"{slope:+.2f} MB/min"
     )
+    return len(res.latencies) - res.errors
 
 
 def print_table(rows: list[dict]) -> None:
     print(
         "| store | items | workers | clients | req/s | p50 ms | p95 ms | p99 ms | CPU ms/req | RSS MB | vs kernel 1 core | vs kernel 2 cores | p50 / kernel p50 |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['store']} | {r['n']:,} | {r['workers']} | {r['clients']} | {r['rps']:.1f} | {r['p50']:.1f} | "
             f"{r['p95']:.1f} | {r['p99']:.1f} | {r['cpu_ms']:.1f} | {r['rss']:.0f} | {r['k1']:.2f}x | {r['k2']:.2f}x | "
-            f"{r['p50k']:.2f} |"
+            f"{r['p50k']:.2f} | {r['cpuk']:.2f} |"
         )
 
 

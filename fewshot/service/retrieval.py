@@ -171,6 +171,13 @@ class RetrievalService:
             return pool_id, version, [self._batcher(r).submit((vector, k))]
         return pool_id, version, r.retrieve(list(queries), k, filter=filter)
 
+    def batch_stats(self) -> dict[str, int]:
+        """``searches`` (FAISS calls) and ``queries`` (single-query searches they answered) of the
+        indexes loaded now: queries / searches is the mean batch size under the current load."""
+        with self._lock:
+            batchers = list(self._batchers.values())
+        return {"searches": sum(b.batches for b in batchers), "queries": sum(b.items for b in batchers)}
+
     def _batcher(self, r: DenseRetriever) -> MicroBatcher[tuple[np.ndarray, int], list[Demo]]:
         """The `MicroBatcher` of one loaded dense index: ``(query vector (1, dim), k) -> demos``."""
         with self._lock:

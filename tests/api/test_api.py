@@ -186,11 +186,25 @@ class _Broken:
         raise RuntimeError("secret internal detail")
 
 
-def test_metrics_count_requests(client):
+def test_metrics_count_requests(client, data_slice):
     client.get("/pools")
     text = client.get("/metrics").text
     assert 'fewshot_requests_total{method="GET",route="/v1/pools",status="200"}' in text
     assert "fewshot_request_seconds_bucket" in text
+    _seed_pool(client, data_slice, "metered", n=30, labels=True)
+    assert client.post("/pools/metered/index").status_code == 200
+    before = _counter(client.get("/metrics").text, "fewshot_search_queries_total")
+    for query in ("a fine film", "a dull one"):
+        assert client.post("/prompts", json={"pool": "metered", "query": query, "k": 2}).status_code == 200
+    text = client.get("/metrics").text
+    assert _counter(text, "fewshot_search_queries_total") == before + 2  # each prompt's search, batched
+    assert 1 <= _counter(text, "fewshot_search_calls_total") <= before + 2
+    assert 'route="/v1/prompts",status="200"' in text
+
+
+def _counter(text: str, name: str) -> float:
+    (line,) = [x for x in text.splitlines() if x.startswith(name + " ")]
+    return float(line.split()[1])
 
 
 def test_openapi_has_examples(server):

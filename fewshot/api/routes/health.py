@@ -31,15 +31,19 @@ def ready(ws: WorkspaceDep, response: Response) -> dict[str, Any]:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics(request: Request, _key: KeyDep) -> Response:
-    """200 with request counts and latencies per route, and the job queue length (text format);
-    401 without a valid key."""
-    logs = request.app.state.workspace.ctx.prompt_log_stats()
+    """200 with request counts and latencies per route, the job queue length, prompt-log and
+    search-batching counters (text format; queries / calls is the mean search batch); 401 without
+    a valid key."""
+    ws = request.app.state.workspace
+    logs, batches = ws.ctx.prompt_log_stats(), ws.retrieval.batch_stats()
     body = request.app.state.metrics.render(
         {
             "fewshot_jobs_queued": request.app.state.jobs.queued,
             "fewshot_prompt_logs_queued": logs["queued"],
             "fewshot_prompt_logs_dropped_total": logs["dropped"],
             "fewshot_prompt_logs_failed_total": logs["failed"],
+            "fewshot_search_calls_total": batches["searches"],
+            "fewshot_search_queries_total": batches["queries"],
         }
     )
     return Response(body, media_type="text/plain; version=0.0.4")
