@@ -142,6 +142,10 @@ class TiktokenCounter:
         return self.encoding.decode(ids[: max(max_tokens, 0)])
 
 
+#: Piece lengths whose approximate cost is precomputed (longer pieces are computed each time).
+_LENGTH_TABLE = 128
+
+
 class ApproxTokenCounter:
     """A tokenizer-free estimate that errs high.
 
@@ -164,12 +168,21 @@ class ApproxTokenCounter:
             )
         self.chars_per_token = chars_per_token
         self.name = f"approx:{chars_per_token:g}"
+        # cost by piece length, so that counting a prompt is two C-level maps instead of a Python
+        # call per word (a prompt has hundreds of pieces; this runs on every request)
+        self._by_length = [self._cost_of_length(n) for n in range(_LENGTH_TABLE)]
+
+    def _cost_of_length(self, n: int) -> int:
+        return max(1, math.ceil(n / self.chars_per_token))
 
     def _cost(self, piece: str) -> int:
-        return max(1, math.ceil(len(piece) / self.chars_per_token))
+        return self._cost_of_length(len(piece))
 
     def count(self, text: str) -> int:
-        return sum(self._cost(p) for p in self._PIECE.findall(text))
+        lengths = list(map(len, self._PIECE.findall(text)))
+        if lengths and max(lengths) >= _LENGTH_TABLE:
+            return sum(map(self._cost_of_length, lengths))
+        return sum(map(self._by_length.__getitem__, lengths))
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         return [self.count(t) for t in texts]

@@ -276,6 +276,7 @@ class PoolService(PoolTemplates):
             progress=progress,
             source=source,
         )
+        self.ctx.changed()  # new labels change the derived default template
         if prompt_template is not None:
             self.set_prompt_template(pool, prompt_template)
         return report
@@ -307,9 +308,11 @@ class PoolService(PoolTemplates):
                 create=create,
                 embedding_model=None,
             )
-            return ingest_records(
+            report = ingest_records(
                 s, p, records, mapping=mapping, on_conflict=on_conflict, keep_duplicates=keep_duplicates
             )
+        self.ctx.changed()  # new labels change the derived default template
+        return report
 
     # ------------------------------------------------------------------ examples
     def list_examples(
