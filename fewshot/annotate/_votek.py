@@ -51,6 +51,7 @@ from fewshot.annotate._base import (
 )
 from fewshot.annotate._graph import KnnGraph, build_knn_graph, reverse_edges
 from fewshot.annotate._graph_exact import canonical_ip
+from fewshot.annotate._knapsack import Affordable, CostBudget
 from fewshot.annotate._ragged import gather_ranges
 from fewshot.exceptions import InvalidInputError
 
@@ -131,8 +132,11 @@ class _VoteGreedy:
         if edges.shape[0] == 0:
             return np.zeros(cand.shape[0], dtype=np.float64)
         v = self.voters[edges]
-        weights = self._table[self.t[v]]
-        weights[self.in_L[v]] = 0.0  # x + 0.0 == x: skipping and adding zero agree exactly
+        in_L = self.in_L[v]
+        # a voter in L keeps counting its neighbours' picks, so its t may pass the weight table
+        # (grown for live voters only); its weight is zero anyway
+        weights = self._table[np.where(in_L, 0, self.t[v])]
+        weights[in_L] = 0.0  # x + 0.0 == x: skipping and adding zero agree exactly
         local = np.repeat(np.arange(cand.shape[0]), lengths)
         return np.bincount(local, weights=weights, minlength=cand.shape[0])
 
@@ -232,6 +236,62 @@ class _VoteGreedy:
                 progress(done + i + 1, total)
         if progress is not None:
             progress(done + len(picks), total)
+        return picks, scores
+
+    # -- under a cost budget ------------------------------------------------------------------
+    def best_per_cost(self, costs: np.ndarray) -> tuple[int, float] | None:
+        """The candidate of largest ``score / cost`` and its score; None when none is left.
+
+        ``costs`` are normalised (the cheapest candidate costs 1.0), so a score's error bound is
+        also a bound on its ratio's: the candidates within ``tol`` of the best approximate ratio
+        are re-summed exactly, as in `best`, and ties go to the visiting order. With every cost
+        1.0 the ratios are the scores bit for bit and this is `best`.
+        """
+        if self._drift > _RESYNC_TOL:
+            self._resync()
+        ratio = self.approx / costs
+        m = float(ratio.max())
+        if m == -np.inf:
+            return None
+        tol = 2.0 * (self._drift + self._sum_error) + 4.0 * float(np.spacing(abs(m)))
+        cand = np.flatnonzero(ratio >= m - tol)
+        exact = self.exact_scores(cand)
+        per_cost = exact / costs[cand]
+        top = per_cost.max()
+        tied = np.flatnonzero(per_cost == top)
+        j = int(tied[np.argmin(self.visit_rank[cand[tied]])])
+        return int(cand[j]), float(exact[j])
+
+    def run_cost(self, cb: CostBudget, progress: ProgressCallback | None = None) -> tuple[list[int], list[float]]:
+        """The cost-benefit greedy: the affordable candidate of largest score per unit cost,
+        until no item fits. Items that no longer fit leave the candidates for good (the room
+        only shrinks). When no candidate with an unselected voter is left, the remaining items
+        are taken in visiting order, each if it fits (as `run` appends them)."""
+        aff = Affordable(cb)
+        costs = cb.costs
+        total = cb.max_items()
+        picks: list[int] = []
+        scores: list[float] = []
+        while True:
+            self.approx[aff.newly_unaffordable()] = -np.inf
+            nxt = self.best_per_cost(costs)
+            if nxt is None:
+                for u in self.remaining_in_visit_order().tolist():
+                    if aff.fits(u):
+                        self.add(u)
+                        aff.pay(u)
+                        picks.append(u)
+                        scores.append(0.0)
+                break
+            u, score = nxt
+            self.add(u)
+            aff.pay(u)
+            picks.append(u)
+            scores.append(score)
+            if progress is not None:
+                progress(len(picks), max(total, len(picks)))
+        if progress is not None:
+            progress(len(picks), len(picks))
         return picks, scores
 
 
@@ -338,6 +398,19 @@ class VoteK(SelectionStrategy):
         for u in labeled.tolist():
             greedy.add(u)
         picks, scores = greedy.run(budget, progress)
+        return Selection(
+            np.asarray(picks, dtype=np.int64), np.asarray(scores, dtype=np.float64), self.name, json_params(params)
+        )
+
+    def _select_cost(self, Z, cb, labeled, seed, progress, params) -> Selection:
+        """The cost-benefit rule over vote-k's discounted scores: the affordable item of largest
+        score per unit cost, until no item fits (SPEC section 7). Scores are the vote-k scores."""
+        graph = self._graph(Z, params, progress)
+        greedy = _VoteGreedy(graph, params["rho"], Z)
+        for u in labeled.tolist():
+            greedy.add(u)
+        picks, scores = greedy.run_cost(cb, progress)
+        params["cost_rule"] = "cost-benefit"
         return Selection(
             np.asarray(picks, dtype=np.int64), np.asarray(scores, dtype=np.float64), self.name, json_params(params)
         )

@@ -110,3 +110,14 @@ def test_exact_after_resynchronising_running_scores(ref, monkeypatch):
     monkeypatch.setattr(votek_module, "_RESYNC_TOL", 0.0)  # re-sum before every pick
     X = np.random.default_rng(5).normal(size=(300, 8))
     check_same(ref, X, 100, 4)
+
+
+def test_a_budget_near_the_pool_size_after_a_labeled_round_does_not_overrun_the_weight_table():
+    """Regression: voters already in L kept counting picks, so their t passed the weight table that
+    grows for live voters only (IndexError in exact_scores; seen from the console's budget page)."""
+    from fewshot.annotate import select
+
+    X = np.random.default_rng(0).standard_normal((1200, 384)).astype(np.float32)
+    labeled = np.arange(40)
+    sel = select(X, 1000, "votek", labeled=labeled)
+    assert len(set(sel.indices.tolist())) == 1000 and not set(sel.indices.tolist()) & set(labeled.tolist())
