@@ -14,11 +14,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["SearchFn", "canonical_ip", "float32_ip_error", "search_exact"]
+__all__ = ["MARGIN", "SearchFn", "canonical_ip", "float32_ip_error", "search_exact"]
 
 logger = logging.getLogger(__name__)
 
 _MARGIN = 8  # extra candidates fetched beyond k + 1 to resolve near-ties at the boundary
+MARGIN = _MARGIN
 
 SearchFn = Callable[[np.ndarray, int], "tuple[np.ndarray, np.ndarray]"]
 
@@ -48,8 +49,12 @@ def float32_ip_error(X: np.ndarray) -> float:
     return 1.01 * X.shape[1] * 2.0**-24 * max_norm2 + 1e-12
 
 
-def search_exact(search: SearchFn, X, k_eff, block_size, progress, idx_dtype):
+def search_exact(search: SearchFn, X, k_eff, block_size, progress, idx_dtype, first=None):
     """Exhaustive search plus float64 resolution of the near-ties that change the graph.
+
+    ``first(s, q, kf)``, when given, returns the first search of the block starting at row ``s``
+    (computed elsewhere, e.g. on a Ray cluster: `fewshot.annotate._graph_ray`); ``search`` then
+    only serves the rare wider re-searches of near-tie rows.
 
     Positions 0..k_eff of each ranking are needed: position 0 is dropped and 1..k_eff kept.
     Two places can be wrong in float32: which entry is first (ties with position 1) and which
@@ -66,7 +71,7 @@ def search_exact(search: SearchFn, X, k_eff, block_size, progress, idx_dtype):
     for s in range(0, n, block_size):
         q = X[s : s + block_size]
         Kf = min(K1 + _MARGIN, n)
-        D, I = search(q, Kf)
+        D, I = search(q, Kf) if first is None else first(s, q, Kf)
         rows = np.arange(s, s + q.shape[0])
         pending = _ambiguous_rows(D, K1, tol)
         while pending.size:
