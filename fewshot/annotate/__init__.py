@@ -7,11 +7,16 @@ Works on a bare embedding matrix (no database). One entry point::
 
 Methods: ``votek`` (exact reproduction of the research selection), ``votek2`` (two-stage, needs a
 confidence function), ``ideal`` (influence maximisation), ``random``, ``kmeans``, ``facility``.
-:func:`budget_curve` helps choose how many items to pay for.
+:func:`budget_curve` helps choose how many items to pay for. Under a budget in money or minutes
+(``select(vectors, method="ideal", budget_cost=50.0, costs=c)``; costs from :func:`item_costs`)
+every method but ``votek2`` runs its knapsack-constrained, cost-aware variant;
+:func:`cost_budget_curve` helps choose how much to spend.
 """
 
 from fewshot.annotate._base import Selection, SelectionStrategy, prepare_vectors
 from fewshot.annotate._budget import BudgetCurve, budget_curve, plot_budget_curve
+from fewshot.annotate._budget_cost import CostBudgetCurve, cost_budget_curve, default_spends, plot_cost_budget_curve
+from fewshot.annotate._cost import COST_SPEC_FORMS, CostSpec, CostTerm, check_costs, item_costs, parse_cost_spec
 from fewshot.annotate._facility import FacilityLocation
 from fewshot.annotate._graph import KnnGraph, build_knn_graph
 from fewshot.annotate._ideal import Ideal
@@ -39,4 +44,14 @@ __all__ = [
     "budget_curve",
     "BudgetCurve",
     "plot_budget_curve",
+    "cost_budget_curve",
+    "CostBudgetCurve",
+    "default_spends",
+    "plot_cost_budget_curve",
+    "CostSpec",
+    "CostTerm",
+    "COST_SPEC_FORMS",
+    "parse_cost_spec",
+    "item_costs",
+    "check_costs",
 ]

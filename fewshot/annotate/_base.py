@@ -12,11 +12,13 @@ import logging
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from fewshot.annotate._cost import check_costs
+from fewshot.annotate._knapsack import CostBudget
 from fewshot.exceptions import InvalidInputError
 
 __all__ = ["Selection", "SelectionStrategy", "ProgressCallback", "prepare_vectors"]
@@ -47,6 +49,8 @@ class Selection:
     influence : float or None
         For IDEAL, a duplicate-free Monte-Carlo estimate of the influence of the chosen set
         together with ``labeled``; ``None`` for the other methods.
+    total_cost : float or None
+        Sum of the chosen items' costs when costs were given; ``None`` otherwise.
     """
 
     indices: np.ndarray
@@ -54,6 +58,7 @@ class Selection:
     method: str
     params: dict[str, Any] = field(default_factory=dict)
     influence: float | None = None
+    total_cost: float | None = None
 
     def __len__(self) -> int:
         return int(self.indices.shape[0])
@@ -66,6 +71,7 @@ class Selection:
             "indices": self.indices.tolist(),
             "scores": self.scores.tolist(),
             "influence": self.influence,
+            "total_cost": self.total_cost,
         }
 
 
@@ -85,19 +91,21 @@ class SelectionStrategy:
     def select(
         self,
         X: Any,
-        budget: int,
+        budget: int | None = None,
         *,
         labeled: Iterable[int] | None = None,
         seed: int | None = None,
         progress: ProgressCallback | None = None,
+        budget_cost: float | None = None,
+        costs: Any = None,
     ) -> Selection:
-        """Choose ``budget`` rows of ``X`` to annotate.
+        """Choose ``budget`` rows of ``X`` to annotate, or rows whose costs fit ``budget_cost``.
 
         Parameters
         ----------
         X : array-like of shape (n_examples, dim)
             Embeddings of the unlabeled pool, one row per item; converted once to float32.
-        budget : int
+        budget : int, optional
             Number of items to choose, ``0 < budget <= n_examples - len(labeled)``.
         labeled : iterable of int, optional
             Row numbers already annotated (an earlier round). They count as selected.
@@ -105,18 +113,56 @@ class SelectionStrategy:
             Seed of the method's random generator (``None`` means 0: results are reproducible).
         progress : callable, optional
             ``progress(done, total)`` callback.
+        budget_cost : float, optional
+            A budget in cost units instead of ``budget`` (exactly one of the two): the chosen
+            rows' ``costs`` sum to at most ``budget_cost`` (SPEC section 7). With all costs equal
+            to ``c`` the selection is the count-based one with ``budget = floor(budget_cost / c)``.
+        costs : array-like of shape (n_examples,), optional
+            Cost of each row (finite, > 0; labeled rows are not read). Required with
+            ``budget_cost``; with ``budget`` it only fills ``Selection.total_cost``.
         """
         Z = prepare_vectors(X, center=self.center)
         n = Z.shape[0]
         labeled_arr = check_labeled(labeled, n)
-        budget = check_budget(budget, n, len(labeled_arr))
+        if (budget is None) == (budget_cost is None):
+            raise InvalidInputError("give exactly one of budget (a count) and budget_cost (a total cost)")
+        raw = None if costs is None else check_costs(costs, n, skip=labeled_arr)
         seed = check_seed(seed)
+        if budget_cost is not None:
+            if raw is None:
+                raise InvalidInputError("budget_cost needs costs: one cost per row of vectors")
+            if not self.supports_cost_budget():
+                raise InvalidInputError(f"method {self.name!r} does not support a cost budget (budget_cost)")
+            cb = CostBudget.build(raw, budget_cost, labeled_arr)
+            params = self._check_params(n)
+            params["seed"] = seed
+            params["budget_cost"] = cb.budget_cost
+            logger.debug("%s: n=%d budget_cost=%g labeled=%d", self.name, n, cb.budget_cost, len(labeled_arr))
+            sel = self._select_cost(Z, cb, labeled_arr, seed, progress, params)
+            total = cb.spent(sel.indices)
+            sel.params["total_cost"] = total
+            return replace(sel, total_cost=total)
+        budget = check_budget(budget, n, len(labeled_arr))
         params = self._check_params(n)
         params["seed"] = seed
         logger.debug(
             "%s: n=%d dim=%d budget=%d labeled=%d params=%s", self.name, n, Z.shape[1], budget, len(labeled_arr), params
         )
-        return self._select(Z, budget, labeled_arr, seed, progress, params)
+        sel = self._select(Z, budget, labeled_arr, seed, progress, params)
+        if raw is None:
+            return sel
+        total = float(raw[sel.indices].sum())
+        sel.params["total_cost"] = total
+        return replace(sel, total_cost=total)
+
+    @classmethod
+    def supports_cost_budget(cls) -> bool:
+        """Whether the method selects under a cost budget: it defines ``_select_cost`` at least
+        as far down the class tree as its ``_select`` (a subclass that changes ``_select`` only,
+        such as two-stage vote-k, does not inherit its parent's cost-aware path)."""
+        owner_select = next(k for k in cls.__mro__ if "_select" in vars(k))
+        owner_cost = next(k for k in cls.__mro__ if "_select_cost" in vars(k))
+        return owner_cost is not SelectionStrategy and issubclass(owner_cost, owner_select)
 
     def get_params(self) -> dict[str, Any]:
         """The settings given to ``__init__``."""
@@ -140,6 +186,18 @@ class SelectionStrategy:
         progress: ProgressCallback | None,
         params: dict[str, Any],
     ) -> Selection:
+        raise NotImplementedError
+
+    def _select_cost(
+        self,
+        Z: np.ndarray,
+        cb: CostBudget,
+        labeled: np.ndarray,
+        seed: int,
+        progress: ProgressCallback | None,
+        params: dict[str, Any],
+    ) -> Selection:
+        """Select under the cost budget ``cb`` (the same clean inputs as `_select`)."""
         raise NotImplementedError
 
 

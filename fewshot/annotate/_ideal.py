@@ -48,10 +48,12 @@ from fewshot.annotate._diffusion import (
     RRSets,
     cascade_model,
     greedy_max_coverage,
+    knapsack_max_coverage,
     sample_rr_sets,
     simulate_spread,
 )
 from fewshot.annotate._graph import build_knn_graph
+from fewshot.annotate._knapsack import GreedyRun, best_of
 
 __all__ = ["Ideal", "imm_set_count"]
 
@@ -138,6 +140,40 @@ class Ideal(SelectionStrategy):
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
         n = Z.shape[0]
+        model, rr, scale, rng_mc = self._rr_sets(Z, budget, labeled, seed, progress, params)
+        picks, gains, covered = greedy_max_coverage(rr, n, budget, labeled)
+        influence = self._finish(model, rr, labeled, picks, covered, rng_mc, params)
+        if progress is not None:
+            progress(budget, budget)
+        return Selection(picks, gains.astype(np.float64) * scale, self.name, json_params(params), influence)
+
+    def _select_cost(self, Z, cb, labeled, seed, progress, params) -> Selection:
+        """Best of the cost-benefit greedy, the unit-cost greedy and the best single affordable
+        item on the RR-set coverage (SPEC section 7). IMM sizes its sample for the most items
+        the budget buys (the count-based budget when all costs are equal)."""
+        n = Z.shape[0]
+        count = min(cb.max_items(), n - labeled.shape[0])
+        model, rr, scale, rng_mc = self._rr_sets(Z, count, labeled, seed, progress, params)
+        runs = []
+        for rule in ("cost-benefit", "unit-cost"):
+            picks, gains, covered = knapsack_max_coverage(rr, n, cb.costs, cb.limit, labeled, rule=rule)
+            runs.append(GreedyRun(rule, picks, gains, float(covered)))
+        # best single: the largest coverage gain over labeled among the rows that fit on their own
+        picks1, gains1, covered1 = knapsack_max_coverage(
+            rr, n, np.where(cb.costs <= cb.limit, 1.0, np.inf), 1.0, labeled, rule="unit-cost"
+        )
+        runs.append(GreedyRun("best-single", picks1, gains1, float(covered1)))
+        best = best_of(runs)
+        params["cost_rule"] = best.rule
+        influence = self._finish(model, rr, labeled, best.picks, int(best.value), rng_mc, params)
+        if progress is not None:
+            progress(count, count)
+        return Selection(best.picks, best.gains.astype(np.float64) * scale, self.name, json_params(params), influence)
+
+    def _rr_sets(self, Z, budget, labeled, seed, progress, params):
+        """The cascade model, the RR sets (IMM's count for ``budget`` seeds, or ``n_rr_sets``),
+        ``n / count`` and the Monte-Carlo generator."""
+        n = Z.shape[0]
         graph = build_knn_graph(
             Z,
             params["k"],
@@ -147,6 +183,7 @@ class Ideal(SelectionStrategy):
             device=params["device"],
             progress=progress,
         )
+        params.update(k_used=graph.k, exact_graph=graph.exact)
         model = cascade_model(graph, min_similarity=params["min_similarity"])
         rng_rr, rng_mc = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         if params["n_rr_sets"] is not None:
@@ -156,24 +193,23 @@ class Ideal(SelectionStrategy):
             theta, rr = imm_set_count(
                 model, budget, labeled, params["epsilon"], rng_rr, max_sets=params["max_rr_sets"], progress=progress
             )
-        picks, gains, covered = greedy_max_coverage(rr, n, budget, labeled)
-        scale = n / rr.count
+        return model, rr, n / rr.count, rng_mc
+
+    @staticmethod
+    def _finish(model, rr, labeled, picks, covered, rng_mc, params) -> float | None:
+        """Record the RR statistics and return the Monte-Carlo influence of ``labeled + picks``."""
+        scale = model.n / rr.count
         params.update(
-            k_used=graph.k,
-            exact_graph=graph.exact,
             rr_sets=int(rr.count),
             rr_mean_size=float(rr.total_size / max(rr.count, 1)),
             rr_influence=float(covered * scale),
         )
-        influence = None
-        if params["n_mc"] > 0:
-            seeds = np.concatenate([labeled, picks])
-            spread = simulate_spread(model, seeds, params["n_mc"], rng_mc)
-            influence = float(spread.mean())
-            params["influence_stderr"] = float(spread.std(ddof=1) / math.sqrt(len(spread))) if len(spread) > 1 else 0.0
-        if progress is not None:
-            progress(budget, budget)
-        return Selection(picks, gains.astype(np.float64) * scale, self.name, json_params(params), influence)
+        if params["n_mc"] <= 0:
+            return None
+        seeds = np.concatenate([labeled, picks])
+        spread = simulate_spread(model, seeds, params["n_mc"], rng_mc)
+        params["influence_stderr"] = float(spread.std(ddof=1) / math.sqrt(len(spread))) if len(spread) > 1 else 0.0
+        return float(spread.mean())
 
 
 def imm_set_count(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -105,3 +106,75 @@ class KMeansSelection(SelectionStrategy):
                 if progress is not None:
                     progress(i + 1, budget)
         return Selection(picks, sizes[order].astype(np.float64), self.name, json_params(params))
+
+    def _select_cost(self, Z, cb, labeled, seed, progress, params) -> Selection:
+        """k-means with as many centroids as the budget buys at the mean cost of the free items;
+        centroids are visited as in `_select`, and each takes, among its nearest free items
+        that still fit, the one of largest ``(1 + cosine) / cost`` (ties: the nearer, then
+        FAISS's order). Budget left after one pass over the centroids buys further passes,
+        until no item fits. With equal costs: the count-based selection."""
+        import faiss
+
+        n, d = Z.shape
+        free_costs = cb.costs[cb.free]
+        n_clusters = int(min(free_costs.shape[0], max(1, math.floor(cb.limit / float(free_costs.mean())))))
+        params["n_clusters"] = n_clusters
+        costs = cb.costs
+        with faiss_threads(params["n_threads"]):
+            km = faiss.Kmeans(
+                d,
+                n_clusters,
+                niter=params["n_iter"],
+                seed=seed,
+                spherical=True,
+                nredo=params["n_init"],
+                verbose=False,
+                min_points_per_centroid=1,
+                max_points_per_centroid=params["max_points_per_centroid"],
+            )
+            km.train(Z)
+            centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+            _, assign = km.index.search(Z, 1)
+            sizes = np.bincount(assign[:, 0], minlength=n_clusters)
+            order = np.argsort(-sizes, kind="stable")
+            index = faiss.IndexFlatIP(d)
+            index.add(Z)
+            taken = ~cb.free.copy()
+            spent = 0.0
+            cheapest = float(free_costs.min())
+            picks: list[int] = []
+            scores: list[float] = []
+            depth = min(n, 16)
+            sims, near = index.search(centroids[order], depth)
+            while spent + cheapest <= cb.limit:
+                before = len(picks)
+                for i, c in enumerate(order.tolist()):
+                    room = cb.limit - spent
+                    sim, row = sims[i], near[i]
+                    ok = (row >= 0) & ~taken[np.maximum(row, 0)] & (costs[np.maximum(row, 0)] <= room)
+                    look = depth
+                    while not ok.any() and look < n:  # nothing near fits: look further
+                        look = min(n, look * 4)
+                        s2, r2 = index.search(centroids[c : c + 1], look)
+                        sim, row = s2[0], r2[0]
+                        ok = (row >= 0) & ~taken[np.maximum(row, 0)] & (costs[np.maximum(row, 0)] <= room)
+                    if not ok.any():
+                        continue
+                    pos = np.flatnonzero(ok)
+                    s64 = sim[pos].astype(np.float64)
+                    ratio = (1.0 + s64) / costs[row[pos]]
+                    best = int(pos[np.lexsort((pos, -s64, -ratio))[0]])
+                    u = int(row[best])
+                    picks.append(u)
+                    scores.append(float(sizes[c]))
+                    taken[u] = True
+                    spent += float(costs[u])
+                    if progress is not None:
+                        progress(len(picks), max(n_clusters, len(picks)))
+                    if spent + cheapest > cb.limit:
+                        break
+                if len(picks) == before:
+                    break
+        return Selection(
+            np.asarray(picks, dtype=np.int64), np.asarray(scores, dtype=np.float64), self.name, json_params(params)
+        )

@@ -35,3 +35,25 @@ class RandomSelection(SelectionStrategy):
         if progress is not None:
             progress(budget, budget)
         return Selection(picks, np.zeros(budget, dtype=np.float64), self.name, json_params(params))
+
+    def _select_cost(self, Z, cb, labeled, seed, progress, params) -> Selection:
+        """The same permutation, taking each row that still fits, until none does (equal costs:
+        its first ``floor(budget_cost / c)`` rows, the count-based selection)."""
+        free = cb.free
+        candidates = np.flatnonzero(free)
+        rng = np.random.default_rng(seed)
+        order = candidates[rng.permutation(candidates.shape[0])]
+        costs = cb.costs[order]
+        cheapest = float(costs.min())
+        picks: list[int] = []
+        spent = 0.0
+        for u, c in zip(order.tolist(), costs.tolist()):
+            if spent + c <= cb.limit:
+                picks.append(u)
+                spent += c
+                if spent + cheapest > cb.limit:
+                    break
+        if progress is not None:
+            progress(len(picks), len(picks))
+        out = np.asarray(picks, dtype=np.int64)
+        return Selection(out, np.zeros(out.shape[0], dtype=np.float64), self.name, json_params(params))

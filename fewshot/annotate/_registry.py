@@ -53,24 +53,28 @@ def get_strategy(name: str, **params: Any) -> SelectionStrategy:
 
 def select(
     vectors: Any,
-    budget: int,
+    budget: int | None = None,
     method: str = "votek",
     *,
     labeled: Iterable[int] = (),
     seed: int = 0,
     center: bool = True,
     progress: ProgressCallback | None = None,
+    budget_cost: float | None = None,
+    costs: Any = None,
     **params: Any,
 ) -> Selection:
-    """Choose ``budget`` rows of ``vectors`` to annotate with ``method``.
+    """Choose ``budget`` rows of ``vectors`` to annotate with ``method``, or rows whose ``costs``
+    fit in ``budget_cost``.
 
     Parameters
     ----------
     vectors : array-like of shape (n_examples, dim)
         Embeddings of the pool (finite; converted once to float32). Cosine similarity is used,
         after subtracting the pool mean when ``center`` (the research default).
-    budget : int
+    budget : int, optional
         ``0 < budget <= n_examples - len(labeled)``; ``budget == n_examples`` works.
+        Exactly one of ``budget`` and ``budget_cost``.
     method : str
         A name registered in `STRATEGIES`: ``"votek"``, ``"votek2"``, ``"ideal"``,
         ``"random"``, ``"kmeans"``, ``"facility"`` and any method registered later.
@@ -81,6 +85,13 @@ def select(
     center : bool
     progress : callable, optional
         ``progress(done, total)``.
+    budget_cost : float, optional
+        A total cost instead of a count: the knapsack-constrained selection of SPEC section 7
+        (``votek``, ``ideal``, ``facility``, ``kmeans``, ``random``). With all costs equal to
+        ``c`` it returns the count-based selection for ``floor(budget_cost / c)`` items.
+    costs : array-like of shape (n_examples,), optional
+        Each row's cost (finite, > 0; see `fewshot.annotate.item_costs`). Required with
+        ``budget_cost``; with ``budget`` it only fills ``Selection.total_cost``.
     **params
         Method parameters (``k``, ``rho``, ``confidence``, ``epsilon``, ...).
 
@@ -88,7 +99,7 @@ def select(
     -------
     Selection
         ``indices`` (int64, selection order), ``scores``, ``influence`` (IDEAL), ``method``,
-        ``params``.
+        ``params``, ``total_cost`` (when costs are given).
 
     Examples
     --------
@@ -96,6 +107,11 @@ def select(
     >>> X = np.random.default_rng(0).normal(size=(100, 16))
     >>> select(X, 5, "votek", k=10).indices.shape
     (5,)
+    >>> sel = select(X, method="facility", budget_cost=10.0, costs=np.linspace(1, 3, 100))
+    >>> sel.total_cost <= 10.0
+    True
     """
     strategy = get_strategy(method, center=center, **params)
-    return strategy.select(vectors, budget, labeled=labeled, seed=seed, progress=progress)
+    return strategy.select(
+        vectors, budget, labeled=labeled, seed=seed, progress=progress, budget_cost=budget_cost, costs=costs
+    )

@@ -9,7 +9,7 @@ import typer
 
 from ._help import FewshotTyper
 from ._output import console, echo_json, escape, json_option, table
-from ._params import parse_ints
+from ._params import parse_floats, parse_ints
 from ._progress import progress
 from ._workspace import workspace
 
@@ -18,12 +18,32 @@ __all__ = ["commands"]
 #: Top-level commands (merged into the root app).
 commands = FewshotTyper()
 
+_COST_HELP = (
+    "Annotation cost per item: a constant (2), words:RATE (words:0.5/60 = half a second per word), "
+    "tokens:RATE (approximate tokens), chars:RATE, field:NAME, or a sum (1+words:0.5/60); "
+    "stored on the pool for later rounds."
+)
+
+
+def _cost_spec(cost: str | None, cost_field: str | None) -> str | None:
+    """``--cost`` or ``--cost-field NAME`` (``field:NAME``); both is a usage error."""
+    if cost is not None and cost_field is not None:
+        raise typer.BadParameter("give --cost or --cost-field, not both", param_hint="--cost-field")
+    if cost_field is not None:
+        return f"field:{cost_field.strip()}"
+    return cost
+
 
 @commands.command("select")
 def select_cmd(
     ctx: typer.Context,
     pool: str,
-    budget: int = typer.Option(..., "--budget", "-b", help="How many items to choose."),
+    budget: int | None = typer.Option(None, "--budget", "-b", help="How many items to choose."),
+    budget_cost: float | None = typer.Option(
+        None, "--budget-cost", help="Or: a total annotation cost to spend (in the unit of --cost)."
+    ),
+    cost: str | None = typer.Option(None, "--cost", help=_COST_HELP),
+    cost_field: str | None = typer.Option(None, "--cost-field", help="Read each item's cost from this field."),
     method: str = typer.Option("votek", help="Selection method: {choices:selection}."),
     seed: int = typer.Option(0, help="Random seed (same seed, same pool: same round)."),
     k: int | None = typer.Option(None, help="Neighbours in the graph [default: the method's own]."),
@@ -34,12 +54,17 @@ def select_cmd(
     show: int = typer.Option(10, help="How many picks to print."),
     as_json: bool = json_option("One JSON object: the round with all its items."),
 ) -> None:
-    """Choose BUDGET items of POOL to annotate; stored as the pool's next selection round."""
+    """Choose --budget items of POOL to annotate, or items whose costs fit --budget-cost; stored as
+    the pool's next selection round."""
     params = {} if k is None else {"k": k}
+    if (budget is None) == (budget_cost is None):
+        raise typer.BadParameter("give --budget (items) or --budget-cost (a total cost)", param_hint="--budget")
     with progress(f"select {method}") as bar:
-        rnd = workspace(ctx).select(
+        rnd = workspace(ctx).selection.select(
             pool,
             budget=budget,
+            budget_cost=budget_cost,
+            cost=_cost_spec(cost, cost_field),
             method=method,
             seed=seed,
             center=not no_center,
@@ -51,6 +76,9 @@ def select_cmd(
         echo_json(rnd.to_dict())
         return
     extra = f", influence {rnd.influence:.1f}" if rnd.influence is not None else ""
+    if "total_cost" in rnd.params:
+        of = f" of {rnd.params['budget_cost']:g}" if rnd.params.get("budget_cost") is not None else ""
+        extra += f", total cost {rnd.params['total_cost']:.4g}{of} ({escape(str(rnd.params.get('cost')))})"
     console.print(f"round {rnd.number}: {len(rnd.items)} items selected with {escape(rnd.method)}{extra}")
     table(
         f"first {min(show, len(rnd.items))} of {len(rnd.items)} picks",
@@ -70,9 +98,30 @@ def budget_cmd(
         None, help="Cosine threshold for coverage [default: median 10th-neighbour cosine]."
     ),
     plot: Path = typer.Option(Path("budget.png"), help="PNG file for the curve."),
-    as_json: bool = json_option('One JSON object: {"pool", "method", "threshold", "recommended", "plot", "rows"}.'),
+    cost: str | None = typer.Option(None, "--cost", help="Work in cost units: " + _COST_HELP),
+    cost_field: str | None = typer.Option(None, "--cost-field", help="Work in cost units, read from this field."),
+    spends: str | None = typer.Option(
+        None, help="With a cost: comma-separated spends [default: 10%, 20%, ... 100% of --max-spend]."
+    ),
+    max_spend: float | None = typer.Option(
+        None, help="With a cost: the largest spend [default: median item cost x min(500, items/4)]."
+    ),
+    as_json: bool = json_option(
+        'One JSON object: {"pool", "method", "threshold", "recommended", "plot", "rows"} '
+        '(with a cost also "cost", "steps"; rows hold count_* and cost_* columns per spend).'
+    ),
 ) -> None:
-    """How many items to pay for: coverage and influence against budget, with a recommendation."""
+    """How many items to pay for: coverage and influence against budget, with a recommendation.
+    With --cost or --cost-field: against money or minutes, count-based vs cost-aware selection on
+    the same axis, a recommended spend and what each extra 10% of it buys."""
+    spec = _cost_spec(cost, cost_field)
+    if spec is not None or spends is not None or max_spend is not None:
+        if budgets is not None:
+            raise typer.BadParameter("--budgets counts items; with a cost give --spends", param_hint="--budgets")
+        _spend_curve(
+            ctx, pool, spec, parse_floats(spends, "--spends"), max_spend, method, seed, threshold, plot, as_json
+        )
+        return
     grid = parse_ints(budgets, "--budgets") or None
     with progress(f"budget curve ({method})") as bar:
         curve = workspace(ctx).budget(
@@ -106,6 +155,89 @@ def budget_cmd(
     )
     console.print(
         f"recommended budget: [bold]{curve.recommended}[/] (knee of the coverage curve); plot: {escape(str(plot))}"
+    )
+
+
+def _spend_curve(
+    ctx: typer.Context,
+    pool: str,
+    cost: str | None,
+    spends: list[float] | None,
+    max_spend: float | None,
+    method: str,
+    seed: int,
+    threshold: float | None,
+    plot: Path,
+    as_json: bool,
+) -> None:
+    """``fewshot budget --cost``: the spend curve (`SelectionService.spend_curve`)."""
+    ws = workspace(ctx)
+    with progress(f"spend curve ({method})") as bar:
+        curve = ws.selection.spend_curve(
+            pool,
+            cost=cost,
+            spends=spends or None,
+            max_spend=max_spend,
+            method=method,
+            seed=seed,
+            threshold=threshold,
+            plot=plot,
+            progress=bar,
+        )
+    spec = ws.selection.cost_spec(pool, cost)
+    if as_json:
+        echo_json(
+            {
+                "pool": pool,
+                "method": curve.method,
+                "cost": None if spec is None else spec.text,
+                "threshold": float(curve.threshold),
+                "recommended": float(curve.recommended),
+                "plot": str(plot),
+                "rows": curve.to_rows(),
+                "steps": curve.steps(),
+            }
+        )
+        return
+
+    def infl(x: float | None) -> str:
+        return "" if x is None else f"{x:.1f}"
+
+    table(
+        f"{pool}: spend curve ({method}, cost {spec}, coverage threshold {curve.threshold:.3f})",
+        ["spend", "count: items", "coverage", "influence", "cost-aware: items", "coverage", "influence", ""],
+        [
+            [
+                f"{r['spend']:.4g}",
+                r["count_items"],
+                f"{r['count_coverage']:.3f}",
+                infl(r["count_influence"]),
+                r["cost_items"],
+                f"{r['cost_coverage']:.3f}",
+                infl(r["cost_influence"]),
+                "<- recommended" if r["recommended"] else "",
+            ]
+            for r in curve.to_rows()
+        ],
+    )
+    top = float(curve.spends[-1])
+    table(
+        "what each extra step of spend buys (cost-aware)",
+        ["spend", "step", "+items", "+coverage", "+influence"],
+        [
+            [
+                f"{st['from']:.4g} -> {st['to']:.4g}",
+                f"+{(st['to'] - st['from']) / top:.0%}",
+                st["items"],
+                f"{st['coverage']:+.3f}",
+                infl(st["influence"]),
+            ]
+            for st in curve.steps()
+        ],
+    )
+    console.print(
+        f"recommended spend: [bold]{curve.recommended:.4g}[/] (knee of the cost-aware coverage curve); "
+        f"plot: {escape(str(plot))}"
     )
 
 

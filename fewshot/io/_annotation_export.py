@@ -33,11 +33,15 @@ def to_labelstudio_task(
     allow: Sequence[str] | None = None,
     prediction: tuple[str, float] | None = None,
     control: str = "label",
+    cost: float | None = None,
 ) -> dict[str, Any]:
     """A Label Studio task; ``allow`` the item fields sent (None: all but `GOLD_FIELDS`),
-    ``prediction`` a ``(label, score)`` pre-annotation for the Choices ``control``."""
+    ``prediction`` a ``(label, score)`` pre-annotation for the Choices ``control``, ``cost`` the
+    item's annotation cost (``data.cost``)."""
     data = _scalar_fields(fields, allow)
     data.update({"text": text, "fewshot_id": external_id})
+    if cost is not None:
+        data["cost"] = cost
     task: dict[str, Any] = {"data": data}
     if prediction is not None:
         label, score = prediction
@@ -67,9 +71,13 @@ def to_argilla_record(
     allow: Sequence[str] | None = None,
     prediction: tuple[str, float] | None = None,
     control: str = "label",
+    cost: float | None = None,
 ) -> dict[str, Any]:
-    """An Argilla 2.x record dict; ``prediction`` becomes a suggestion for the ``control`` question."""
+    """An Argilla 2.x record dict; ``prediction`` becomes a suggestion for the ``control`` question,
+    ``cost`` the metadata ``cost``."""
     metadata = {k: v for k, v in _scalar_fields(fields, allow).items() if k != "text"}
+    if cost is not None:
+        metadata["cost"] = cost
     record: dict[str, Any] = {"id": external_id, "fields": {"text": text}, "metadata": metadata}
     if prediction is not None:
         record["suggestions"] = {control: {"value": prediction[0], "score": prediction[1], "agent": "fewshot-knn"}}
@@ -93,10 +101,22 @@ def labelstudio_config(labels: Sequence[str], *, control: str = "label", comment
 
 
 def argilla_settings(
-    labels: Sequence[str], *, control: str = "label", metadata: Sequence[str] = (), guidelines: str | None = None
+    labels: Sequence[str],
+    *,
+    control: str = "label",
+    metadata: Sequence[str] = (),
+    guidelines: str | None = None,
+    cost: bool = False,
 ) -> dict[str, Any]:
     """Argilla 2.x dataset settings (the shape ``rg.Settings.serialize`` writes): a text field and
-    one label question over ``labels``."""
+    one label question over ``labels``; with ``cost`` a float metadata property ``cost``."""
+    props = [
+        {"name": m, "title": m, "type": "terms", "visible_for_annotators": True}
+        for m in metadata
+        if not (cost and m == "cost")
+    ]
+    if cost:
+        props.append({"name": "cost", "title": "cost", "type": "float", "visible_for_annotators": True})
     return {
         "guidelines": guidelines,
         "allow_extra_metadata": True,
@@ -124,7 +144,7 @@ def argilla_settings(
                 },
             }
         ],
-        "metadata": [{"name": m, "title": m, "type": "terms", "visible_for_annotators": True} for m in metadata],
+        "metadata": props,
         "vectors": [],
         "mapping": None,
     }

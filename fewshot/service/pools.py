@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from fewshot.annotate import CostSpec, parse_cost_spec
 from fewshot.exceptions import ConflictError, InvalidInputError
 from fewshot.io import FieldMapping, write_format_for, write_records
 from fewshot.progress import Progress
@@ -28,7 +29,11 @@ from fewshot.store import pools as pool_rows
 from fewshot.store.models import Example, Pool
 from fewshot.store.pools import STATUSES
 
-__all__ = ["PoolService", "PoolInfo", "ExampleInfo", "STATUSES", "PROMPT_TEMPLATE_SETTING"]
+__all__ = ["PoolService", "PoolInfo", "ExampleInfo", "STATUSES", "PROMPT_TEMPLATE_SETTING", "COST_SETTING"]
+
+#: The key of ``Pool.settings`` holding the pool's annotation cost spec (a string, see
+#: `fewshot.annotate.parse_cost_spec`), so that every round reuses it.
+COST_SETTING = "cost"
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,21 @@ class PoolService(PoolTemplates):
         self.ctx.changed()
         shutil.rmtree(self.ctx.settings.vectors_dir / f"pool-{pool_id}", ignore_errors=True)
         shutil.rmtree(self.ctx.index_dir(pool_id), ignore_errors=True)
+
+    # ------------------------------------------------------------------ costs
+    def cost_spec(self, name: str) -> str | None:
+        """The pool's stored annotation cost spec, or None."""
+        with self.ctx.session() as s:
+            value = (pool_rows.get_pool(s, name=name).settings or {}).get(COST_SETTING)
+        return value if isinstance(value, str) else None
+
+    def set_cost_spec(self, name: str, spec: str | CostSpec | None) -> str | None:
+        """Store (``None``: remove) the pool's cost spec; returns it as stored. A bad spec is an
+        `InvalidInputError` and stores nothing."""
+        text = None if spec is None else parse_cost_spec(spec).text
+        with self.ctx.session() as s:
+            pool_rows.update_setting(s, name=name, key=COST_SETTING, value=text)
+        return text
 
     # ------------------------------------------------------------------ ingest
     def _mapping_for(

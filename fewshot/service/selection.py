@@ -10,7 +10,19 @@ from typing import Any
 
 import numpy as np
 
-from fewshot.annotate import STRATEGIES, BudgetCurve, budget_curve, plot_budget_curve
+from fewshot.annotate import (
+    STRATEGIES,
+    BudgetCurve,
+    CostBudgetCurve,
+    CostSpec,
+    budget_curve,
+    cost_budget_curve,
+    default_spends,
+    item_costs,
+    parse_cost_spec,
+    plot_budget_curve,
+    plot_cost_budget_curve,
+)
 from fewshot.annotate import select as select_rows
 from fewshot.exceptions import ConflictError, FewshotError, InvalidInputError
 from fewshot.io import (
@@ -24,12 +36,13 @@ from fewshot.io import (
     write_records,
 )
 from fewshot.progress import Progress
+from fewshot.prompt import get_token_counter
 from fewshot.service.context import ServiceContext
 from fewshot.service.pools import PoolService
 from fewshot.service.vectors import VectorService
 from fewshot.store import examples as example_rows
 from fewshot.store import pools as pool_rows
-from fewshot.store.rounds import RoundInfo, get_round, list_rounds, save_round
+from fewshot.store.rounds import RoundInfo, RoundItem, get_round, list_rounds, save_round
 
 __all__ = ["SelectionService", "default_budget_grid", "EXPORT_FORMATS", "CONFIDENCES", "annotation_config_path"]
 
@@ -37,6 +50,8 @@ __all__ = ["SelectionService", "default_budget_grid", "EXPORT_FORMATS", "CONFIDE
 EXPORT_FORMATS = ("jsonl", "csv", "labelstudio", "argilla")
 #: Named stage-2 confidence functions for two-stage vote-k (``votek2``).
 CONFIDENCES = ("similarity",)
+#: The token counter of ``tokens:`` cost terms (the prompt builder's tokenizer-free estimate).
+COST_TOKEN_COUNTER = "approx"
 
 
 def default_budget_grid(available: int, *, low: int = 10, high: int = 1000) -> list[int]:
@@ -131,37 +146,76 @@ class SelectionService:
         self,
         pool: str,
         *,
-        budget: int,
+        budget: int | None = None,
         method: str = "votek",
         seed: int = 0,
         center: bool = True,
         confidence: str | Callable[..., Any] | None = None,
         progress: Progress | None = None,
+        budget_cost: float | None = None,
+        cost: str | CostSpec | None = None,
         **params: Any,
     ) -> RoundInfo:
-        """Choose ``budget`` items to annotate and store them as the pool's next selection round.
+        """Choose ``budget`` items to annotate, or items whose annotation costs sum to at most
+        ``budget_cost``, and store them as the pool's next selection round.
 
         Items already selected or labeled in earlier rounds count as chosen (the second round
         continues the first). The same pool, method, parameters and seed give the same round.
         A method with ``needs_confidence`` (``votek2``) takes a stage-2 ``confidence``: a function,
         or ``"similarity"`` (the default: an LM-free proxy).
+
+        ``cost`` is a cost spec (``"words:0.5/60"``, ``"tokens:0.002"``, ``"field:minutes"``,
+        ``"2"``; `fewshot.annotate.parse_cost_spec`); given, it is stored on the pool for later
+        rounds; otherwise the pool's stored spec is used. ``budget_cost`` needs one. With a spec
+        the round's params hold ``cost`` and ``total_cost`` (and ``budget_cost``).
         """
         needs_confidence = getattr(STRATEGIES.get(method), "needs_confidence", False)  # unknown: fails now
+        if (budget is None) == (budget_cost is None):
+            raise InvalidInputError("give exactly one of budget (a count of items) and budget_cost (a total cost)")
+        spec = self.cost_spec(pool, cost)
+        if budget_cost is not None and spec is None:
+            raise InvalidInputError(
+                f"pool {pool!r} has no annotation cost: give a cost spec with budget_cost "
+                "(e.g. 'words:0.5/60', 'tokens:0.002', 'field:minutes' or a constant)"
+            )
         ids, X, chosen = self._inputs(pool)
         available = len(ids) - len(chosen)
-        if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0 or budget > available:
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0 or budget > available
+        ):
             raise InvalidInputError(
                 f"budget must be between 1 and the {available} unlabeled, unselected items "
                 f"of pool {pool!r}, got {budget!r}"
             )
+        if spec is None:
+            costs = None
+        elif budget_cost is None:
+            costs = self.item_costs(pool, spec, ids, chosen)
+        else:
+            costs = self._costs_for_budget(pool, spec, ids, chosen, budget_cost)
         if needs_confidence:
             confidence = "similarity" if confidence is None else confidence
             params["confidence"] = confidence_function(confidence, X, center=center)
-        sel = select_rows(X, budget, method, labeled=chosen, seed=seed, center=center, progress=progress, **params)
+        sel = select_rows(
+            X,
+            budget,
+            method,
+            labeled=chosen,
+            seed=seed,
+            center=center,
+            progress=progress,
+            budget_cost=budget_cost,
+            costs=costs,
+            **params,
+        )
         stored_params = {k: v for k, v in dict(sel.params).items() if _is_jsonable(v)}
         stored_params["center"] = center
+        if spec is not None:
+            stored_params["cost"] = spec.text
         if needs_confidence:
             stored_params["confidence"] = confidence if isinstance(confidence, str) else "callable"
+        if cost is not None:
+            self.pools.set_cost_spec(pool, spec)
         with self.ctx.session() as s:
             p = pool_rows.get_pool(s, name=pool)
             number = save_round(
@@ -212,6 +266,112 @@ class SelectionService:
             plot_budget_curve(curve, plot, title=f"{pool}: budget curve ({method})")
         return curve
 
+    def spend_curve(
+        self,
+        pool: str,
+        *,
+        cost: str | CostSpec | None = None,
+        spends: Sequence[float] | None = None,
+        max_spend: float | None = None,
+        method: str = "votek",
+        seed: int = 0,
+        center: bool = True,
+        threshold: float | None = None,
+        plot: str | Path | None = None,
+        progress: Progress | None = None,
+        **params: Any,
+    ) -> CostBudgetCurve:
+        """The budget chooser in cost units (`fewshot.annotate.cost_budget_curve`): coverage and
+        influence against spend for the count-based and the cost-aware selection of ``method``,
+        a recommended spend and what each extra step buys. ``cost``: a cost spec (stored on the
+        pool when given; default: the pool's). ``spends``: the spends to evaluate (default: 10%,
+        20%, ..., 100% of ``max_spend``, itself by default the median item cost times
+        ``min(500, available // 4)``, at least one item). Writes a PNG when ``plot`` is set."""
+        spec = self.cost_spec(pool, cost)
+        if spec is None:
+            raise InvalidInputError(
+                f"pool {pool!r} has no annotation cost: give a cost spec (e.g. 'words:0.5/60' or 'field:minutes')"
+            )
+        ids, X, chosen = self._inputs(pool)
+        available = len(ids) - len(chosen)
+        if available < 1:
+            raise InvalidInputError(f"pool {pool!r} has no unlabeled, unselected items left")
+        costs = self.item_costs(pool, spec, ids, chosen)
+        if spends is None:
+            if max_spend is None:
+                free = np.ones(len(ids), dtype=bool)
+                free[chosen] = False
+                max_spend = float(np.median(costs[free])) * max(1, min(500, available // 4))
+            spends = default_spends(max_spend)
+        curve = cost_budget_curve(
+            X,
+            costs,
+            spends,
+            method=method,
+            center=center,
+            threshold=threshold,
+            seed=seed,
+            labeled=chosen,
+            progress=progress,
+            **params,
+        )
+        if cost is not None:
+            self.pools.set_cost_spec(pool, spec)
+        if plot is not None:
+            plot_cost_budget_curve(curve, plot, title=f"{pool}: spend curve ({method}, cost {spec.text})")
+        return curve
+
+    # ------------------------------------------------------------------ costs
+    def cost_spec(self, pool: str, cost: str | CostSpec | None = None) -> CostSpec | None:
+        """``cost`` parsed, else the pool's stored spec, else None."""
+        if cost is not None:
+            return parse_cost_spec(cost)
+        stored = self.pools.cost_spec(pool)
+        return None if stored is None else parse_cost_spec(stored)
+
+    def item_costs(self, pool: str, spec: CostSpec, ids: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """Each row's cost under ``spec`` (rows in ``ids`` order); rows in ``chosen`` (already
+        selected or labeled) are NaN and not evaluated. Errors name the item."""
+        return self._costs_and_names(pool, spec, ids, chosen)[0]
+
+    def _costs_and_names(
+        self, pool: str, spec: CostSpec, ids: np.ndarray, chosen: np.ndarray
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        want = np.ones(len(ids), dtype=bool)
+        want[chosen] = False
+        row = {int(e): i for i, e in enumerate(ids)}
+        items: list[tuple[str, str, dict[str, Any]]] = []
+        names: dict[int, str] = {}
+        for ex in self.pools.iter_examples(pool, status="unlabeled"):
+            i = row.get(ex.id)
+            if i is not None and want[i]:
+                items.append((ex.external_id, ex.text, ex.fields))
+                names[i] = ex.external_id
+        if len(names) != int(want.sum()):
+            raise ConflictError(f"pool {pool!r} changed while reading it; try again")
+        out = np.full(len(ids), np.nan)
+        counter = get_token_counter(COST_TOKEN_COUNTER) if spec.needs_tokens else None
+        out[list(names)] = item_costs(spec, items, count_tokens=None if counter is None else counter.count_many)
+        return out, names
+
+    def _costs_for_budget(
+        self, pool: str, spec: CostSpec, ids: np.ndarray, chosen: np.ndarray, budget_cost: Any
+    ) -> np.ndarray:
+        """The row costs, and a clear error naming the cheapest item when ``budget_cost`` buys nothing."""
+        costs, names = self._costs_and_names(pool, spec, ids, chosen)
+        if isinstance(budget_cost, bool) or not isinstance(budget_cost, (int, float)) or not budget_cost > 0:
+            raise InvalidInputError(f"budget_cost must be a number > 0; got {budget_cost!r}")
+        if not names:
+            raise InvalidInputError(f"pool {pool!r} has no unlabeled, unselected items left")
+        free = np.fromiter(names, dtype=np.int64)
+        cheapest = int(free[np.argmin(costs[free])])
+        if costs[cheapest] > float(budget_cost) * (1.0 + 1e-9):
+            raise InvalidInputError(
+                f"budget_cost {budget_cost:g} buys no item of pool {pool!r}: the cheapest, "
+                f"{names[cheapest]!r}, costs {costs[cheapest]:g} under cost spec {spec.text!r}"
+            )
+        return costs
+
     # ------------------------------------------------------------------ rounds
     def rounds(self, pool: str) -> list[RoundInfo]:
         """Every round of the pool, oldest first."""
@@ -256,6 +416,7 @@ class SelectionService:
         rnd = self.get_round(pool, number)
         items = [i for i in rnd.items if not (only_unlabeled and i.label is not None)]
         allow = self._allow_list(pool, fields, [i.fields for i in rnd.items])
+        costs = self._round_item_costs(pool, rnd, items)
         if fmt in ("jsonl", "csv"):
             rows = (
                 {
@@ -264,9 +425,10 @@ class SelectionService:
                     "label": i.label,
                     "position": i.position,
                     "score": i.score,
+                    **({} if costs is None else {"cost": costs[n]}),
                     **{f"field_{k}": v for k, v in i.fields.items() if k in allow},
                 }
-                for i in items
+                for n, i in enumerate(items)
             )
             return write_records(rows, path, fmt)
         if labels is None:
@@ -278,19 +440,33 @@ class SelectionService:
         if fmt == "labelstudio":
             data: list[dict[str, Any]] = [
                 to_labelstudio_task(
-                    i.external_id, i.text, i.fields, allow=allow, prediction=votes.get(i.example_id), control=control
+                    i.external_id,
+                    i.text,
+                    i.fields,
+                    allow=allow,
+                    prediction=votes.get(i.example_id),
+                    control=control,
+                    cost=None if costs is None else costs[n],
                 )
-                for i in items
+                for n, i in enumerate(items)
             ]
             config: str | dict[str, Any] = labelstudio_config(labels, control=control)
         else:
             data = [
                 to_argilla_record(
-                    i.external_id, i.text, i.fields, allow=allow, prediction=votes.get(i.example_id), control=control
+                    i.external_id,
+                    i.text,
+                    i.fields,
+                    allow=allow,
+                    prediction=votes.get(i.example_id),
+                    control=control,
+                    cost=None if costs is None else costs[n],
                 )
-                for i in items
+                for n, i in enumerate(items)
             ]
-            config = argilla_settings(labels, control=control, metadata=[f for f in allow if f != "text"])
+            config = argilla_settings(
+                labels, control=control, metadata=[f for f in allow if f != "text"], cost=costs is not None
+            )
         write_json_atomic(data, path)
         side = annotation_config_path(path, fmt)
         assert side is not None
@@ -301,6 +477,20 @@ class SelectionService:
         else:
             write_json_atomic(config, side)
         return len(items)
+
+    def _round_item_costs(self, pool: str, rnd: RoundInfo, items: Sequence[RoundItem]) -> list[float] | None:
+        """Each item's cost under the round's cost spec (else the pool's); None without a spec."""
+        text = rnd.params.get("cost") if isinstance(rnd.params.get("cost"), str) else self.pools.cost_spec(pool)
+        if text is None:
+            return None
+        spec = parse_cost_spec(text)
+        counter = get_token_counter(COST_TOKEN_COUNTER) if spec.needs_tokens else None
+        values = item_costs(
+            spec,
+            [(i.external_id, i.text, i.fields) for i in items],
+            count_tokens=None if counter is None else counter.count_many,
+        )
+        return [float(v) for v in values]
 
     def _allow_list(self, pool: str, fields: Sequence[str] | None, all_fields: list[dict[str, Any]]) -> list[str]:
         known = list(dict.fromkeys(k for f in all_fields for k in f))
@@ -345,9 +535,13 @@ class SelectionService:
 
     # ------------------------------------------------------------------ jobs
     def run_select_job(self, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        """The ``select`` job: ``params`` holds pool, budget, method, seed, center and method options."""
+        """The ``select`` job: ``params`` holds pool, budget or budget_cost (and cost), method, seed,
+        center and method options."""
         p = dict(params)
-        pool, budget, method = p.pop("pool"), p.pop("budget"), p.pop("method", "votek")
+        pool, budget, method = p.pop("pool"), p.pop("budget", None), p.pop("method", "votek")
         seed, center = p.pop("seed", 0), p.pop("center", True)
         rnd = self.select(pool, budget=budget, method=method, seed=seed, center=center, progress=progress, **p)
-        return {"pool": pool, "round": rnd.number, "budget": rnd.budget, "influence": rnd.influence}
+        out = {"pool": pool, "round": rnd.number, "budget": rnd.budget, "influence": rnd.influence}
+        if "total_cost" in rnd.params:
+            out.update(total_cost=rnd.params["total_cost"], budget_cost=rnd.params.get("budget_cost"))
+        return out

@@ -21,9 +21,12 @@ router = APIRouter(prefix="/pools/{pool}", tags=["selections"])
     summary="Start a selection round (a job); poll /v1/jobs/{id}",
 )
 def start_selection(pool: PoolAccess, body: SelectionCreate, ws: WorkspaceDep, jobs: JobsDep) -> dict[str, Any]:
-    """202 with the queued job; 403; 404 for an unknown pool; 422 for a bad budget or an unknown
-    method (any registered selection method is accepted). Selection errors (no vectors yet, budget
-    over the unlabeled items) end the job as failed with the message in ``error``."""
+    """202 with the queued job; 403; 404 for an unknown pool; 422 for a bad budget, both or neither
+    of ``budget`` and ``budget_cost``, a malformed ``cost`` spec or an unknown method (any
+    registered selection method is accepted). Selection errors (no vectors yet, budget over the
+    unlabeled items, ``budget_cost`` without a cost spec given or stored on the pool, an item
+    whose cost is missing or not positive) end the job as failed with the message in ``error``;
+    a cost-aware round's result holds ``total_cost`` and ``budget_cost``."""
     return submit_pool_job(ws, jobs, "select", pool, body.model_dump(exclude_none=True))
 
 

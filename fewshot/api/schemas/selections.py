@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from ...annotate import parse_cost_spec
+from ...exceptions import InvalidInputError
 from .common import NO_BOOL, Seed, SelectionMethod
 
 __all__ = [
@@ -21,7 +23,22 @@ __all__ = [
 
 
 class SelectionCreate(BaseModel):
-    budget: Annotated[int, NO_BOOL] = Field(gt=0, le=1_000_000)
+    budget: Annotated[int | None, NO_BOOL] = Field(
+        None, gt=0, le=1_000_000, description="How many items to choose (or give budget_cost)."
+    )
+    budget_cost: Annotated[float | None, NO_BOOL] = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="A total annotation cost to spend instead of a count, in the unit of the pool's cost spec.",
+    )
+    cost: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="Cost spec per item, stored on the pool for later rounds: a constant (2), "
+        "words:RATE (words:0.5/60), tokens:RATE, chars:RATE, field:NAME, or a sum (1+words:0.5/60).",
+    )
     method: SelectionMethod = "votek"
     seed: Seed = 0
     center: StrictBool = True
@@ -29,7 +46,30 @@ class SelectionCreate(BaseModel):
         None, gt=0, le=1000, description="Graph neighbours [votek: 150, ideal: 10]."
     )
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"budget": 100, "method": "votek", "seed": 0}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"budget": 100, "method": "votek", "seed": 0},
+                {"budget_cost": 50.0, "cost": "words:0.5/60", "method": "ideal"},
+            ]
+        }
+    )
+
+    @field_validator("cost")
+    @classmethod
+    def _cost_spec(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_cost_spec(value).text
+        except InvalidInputError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _one_budget(self) -> SelectionCreate:
+        if (self.budget is None) == (self.budget_cost is None):
+            raise ValueError("give exactly one of budget (a count of items) and budget_cost (a total cost)")
+        return self
 
 
 class RoundItemPublic(BaseModel):
