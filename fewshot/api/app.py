@@ -17,6 +17,7 @@ from ..config import Settings
 from ..service.workspace import Workspace
 from ._metrics import Metrics
 from ._middleware import install_middleware
+from .console import install_console
 from .deps import require_key
 from .errors import PROBLEM_RESPONSES, Problem, ProblemField, install_error_handlers, problem_responses
 from .routes import PROTECTED, health
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, workspace: Workspace | None 
         protected.include_router(module.router)
     v1.include_router(protected)
     app.include_router(v1)
+    install_console(app)  # the web console at /ui (not in the OpenAPI document)
 
     _install_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -44,8 +44,10 @@ from fewshot.service.jobs import JobKind, JobRunner, job_kinds
 from fewshot.service.keys import KeyService
 from fewshot.service.labels import LabelImportReport, LabelService
 from fewshot.service.models import ModelInfo, ModelService
+from fewshot.service.pool_map import PoolMapService
 from fewshot.service.pools import ExampleInfo, PoolInfo, PoolService
 from fewshot.service.prompts import PromptService
+from fewshot.service.provenance import ProvenanceService
 from fewshot.service.retrieval import RetrievalService
 from fewshot.service.selection import SelectionService
 from fewshot.service.skills import SkillEdit, SkillEditReport, SkillService
@@ -78,6 +80,8 @@ class Workspace:
         self.prompts = PromptService(self.ctx, self.pools, self.indexes, self.retrieval, self.skills)
         self.udr = UDRService(self.ctx, self.pools, self.indexes, self.models)
         self.keys = KeyService(self.ctx)
+        self.pool_map = PoolMapService(self.ctx, self.pools)
+        self.provenance = ProvenanceService(self.ctx, self.pools, self.prompts)
         self.job_kinds = job_kinds()
         kinds: dict[str, JobKind] = {
             "select": self.selection.run_select_job,
@@ -171,8 +175,9 @@ class Workspace:
         return self.embeddings.vectors(pool, status=status)
 
     # ------------------------------------------------------------------ selection and labels
-    def select(self, pool: str, *, budget: int, method: str = "votek", **options: Any) -> RoundInfo:
-        """Choose ``budget`` items to annotate as the pool's next round (see `SelectionService.select`)."""
+    def select(self, pool: str, *, budget: int | None = None, method: str = "votek", **options: Any) -> RoundInfo:
+        """Choose ``budget`` items (or items costing at most ``budget_cost=``) to annotate as the pool's
+        next round (see `SelectionService.select`)."""
         return self.selection.select(pool, budget=budget, method=method, **options)
 
     def budget(self, pool: str, **options: Any) -> BudgetCurve:
