@@ -23,7 +23,11 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8000, help="TCP port."),
-    workers: int = typer.Option(1, help="Worker processes (jobs run in each worker's own thread)."),
+    workers: int = typer.Option(
+        1,
+        help="Worker processes, e.g. one per core: they map the same index files (one copy of the vectors) and "
+        "each runs jobs in its own thread.",
+    ),
     log_level: str = typer.Option("info", help="uvicorn log level."),
     lm: list[str] = typer.Option(
         [],

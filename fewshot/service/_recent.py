@@ -24,7 +24,11 @@ V = TypeVar("V")
 class Recent(Generic[K, V]):
     """``get(key, load)``: ``load()``'s value, reused while younger than ``ttl`` seconds and while
     ``generation()`` has not moved. ``ttl=0`` disables reuse. At most ``max_entries`` are kept
-    (the oldest are dropped first). Thread-safe; ``load`` runs outside the lock."""
+    (the oldest are dropped first). Thread-safe; ``load`` runs outside the lock.
+
+    When an entry's ``ttl`` has passed (and nothing changed in this process), one thread reads it
+    again while the others keep getting the old value meanwhile, so that a busy server does not
+    run the same query from every request thread at once each time the ``ttl`` passes."""
 
     def __init__(
         self,
@@ -37,6 +41,7 @@ class Recent(Generic[K, V]):
         self.ttl, self.generation, self.max_entries, self.clock = float(ttl), generation, int(max_entries), clock
         self._lock = threading.Lock()
         self._entries: dict[K, tuple[float, int, V]] = {}
+        self._loading: set[K] = set()  # keys being read again after their ttl
 
     def get(self, key: K, load: Callable[[], V]) -> V:
         if self.ttl <= 0:
@@ -44,9 +49,17 @@ class Recent(Generic[K, V]):
         now, gen = self.clock(), self.generation()
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry[1] == gen and now - entry[0] < self.ttl:
-                return entry[2]
-        value = load()
+            if entry is not None and entry[1] == gen:
+                if now - entry[0] < self.ttl:
+                    return entry[2]
+                if key in self._loading:  # another thread is reading it again: use the old value
+                    return entry[2]
+            self._loading.add(key)
+        try:
+            value = load()
+        finally:
+            with self._lock:
+                self._loading.discard(key)
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 for old in list(self._entries)[: max(1, self.max_entries // 10)]:

@@ -132,7 +132,10 @@ class IndexService:
         ``serve``: for searching only: an exact index is mapped read-only from its file, so that
         the API's worker processes share one copy of its vectors (see `DenseIndex.load`)."""
         try:
-            return DenseRetriever.load(path, encoder=encoder, mmap=serve)
+            retriever = DenseRetriever.load(path, encoder=encoder, mmap=serve)
+            if serve:  # requests run in parallel, so each search takes one thread (no OpenMP spinning)
+                retriever.index.n_threads = 1
+            return retriever
         except (FewshotError, OSError, ValueError, RuntimeError, KeyError) as exc:
             with self._lock:
                 self._corrupt.add(path)

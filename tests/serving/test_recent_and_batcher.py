@@ -109,3 +109,25 @@ def test_batcher_raises_the_error_in_every_caller_of_the_batch_and_goes_on():
     wrong: MicroBatcher[int, int] = MicroBatcher(lambda items: [])
     with pytest.raises(RuntimeError, match="0 results for 1 items"):
         wrong.submit(1)
+
+
+def test_recent_reads_an_expired_value_again_in_one_thread_while_the_others_keep_the_old_one():
+    clock = Clock()
+    recent: Recent[str, int] = Recent(1.0, lambda: 0, clock=clock)
+    assert recent.get("a", lambda: 1) == 1
+    clock.now = 5.0  # expired
+    started, release, loads = threading.Event(), threading.Event(), []
+
+    def slow() -> int:
+        loads.append(1)
+        started.set()
+        release.wait(5)
+        return 2
+
+    reader = threading.Thread(target=lambda: recent.get("a", slow))
+    reader.start()
+    assert started.wait(5)
+    assert [recent.get("a", slow) for _ in range(5)] == [1] * 5  # no second query, the old value
+    release.set()
+    reader.join(5)
+    assert recent.get("a", slow) == 2 and loads == [1]
