@@ -30,8 +30,7 @@ from fewshot.exceptions import InvalidInputError, MissingDependencyError, NotFou
 from fewshot.progress import Progress
 from fewshot.service.context import ServiceContext
 from fewshot.service.pools import PoolService
-from fewshot.service.vectors import EmbedReport
-from fewshot.store import examples as example_rows
+from fewshot.service.vectors import EmbedReport, pending_texts
 
 if TYPE_CHECKING:  # pragma: no cover
     from fewshot.service.workspace import Workspace
@@ -128,14 +127,8 @@ def embed_on_ray(
     start = time.perf_counter()
     pool_id, model = pools.ref(pool)
     store = ctx.vector_store(pool_id, model)
-    with ctx.session() as s:
-        rows = example_rows.hashes_and_texts(s, pool_id=pool_id)
-    unique: dict[str, str] = {}
-    for h, text in rows:
-        unique.setdefault(h, text)
-    hashes = list(unique)
-    todo_mask = ~store.contains(hashes) if hashes else np.zeros(0, bool)
-    todo = [hashes[i] for i in np.flatnonzero(todo_mask)]
+    pending = pending_texts(ctx, pool_id, store)
+    todo, unique = pending.todo, pending.texts
     chunk = int(shard_size or ctx.settings.embed_chunk_size)
     if chunk < 1:
         raise InvalidInputError(f"shard_size must be a positive integer; got {shard_size!r}")
@@ -169,15 +162,7 @@ def embed_on_ray(
                 progress(done, len(todo))
     elif progress is not None:
         progress(0, 0)
-    return EmbedReport(
-        pool=pool,
-        model=model,
-        total=len(rows),
-        embedded=done,
-        cached=len(hashes) - len(todo),
-        seconds=time.perf_counter() - start,
-        dim=store.dim,
-    )
+    return pending.report(pool, model, store, embedded=done, start=start)
 
 
 def _default_actors(ray: Any, cpus_per_actor: float, num_gpus: float) -> int:

@@ -15,7 +15,7 @@ from fewshot.service.pools import PoolService
 from fewshot.store import examples as example_rows
 from fewshot.store.vectors import VectorStore
 
-__all__ = ["VectorService", "EmbedReport"]
+__all__ = ["VectorService", "EmbedReport", "PendingTexts", "pending_texts"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,40 @@ class EmbedReport:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class PendingTexts:
+    """A pool's texts by content hash and those without a vector yet (what an embedding run,
+    local or on Ray, must encode)."""
+
+    total: int  # examples in the pool
+    texts: dict[str, str]  # content hash -> text, each distinct text once
+    todo: list[str]  # hashes of ``texts`` that have no stored vector
+
+    def report(self, pool: str, model: str, store: VectorStore, *, embedded: int, start: float) -> EmbedReport:
+        """The `EmbedReport` of a run that encoded ``embedded`` of ``todo`` since ``start``."""
+        return EmbedReport(
+            pool=pool,
+            model=model,
+            total=self.total,
+            embedded=embedded,
+            cached=len(self.texts) - len(self.todo),
+            seconds=time.perf_counter() - start,
+            dim=store.dim,
+        )
+
+
+def pending_texts(ctx: ServiceContext, pool_id: int, store: VectorStore) -> PendingTexts:
+    """The pool's distinct texts and which of them ``store`` has no vector for."""
+    with ctx.session() as s:
+        rows = example_rows.hashes_and_texts(s, pool_id=pool_id)
+    texts: dict[str, str] = {}
+    for h, text in rows:
+        texts.setdefault(h, text)
+    hashes = list(texts)
+    todo_mask = ~store.contains(hashes) if hashes else np.zeros(0, bool)
+    return PendingTexts(len(rows), texts, [hashes[i] for i in np.flatnonzero(todo_mask)])
 
 
 class VectorService:
@@ -54,35 +88,21 @@ class VectorService:
         start = time.perf_counter()
         pool_id, model = self.pools.ref(pool)
         store = self.ctx.vector_store(pool_id, model)
-        with self.ctx.session() as s:
-            rows = example_rows.hashes_and_texts(s, pool_id=pool_id)
-        unique: dict[str, str] = {}
-        for h, text in rows:
-            unique.setdefault(h, text)
-        hashes = list(unique)
-        todo_mask = ~store.contains(hashes) if hashes else np.zeros(0, bool)
-        todo = [hashes[i] for i in np.flatnonzero(todo_mask)]
+        pending = pending_texts(self.ctx, pool_id, store)
+        todo = pending.todo
         done = 0
         if todo:
             embedder = self.ctx.embedder(model)
             chunk = self.ctx.settings.embed_chunk_size
             for i in range(0, len(todo), chunk):
                 part = todo[i : i + chunk]
-                store.add(part, embedder.encode([unique[h] for h in part]))
+                store.add(part, embedder.encode([pending.texts[h] for h in part]))
                 done += len(part)
                 if progress is not None:
                     progress(done, len(todo))
         elif progress is not None:
             progress(0, 0)
-        return EmbedReport(
-            pool=pool,
-            model=model,
-            total=len(rows),
-            embedded=done,
-            cached=len(hashes) - len(todo),
-            seconds=time.perf_counter() - start,
-            dim=store.dim,
-        )
+        return pending.report(pool, model, store, embedded=done, start=start)
 
     def run_embed_job(self, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
         """The ``embed`` job: ``params["pool"]``."""
