@@ -66,28 +66,9 @@ class KMeansSelection(SelectionStrategy):
         return params
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
-        import faiss
-
-        n, d = Z.shape
+        n = Z.shape[0]
         with faiss_threads(params["n_threads"]):
-            km = faiss.Kmeans(
-                d,
-                budget,
-                niter=params["n_iter"],
-                seed=seed,
-                spherical=True,
-                nredo=params["n_init"],
-                verbose=False,
-                min_points_per_centroid=1,
-                max_points_per_centroid=params["max_points_per_centroid"],
-            )
-            km.train(Z)
-            centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
-            _, assign = km.index.search(Z, 1)
-            sizes = np.bincount(assign[:, 0], minlength=budget)
-            order = np.argsort(-sizes, kind="stable")
-            index = faiss.IndexFlatIP(d)
-            index.add(Z)
+            centroids, sizes, order, index = _clusters(Z, budget, seed, params)
             taken = np.zeros(n, dtype=bool)
             taken[labeled] = True
             picks = np.empty(budget, dtype=np.int64)
@@ -113,32 +94,13 @@ class KMeansSelection(SelectionStrategy):
         that still fit, the one of largest ``(1 + cosine) / cost`` (ties: the nearer, then
         FAISS's order). Budget left after one pass over the centroids buys further passes,
         until no item fits. With equal costs: the count-based selection."""
-        import faiss
-
-        n, d = Z.shape
+        n = Z.shape[0]
         free_costs = cb.costs[cb.free]
         n_clusters = int(min(free_costs.shape[0], max(1, math.floor(cb.limit / float(free_costs.mean())))))
         params["n_clusters"] = n_clusters
         costs = cb.costs
         with faiss_threads(params["n_threads"]):
-            km = faiss.Kmeans(
-                d,
-                n_clusters,
-                niter=params["n_iter"],
-                seed=seed,
-                spherical=True,
-                nredo=params["n_init"],
-                verbose=False,
-                min_points_per_centroid=1,
-                max_points_per_centroid=params["max_points_per_centroid"],
-            )
-            km.train(Z)
-            centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
-            _, assign = km.index.search(Z, 1)
-            sizes = np.bincount(assign[:, 0], minlength=n_clusters)
-            order = np.argsort(-sizes, kind="stable")
-            index = faiss.IndexFlatIP(d)
-            index.add(Z)
+            centroids, sizes, order, index = _clusters(Z, n_clusters, seed, params)
             taken = ~cb.free.copy()
             spent = 0.0
             cheapest = float(free_costs.min())
@@ -178,3 +140,32 @@ class KMeansSelection(SelectionStrategy):
         return Selection(
             np.asarray(picks, dtype=np.int64), np.asarray(scores, dtype=np.float64), self.name, json_params(params)
         )
+
+
+def _clusters(
+    Z: np.ndarray, n_clusters: int, seed: int, params: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Spherical k-means of ``Z`` into ``n_clusters``: ``(centroids, sizes, order, index)`` with
+    ``order`` the clusters by decreasing size (stable) and ``index`` an exact inner-product index
+    of ``Z`` (for the items nearest each centroid). Call inside `faiss_threads`."""
+    import faiss
+
+    km = faiss.Kmeans(
+        Z.shape[1],
+        n_clusters,
+        niter=params["n_iter"],
+        seed=seed,
+        spherical=True,
+        nredo=params["n_init"],
+        verbose=False,
+        min_points_per_centroid=1,
+        max_points_per_centroid=params["max_points_per_centroid"],
+    )
+    km.train(Z)
+    centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+    _, assign = km.index.search(Z, 1)
+    sizes = np.bincount(assign[:, 0], minlength=n_clusters)
+    order = np.argsort(-sizes, kind="stable")
+    index = faiss.IndexFlatIP(Z.shape[1])
+    index.add(Z)
+    return centroids, sizes, order, index
