@@ -198,6 +198,31 @@ def _rr_from_parts(n: int, sizes: np.ndarray, nodes: np.ndarray) -> RRSets:
     return RRSets(indptr, nodes, csc.indptr.astype(np.int64), csc.indices)
 
 
+class _Coverage:
+    """Which RR sets the chosen rows cover, and each row's exact gain (sets it would newly
+    cover): ``cover(u)`` adds row ``u`` and returns how many sets it newly covered."""
+
+    def __init__(self, rr: RRSets, n: int) -> None:
+        self.rr, self.n = rr, n
+        self.gain = np.diff(rr.node_indptr).astype(np.int64)
+        self.covered = np.zeros(rr.count, dtype=bool)
+
+    def cover(self, u: int) -> int:
+        rr, covered, gain, n = self.rr, self.covered, self.gain, self.n
+        sets = rr.node_sets[rr.node_indptr[u] : rr.node_indptr[u + 1]]
+        new = sets[~covered[sets]]
+        if new.shape[0] == 0:
+            return 0
+        covered[new] = True
+        pos, _ = gather_ranges(rr.indptr, new.astype(np.int64))
+        m = rr.nodes[pos]
+        if m.shape[0] * 8 > n:
+            gain[:] -= np.bincount(m, minlength=n)
+        else:
+            np.subtract.at(gain, m, 1)
+        return int(new.shape[0])
+
+
 def greedy_max_coverage(rr: RRSets, n: int, budget: int, labeled: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Greedy max coverage of RR sets, starting from the sets ``labeled`` already covers.
 
@@ -213,23 +238,9 @@ def greedy_max_coverage(rr: RRSets, n: int, budget: int, labeled: np.ndarray) ->
     covered : int
         Sets covered by ``labeled`` and the picks together.
     """
-    gain = np.diff(rr.node_indptr).astype(np.int64)
-    covered = np.zeros(rr.count, dtype=bool)
+    cov = _Coverage(rr, n)
+    gain, cover = cov.gain, cov.cover
     n_covered = 0
-
-    def cover(u: int) -> int:
-        sets = rr.node_sets[rr.node_indptr[u] : rr.node_indptr[u + 1]]
-        new = sets[~covered[sets]]
-        if new.shape[0] == 0:
-            return 0
-        covered[new] = True
-        pos, _ = gather_ranges(rr.indptr, new.astype(np.int64))
-        m = rr.nodes[pos]
-        if m.shape[0] * 8 > n:
-            gain[:] -= np.bincount(m, minlength=n)
-        else:
-            np.subtract.at(gain, m, 1)
-        return int(new.shape[0])
 
     for u in labeled.tolist():
         n_covered += cover(u)
@@ -260,23 +271,9 @@ def knapsack_max_coverage(
     picks, gains, covered
         As for `greedy_max_coverage` (``picks`` as long as the budget allowed).
     """
-    gain = np.diff(rr.node_indptr).astype(np.int64)
-    covered = np.zeros(rr.count, dtype=bool)
+    cov = _Coverage(rr, n)
+    gain, cover = cov.gain, cov.cover
     n_covered = 0
-
-    def cover(u: int) -> int:
-        sets = rr.node_sets[rr.node_indptr[u] : rr.node_indptr[u + 1]]
-        new = sets[~covered[sets]]
-        if new.shape[0] == 0:
-            return 0
-        covered[new] = True
-        pos, _ = gather_ranges(rr.indptr, new.astype(np.int64))
-        m = rr.nodes[pos]
-        if m.shape[0] * 8 > n:
-            gain[:] -= np.bincount(m, minlength=n)
-        else:
-            np.subtract.at(gain, m, 1)
-        return int(new.shape[0])
 
     for u in labeled.tolist():
         n_covered += cover(u)
