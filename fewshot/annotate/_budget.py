@@ -39,7 +39,7 @@ from fewshot.annotate._base import (
     prepare_vectors,
 )
 from fewshot.annotate._diffusion import cascade_model, simulate_spread
-from fewshot.annotate._graph import build_knn_graph
+from fewshot.annotate._graph import KnnGraph, build_knn_graph
 from fewshot.annotate._registry import get_strategy
 from fewshot.exceptions import InvalidInputError
 
@@ -145,8 +145,7 @@ def budget_curve(
 
     graph = build_knn_graph(Z, 10, n_threads=used.get("n_threads"))
     if threshold is None:
-        tenth = graph.similarities[:, -1][graph.neighbors[:, -1] >= 0]
-        threshold = float(np.median(tenth)) if tenth.size else 0.0
+        threshold = _default_threshold(graph)
 
     best = _best_similarity(Z, order, labeled_arr, bs)  # (n, m)
     coverage = (best >= np.float32(threshold)).mean(axis=0)
@@ -159,14 +158,7 @@ def budget_curve(
             seeds = np.concatenate([labeled_arr, order[:b]])
             influence[i] = simulate_spread(model, seeds, n_mc, np.random.default_rng(seed)).mean()
 
-    base = 0.0
-    if labeled_arr.size:
-        base = float(
-            (
-                _best_similarity(Z, labeled_arr, np.zeros(0, np.int64), np.array([labeled_arr.size]))[:, 0]
-                >= np.float32(threshold)
-            ).mean()
-        )
+    base, _ = _labeled_only(Z, labeled_arr, threshold)
     recommended = _kneedle(bs, coverage, base)
     return BudgetCurve(
         bs,
@@ -193,6 +185,21 @@ def _check_budgets(budgets: Iterable[int], n: int, n_labeled: int) -> np.ndarray
             raise InvalidInputError(f"budgets must be integers; got {b!r}")
         check_budget(b, n, n_labeled)
     return np.unique(np.asarray(values, dtype=np.int64))
+
+
+def _default_threshold(graph: KnnGraph) -> float:
+    """The coverage threshold when none is given: the median similarity of each row to its 10th
+    neighbour (0 for a graph without neighbours)."""
+    tenth = graph.similarities[:, -1][graph.neighbors[:, -1] >= 0]
+    return float(np.median(tenth)) if tenth.size else 0.0
+
+
+def _labeled_only(Z: np.ndarray, labeled: np.ndarray, threshold: float) -> tuple[float, float]:
+    """Coverage and mean best cosine of the labeled rows alone (0 when there are none)."""
+    if not labeled.size:
+        return 0.0, 0.0
+    best = _best_similarity(Z, labeled, np.zeros(0, np.int64), np.array([labeled.size]))[:, 0]
+    return float((best >= np.float32(threshold)).mean()), float(best.mean(dtype=np.float64))
 
 
 def _best_similarity(Z: np.ndarray, order: np.ndarray, labeled: np.ndarray, budgets: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ from fewshot.annotate._base import (
     check_seed,
     prepare_vectors,
 )
-from fewshot.annotate._budget import _best_similarity, _kneedle
+from fewshot.annotate._budget import _best_similarity, _default_threshold, _kneedle, _labeled_only
 from fewshot.annotate._cost import check_costs
 from fewshot.annotate._diffusion import cascade_model, simulate_spread
 from fewshot.annotate._graph import build_knn_graph
@@ -190,8 +190,7 @@ def cost_budget_curve(
 
     graph = build_knn_graph(Z, 10, n_threads=used.get("n_threads"))
     if threshold is None:
-        tenth = graph.similarities[:, -1][graph.neighbors[:, -1] >= 0]
-        threshold = float(np.median(tenth)) if tenth.size else 0.0
+        threshold = _default_threshold(graph)
     model = cascade_model(graph) if n_mc > 0 else None
 
     def measure(order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -245,14 +244,6 @@ def _check_spends(spends: Iterable[float]) -> np.ndarray:
     if not values:
         raise InvalidInputError("spends must not be empty")
     return np.unique(np.asarray(values, dtype=np.float64))
-
-
-def _labeled_only(Z: np.ndarray, labeled: np.ndarray, threshold: float) -> tuple[float, float]:
-    """Coverage and mean best cosine of the labeled rows alone (0 when there are none)."""
-    if not labeled.size:
-        return 0.0, 0.0
-    best = _best_similarity(Z, labeled, np.zeros(0, np.int64), np.array([labeled.size]))[:, 0]
-    return float((best >= np.float32(threshold)).mean()), float(best.mean(dtype=np.float64))
 
 
 def _kneedle_spend(spends: np.ndarray, coverage: np.ndarray, base: float) -> float:
