@@ -118,14 +118,17 @@ def build_pool(home: Path, n: int, db_url: str | None, index_kind: str) -> dict:
 
 
 # ----------------------------------------------------------------------------- kernel
-def kernel(home: Path, db_url: str | None, qs: list[str], seconds: float) -> dict:
+def kernel(home: Path, db_url: str | None, qs: list[str], seconds: float, *, half_scan: bool = False) -> dict:
     """The bare kernel's figures: per-query time and throughput on 1 and 2 threads, with the
-    server's query encoder, and the PyTorch kernel's per-query time for reference."""
+    server's query encoder, and (FAISS flat only) the PyTorch kernel's per-query time for reference.
+
+    ``half_scan`` False: the issue's kernel, FAISS's float32 flat scan. True: the same kernel with
+    the served index's float16-candidate scan (`DenseIndex.enable_half_scan`, same results)."""
     from fewshot import Settings, Workspace
     from fewshot.embed import SentenceEncoder
     from fewshot.prompt import PromptBuilder, get_token_counter
 
-    ws = Workspace(Settings(home=home, database_url=db_url))
+    ws = Workspace(Settings(home=home, database_url=db_url, half_scan=half_scan))
     loaded = ws.indexes.loaded_dense("big")
     retriever, template = loaded.retriever, ws.prompts.template("big")
     encoder = ws.ctx.query_encoder(ws.pools.get("big").embedding_model)
@@ -161,18 +164,21 @@ def kernel(home: Path, db_url: str | None, qs: list[str], seconds: float) -> dic
     rps1, lat1 = run(1)
     cpu_ms = 1000 * (time.process_time() - cpu0) / len(lat1)
     rps2, _ = run(2)
-    torch_enc = SentenceEncoder(ws.ctx.embedder(ws.pools.get("big").embedding_model).model, name="torch", n_threads=1)
-    rps_torch, lat_torch = run(1, torch_enc)
-    ws.close()
-    return {
+    out = {
         "encoder": type(encoder).__name__,
         "p50_ms": 1000 * statistics.median(lat1),
         "cpu_ms": cpu_ms,
         "rps1": rps1,
         "rps2": rps2,
-        "torch_p50_ms": 1000 * statistics.median(lat_torch),
-        "torch_rps1": rps_torch,
     }
+    if not half_scan:
+        torch_enc = SentenceEncoder(
+            ws.ctx.embedder(ws.pools.get("big").embedding_model).model, name="torch", n_threads=1
+        )
+        rps_torch, lat_torch = run(1, torch_enc)
+        out.update(torch_p50_ms=1000 * statistics.median(lat_torch), torch_rps1=rps_torch)
+    ws.close()
+    return out
 
 
 # ----------------------------------------------------------------------------- server
@@ -320,6 +326,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0, help="load per row (and per kernel figure)")
     ap.add_argument("--index", default="auto", help="index kind: auto (flat up to 200k), flat or hnsw")
     ap.add_argument("--soak", type=float, default=0.0, help="then run 16 clients this many seconds, sampling RSS")
+    ap.add_argument(
+        "--half-scan",
+        choices=("on", "off"),
+        default="on",
+        help="the server's FEWSHOT_HALF_SCAN (float16 candidates, float32 answers; same results)",
+    )
     args = ap.parse_args()
     qs = queries()
     print(f"{len(qs)} distinct queries; k={K}; {os.cpu_count()} cores; client and server on this machine\n")
@@ -341,7 +353,17 @@ def main() -> None:
                     f"{kern['rps1']:.1f}/s on 1 core, {kern['rps2']:.1f}/s on 2; PyTorch kernel p50 "
                     f"{kern['torch_p50_ms']:.1f} ms ({kern['torch_rps1']:.1f}/s on 1 core)"
                 )
-                env = {**os.environ, "FEWSHOT_HOME": str(home)}
+                half = kernel(home, db_url, qs, args.seconds / 2, half_scan=True)
+                print(
+                    f"[{store} {n:,}] kernel with the half scan (same results): p50 {half['p50_ms']:.1f} ms, "
+                    f"CPU {half['cpu_ms']:.1f} ms, {half['rps1']:.1f}/s on 1 core, {half['rps2']:.1f}/s on 2 "
+                    f"({half['rps1'] / kern['rps1']:.2f}x the FAISS flat kernel on 1 core)"
+                )
+                env = {
+                    **os.environ,
+                    "FEWSHOT_HOME": str(home),
+                    "FEWSHOT_HALF_SCAN": str(args.half_scan == "on").lower(),
+                }
                 if db_url:
                     env["FEWSHOT_DATABASE_URL"] = db_url
                 logged_before = 0

@@ -26,6 +26,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from fewshot.retrieve._half_scan import HalfScan
+
 __all__ = ["_FlatBackend", "_HNSWBackend"]
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,30 @@ class _FlatBackend:
     def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
         self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._ids_cache: np.ndarray | None = None
+        #: The float16 candidate scan for unfiltered searches (`enable_half_scan`); None: FAISS's scan.
+        self.half: HalfScan | None = None
+
+    def _storage(self) -> np.ndarray:
+        """The flat index's float32 rows (n, d) as a read-only view of FAISS's storage (mapped or not);
+        valid while ``self.index`` lives and is not modified."""
+        inner = faiss.downcast_index(self.index.index)
+        n, d = int(inner.ntotal), int(inner.d)
+        if n == 0:
+            return np.empty((0, d), dtype=np.float32)
+        view = faiss.rev_swig_ptr(inner.get_xb(), n * d).reshape(n, d)
+        view.flags.writeable = False
+        return view
+
+    def enable_half_scan(self) -> None:
+        """Answer unfiltered searches through `HalfScan` (exact results, half the bytes scanned per
+        query; holds a float16 copy: ``2 * n * d`` bytes). Dropped by `add` and `remove`."""
+        inner = faiss.downcast_index(self.index.index)
+
+        def fallback(queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            distances, rows = inner.search(queries, k)
+            return rows.astype(np.int64, copy=False), distances
+
+        self.half = HalfScan(self._storage(), fallback)
 
     @property
     def count(self) -> int:
@@ -87,10 +113,12 @@ class _FlatBackend:
         return self._ids_cache
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.half = None  # its view of the storage would dangle once FAISS reallocates
         self.index.add_with_ids(vectors, ids)
         self._ids_cache = None
 
     def remove(self, ids: np.ndarray) -> int:
+        self.half = None
         removed = int(self.index.remove_ids(ids))
         self._ids_cache = None
         return removed
@@ -107,6 +135,10 @@ class _FlatBackend:
         gpu_index: faiss.Index | None = None,
         filter_strategy: str = "auto",
     ) -> tuple[np.ndarray, np.ndarray]:
+        if allowed is None and gpu_index is None and self.half is not None:
+            rows, scores = self.half.search(queries, k)
+            ids = self.ids()
+            return np.where(rows >= 0, ids[np.maximum(rows, 0)], -1), scores
         if allowed is None:
             target = gpu_index if gpu_index is not None else self.index
             distances, labels = target.search(queries, k)

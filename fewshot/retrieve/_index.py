@@ -292,6 +292,17 @@ class DenseIndex:
             )
         return Hits(ids, scores)
 
+    def enable_half_scan(self) -> bool:
+        """Answer unfiltered searches of an exact (flat) index with float16 candidates re-scored in
+        float32 (`fewshot.retrieve._half_scan.HalfScan`): the same top-k, proven per query (a query
+        that cannot be proven falls back to the float32 scan), reading half the bytes. Holds a
+        float16 copy (``2 * count * dim`` bytes). Until the next `add` or `remove`. Returns whether it
+        applies (False for HNSW and for an empty index)."""
+        if not isinstance(self._backend, _FlatBackend) or len(self) == 0:
+            return False
+        self._backend.enable_half_scan()
+        return True
+
     def _gpu(self) -> Any:
         """A GPU copy of a flat index for unfiltered search, when possible (else None)."""
         if not self.use_gpu or self.kind != "flat":
