@@ -47,8 +47,17 @@ def select_cmd(
     method: str = typer.Option("votek", help="Selection method: {choices:selection}."),
     seed: int = typer.Option(0, help="Random seed (same seed, same pool: same round)."),
     k: int | None = typer.Option(None, help="Neighbours in the graph [default: the method's own]."),
-    confidence: str = typer.Option(
-        "similarity", help="Stage-2 confidence of two-stage vote-k (votek2): {choices:confidence}."
+    confidence: str | None = typer.Option(
+        None,
+        help="Stage-2 confidence of two-stage vote-k (votek2) without an LM: {choices:confidence} "
+        "[default: similarity].",
+    ),
+    lm: str | None = typer.Option(
+        None,
+        "--lm",
+        help="votek2 with a language model's confidence in its own answers (the pool's labeled items "
+        "are the demonstrations and the first stage; answers cached in the workspace's cache/): an LM "
+        "spec, {choices:lm}, or a configured name.",
     ),
     no_center: bool = typer.Option(False, "--no-center", help="Do not subtract the pool mean."),
     show: int = typer.Option(10, help="How many picks to print."),
@@ -69,7 +78,9 @@ def select_cmd(
             seed=seed,
             center=not no_center,
             confidence=confidence,
+            lm=lm,
             progress=bar,
+            lm_progress=None if lm is None else bar.stage(f"LM confidence ({lm})"),
             **params,
         )
     if as_json:
@@ -79,6 +90,11 @@ def select_cmd(
     if "total_cost" in rnd.params:
         of = f" of {rnd.params['budget_cost']:g}" if rnd.params.get("budget_cost") is not None else ""
         extra += f", total cost {rnd.params['total_cost']:.4g}{of} ({escape(str(rnd.params.get('cost')))})"
+    if "lm" in rnd.params:
+        extra += (
+            f", LM {escape(str(rnd.params['lm']))}: {rnd.params.get('lm_computed', 0)} answers scored, "
+            f"{rnd.params.get('lm_cached', 0)} from the cache"
+        )
     console.print(f"round {rnd.number}: {len(rnd.items)} items selected with {escape(rnd.method)}{extra}")
     table(
         f"first {min(show, len(rnd.items))} of {len(rnd.items)} picks",

@@ -6,7 +6,8 @@
   (method, budget, seed) on one pool, keyed by a hash of the pool's item ids, the embedding
   hash, centring and the method parameters.
 * ``lm.sqlite`` -- language-model answers keyed by (model, prompt, options or generation
-  settings); committed every few writes, so an interrupted run keeps what it scored.
+  settings); committed every few writes, so an interrupted run keeps what it scored
+  (`LMCache`, defined in `fewshot.lm._cache` and re-exported here).
 
 Counters (`CacheStats`) say how much was reused, which is what the resume tests check.
 """
@@ -17,7 +18,6 @@ import hashlib
 import json
 import logging
 import os
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from fewshot.hashing import content_hash as text_hash
+from fewshot.lm._cache import LMCache
 
 __all__ = ["CacheStats", "content_hash", "EmbeddingCache", "SelectionCache", "LMCache"]
 
@@ -140,53 +141,3 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-class LMCache:
-    """A SQLite table ``key -> JSON value`` of language-model answers.
-
-    Use as a context manager; writes are committed every ``commit_every`` puts and on close.
-    """
-
-    def __init__(self, path: Path, stats: CacheStats, *, commit_every: int = 32) -> None:
-        self.path = Path(path)
-        self.stats = stats
-        self.commit_every = commit_every
-        self._conn: sqlite3.Connection | None = None
-        self._pending = 0
-
-    def __enter__(self) -> LMCache:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=60)  # runs may share one cache
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, value TEXT NOT NULL)")
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._conn is not None:
-            self._conn.commit()
-            self._conn.close()
-            self._conn = None
-
-    @staticmethod
-    def key(model: str, kind: str, prompt: str, settings: Any) -> str:
-        return content_hash(model, kind, prompt, settings)
-
-    def get(self, key: str) -> Any | None:
-        assert self._conn is not None, "LMCache used outside its `with` block"
-        row = self._conn.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        self.stats.lm_cached += 1
-        return json.loads(row[0])
-
-    def put(self, key: str, model: str, value: Any) -> None:
-        assert self._conn is not None, "LMCache used outside its `with` block"
-        self._conn.execute(
-            "INSERT OR REPLACE INTO answers (key, model, value) VALUES (?, ?, ?)", (key, model, json.dumps(value))
-        )
-        self.stats.lm_computed += 1
-        self._pending += 1
-        if self._pending >= self.commit_every:
-            self._conn.commit()
-            self._pending = 0

@@ -8,6 +8,8 @@
   ``score_options``.
 * `OpenAICompatible` -- an OpenAI-compatible HTTP server (vLLM, llama.cpp server) via httpx.
 * `LlamaCpp` -- llama-cpp-python in-process (extra ``llamacpp``).
+* `LMCache` -- answers keyed by (model, prompt, options or generation settings) in a persistent
+  SQLite file, shared by the evaluation harness and two-stage vote-k's LM confidence.
 * `get_backend(spec)` -- ``"hf:<dir>"``, ``"gguf:<file>"``, ``"smollm2"``, ``"gemma3-270m"``,
   ``"openai:<base_url>#<model>"``, ``"llamacpp:<file>"``.
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from fewshot.lm._cache import LMCache, LMCacheStats
 from fewshot.lm._errors import LMBackendError
 from fewshot.lm._factory import BACKEND_SPECS, BACKENDS, get_backend
 from fewshot.lm._llamacpp import LlamaCpp
@@ -49,6 +52,8 @@ __all__ = [
     "HFCausalLM",
     "LMBackend",
     "LMBackendError",
+    "LMCache",
+    "LMCacheStats",
     "LlamaCpp",
     "LogLik",
     "OFFLINE_MODELS",

@@ -195,6 +195,11 @@ class ServiceContext:
         """``{home}/indexes/pool-{id}``: the pool's index versions."""
         return self.settings.home / "indexes" / f"pool-{pool_id}"
 
+    def cache_file(self, name: str) -> Path:
+        """``{home}/cache/{name}``: a cache file of the workspace (e.g. ``lm-confidence.sqlite``,
+        the LM answers of two-stage vote-k); the folder is created by whoever writes it."""
+        return self.settings.home / "cache" / name
+
     def model_dir(self, name: str) -> Path:
         """``{home}/models/{name}``: a trained model's versions."""
         return self.settings.home / "models" / name

@@ -25,6 +25,7 @@ from fewshot.annotate import (
 )
 from fewshot.annotate import select as select_rows
 from fewshot.exceptions import ConflictError, FewshotError, InvalidInputError
+from fewshot.feedback import NO_LABELED_DEMOS, LMConfidence
 from fewshot.io import (
     GOLD_FIELDS,
     argilla_settings,
@@ -37,6 +38,7 @@ from fewshot.io import (
 )
 from fewshot.progress import Progress
 from fewshot.prompt import get_token_counter
+from fewshot.retrieve import CORE_FIELDS, Example
 from fewshot.service.context import ServiceContext
 from fewshot.service.pools import PoolService
 from fewshot.service.vectors import VectorService
@@ -44,12 +46,29 @@ from fewshot.store import examples as example_rows
 from fewshot.store import pools as pool_rows
 from fewshot.store.rounds import RoundInfo, RoundItem, get_round, list_rounds, save_round
 
-__all__ = ["SelectionService", "default_budget_grid", "EXPORT_FORMATS", "CONFIDENCES", "annotation_config_path"]
+__all__ = [
+    "SelectionService",
+    "default_budget_grid",
+    "EXPORT_FORMATS",
+    "CONFIDENCES",
+    "LM_CONFIDENCE_CACHE",
+    "MAX_LM_OPTIONS",
+    "annotation_config_path",
+    "lm_options",
+]
 
 #: Formats a round can be exported in for annotators.
 EXPORT_FORMATS = ("jsonl", "csv", "labelstudio", "argilla")
 #: Named stage-2 confidence functions for two-stage vote-k (``votek2``).
 CONFIDENCES = ("similarity",)
+#: The file under ``{home}/cache/`` holding the LM answers of two-stage vote-k (`fewshot.lm.LMCache`).
+LM_CONFIDENCE_CACHE = "lm-confidence.sqlite"
+#: A pool with more distinct labels than this is a generation task for the LM confidence.
+MAX_LM_OPTIONS = 50
+#: A label longer than this (or spanning lines) is free text: the LM confidence generates.
+_MAX_OPTION_CHARS = 100
+#: With at least this many labeled items all labeled differently, labels are free text.
+_FREE_TEXT_MIN_ITEMS = 20
 #: The token counter of ``tokens:`` cost terms (the prompt builder's tokenizer-free estimate).
 COST_TOKEN_COUNTER = "approx"
 
@@ -94,6 +113,21 @@ def knn_label_vote(Q: np.ndarray, L: np.ndarray, labels: Sequence[str], *, k: in
     return out
 
 
+def lm_options(labels: Sequence[str]) -> list[str] | None:
+    """The options the LM chooses among for two-stage vote-k's confidence: the distinct labels,
+    sorted, when they form a small label set; None (generation) when there are more than
+    `MAX_LM_OPTIONS`, when one spans lines or is longer than 100 characters, or when at least 20
+    labeled items all have different labels (free-text answers)."""
+    distinct = sorted(set(labels))
+    if not distinct or len(distinct) > MAX_LM_OPTIONS:
+        return None
+    if any("\n" in lab or len(lab) > _MAX_OPTION_CHARS for lab in distinct):
+        return None
+    if len(labels) >= _FREE_TEXT_MIN_ITEMS and len(distinct) == len(labels):
+        return None
+    return distinct
+
+
 def _is_jsonable(value: Any) -> bool:
     try:
         json.dumps(value)
@@ -131,6 +165,12 @@ class SelectionService:
         """The registered selection methods (`fewshot.annotate.STRATEGIES`)."""
         return STRATEGIES.names()
 
+    @staticmethod
+    def confidence_methods() -> list[str]:
+        """The registered methods that take a stage-2 confidence (``needs_confidence``: ``votek2``),
+        hence an ``lm``."""
+        return [name for name, cls in STRATEGIES.items() if getattr(cls, "needs_confidence", False)]
+
     def _inputs(self, pool: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(example ids, vectors, row numbers already selected or labeled) in id order."""
         pool_id, _ = self.pools.ref(pool)
@@ -151,7 +191,11 @@ class SelectionService:
         seed: int = 0,
         center: bool = True,
         confidence: str | Callable[..., Any] | None = None,
+        lm: str | None = None,
+        lm_k: int = 4,
+        lm_max_tokens: int = 512,
         progress: Progress | None = None,
+        lm_progress: Progress | None = None,
         budget_cost: float | None = None,
         cost: str | CostSpec | None = None,
         **params: Any,
@@ -162,7 +206,16 @@ class SelectionService:
         Items already selected or labeled in earlier rounds count as chosen (the second round
         continues the first). The same pool, method, parameters and seed give the same round.
         A method with ``needs_confidence`` (``votek2``) takes a stage-2 ``confidence``: a function,
-        or ``"similarity"`` (the default: an LM-free proxy).
+        or ``"similarity"`` (the default: an LM-free proxy); or ``lm``, an LM spec or a configured
+        name (`ServiceContext.lm`): the model answers every remaining item with the ``lm_k`` most
+        similar labeled selected items as demonstrations (prompts in the pool's template, at most
+        ``lm_max_tokens``), and its confidence is the mean token log-likelihood of its own answer
+        (`fewshot.feedback.LMConfidence`; options: the pool's labels, see `lm_options`, else it
+        generates). Answers are cached by content under ``{home}/cache/lm-confidence.sqlite``;
+        ``lm_progress(done, total)`` (default: ``progress``) follows the scoring. With ``lm`` and
+        labeled items in the pool, those items are the first stage (``stage1_size`` defaults to 0);
+        a pool without labeled items is refused (label a first round, then run votek2). The round's
+        params hold ``lm`` (the name as given), ``stage1_size``, ``lm_computed`` and ``lm_cached``.
 
         ``cost`` is a cost spec (``"words:0.5/60"``, ``"tokens:0.002"``, ``"field:minutes"``,
         ``"2"``; `fewshot.annotate.parse_cost_spec`); given, it is stored on the pool for later
@@ -170,6 +223,10 @@ class SelectionService:
         the round's params hold ``cost`` and ``total_cost`` (and ``budget_cost``).
         """
         needs_confidence = getattr(STRATEGIES.get(method), "needs_confidence", False)  # unknown: fails now
+        if lm is not None:
+            self.check_lm(method, lm)
+            if confidence is not None:
+                raise InvalidInputError("give lm (the LM's confidence) or confidence, not both")
         if (budget is None) == (budget_cost is None):
             raise InvalidInputError("give exactly one of budget (a count of items) and budget_cost (a total cost)")
         spec = self.cost_spec(pool, cost)
@@ -193,7 +250,15 @@ class SelectionService:
             costs = self.item_costs(pool, spec, ids, chosen)
         else:
             costs = self._costs_for_budget(pool, spec, ids, chosen, budget_cost)
-        if needs_confidence:
+        lm_confidence: LMConfidence | None = None
+        if needs_confidence and lm is not None:
+            lm_confidence = self.lm_confidence(
+                pool, ids, X, lm, k=lm_k, max_tokens=lm_max_tokens, progress=lm_progress or progress
+            )
+            params["confidence"] = lm_confidence
+            if "stage1_size" not in params and any(lab is not None for lab in lm_confidence.labels):
+                params["stage1_size"] = 0  # the labeled items are the first stage
+        elif needs_confidence:
             confidence = "similarity" if confidence is None else confidence
             params["confidence"] = confidence_function(confidence, X, center=center)
         sel = select_rows(
@@ -212,7 +277,17 @@ class SelectionService:
         stored_params["center"] = center
         if spec is not None:
             stored_params["cost"] = spec.text
-        if needs_confidence:
+        if lm_confidence is not None:
+            stored_params.update(
+                confidence="lm",
+                lm=lm,
+                lm_task="generation" if lm_confidence.options is None else "classification",
+                lm_k=lm_confidence.k,
+                lm_max_tokens=lm_confidence.max_tokens,
+                lm_computed=lm_confidence.stats.lm_computed,
+                lm_cached=lm_confidence.stats.lm_cached,
+            )
+        elif needs_confidence:
             stored_params["confidence"] = confidence if isinstance(confidence, str) else "callable"
         if cost is not None:
             self.pools.set_cost_spec(pool, spec)
@@ -229,6 +304,69 @@ class SelectionService:
                 influence=None if sel.influence is None else float(sel.influence),
             )
             return get_round(s, p, number)
+
+    def check_lm(self, method: str, lm: Any) -> None:
+        """`InvalidInputError` naming ``lm`` when it is not a non-empty name or ``method`` takes no
+        confidence (only `confidence_methods` use an LM)."""
+        if not isinstance(lm, str) or not lm.strip():
+            raise InvalidInputError(f"lm must be an LM spec or a configured LM name, got {lm!r}")
+        if method not in self.confidence_methods():
+            raise InvalidInputError(
+                f"lm is only used by {', '.join(self.confidence_methods()) or 'no registered method'} "
+                f"(the LM's confidence); method {method!r} takes no lm"
+            )
+
+    def lm_confidence(
+        self,
+        pool: str,
+        ids: np.ndarray,
+        X: np.ndarray,
+        lm: str,
+        *,
+        k: int = 4,
+        max_tokens: int = 512,
+        progress: Progress | None = None,
+    ) -> LMConfidence:
+        """The LM confidence of two-stage vote-k over ``pool`` (rows in ``ids`` order, vectors
+        ``X``): its items rendered by the pool's prompt template, its labeled items' labels as
+        demonstrations, the options of `lm_options` (None: generation), the LM of ``lm`` (a spec
+        or configured name) and the workspace's answer cache. `InvalidInputError` when the pool
+        has no labeled item."""
+        row = {int(e): i for i, e in enumerate(ids)}
+        items: list[Example | None] = [None] * len(ids)
+        for ex in self.pools.iter_examples(pool):
+            i = row.get(ex.id)
+            if i is not None:
+                items[i] = Example(
+                    id=ex.external_id,
+                    text=ex.text,
+                    label=ex.label if ex.status == "labeled" else None,
+                    fields={
+                        key: v
+                        for key, v in ex.fields.items()
+                        if key not in CORE_FIELDS and (v is None or isinstance(v, (str, int, float, bool)))
+                    },
+                )
+        if any(item is None for item in items):
+            raise ConflictError(f"pool {pool!r} changed while reading it; try again")
+        full = [item for item in items if item is not None]
+        labels = [None if item.label is None else str(item.label) for item in full]
+        known = [lab for lab in labels if lab is not None]
+        if not known:  # before loading the model
+            raise InvalidInputError(f"pool {pool!r}: {NO_LABELED_DEMOS}")
+        options = lm_options(known)
+        return LMConfidence(
+            self.ctx.lm(lm),
+            full,
+            X,
+            labels,
+            options=options,
+            template=self.pools.prompt_template(pool),
+            k=k,
+            max_tokens=max_tokens,
+            cache=self.ctx.cache_file(LM_CONFIDENCE_CACHE),
+            progress=progress,
+        )
 
     def budget(
         self,
@@ -536,7 +674,8 @@ class SelectionService:
     # ------------------------------------------------------------------ jobs
     def run_select_job(self, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
         """The ``select`` job: ``params`` holds pool, budget or budget_cost (and cost), method, seed,
-        center and method options."""
+        center, lm and method options; the result adds ``lm``, ``lm_computed`` and ``lm_cached``
+        when an LM scored."""
         p = dict(params)
         pool, budget, method = p.pop("pool"), p.pop("budget", None), p.pop("method", "votek")
         seed, center = p.pop("seed", 0), p.pop("center", True)
@@ -544,4 +683,6 @@ class SelectionService:
         out = {"pool": pool, "round": rnd.number, "budget": rnd.budget, "influence": rnd.influence}
         if "total_cost" in rnd.params:
             out.update(total_cost=rnd.params["total_cost"], budget_cost=rnd.params.get("budget_cost"))
+        if "lm" in rnd.params:
+            out.update({key: rnd.params[key] for key in ("lm", "lm_computed", "lm_cached")})
         return out

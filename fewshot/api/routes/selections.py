@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 
+from .._allowlist import resolve_lm
 from ..deps import JobsDep, PoolAccess, WorkspaceDep
 from ..schemas import JobPublic, LabelImportPublic, LabelsSubmit, RoundPublic, RoundsPublic, SelectionCreate
 from ..schemas.common import MAX_INT
@@ -26,8 +27,13 @@ def start_selection(pool: PoolAccess, body: SelectionCreate, ws: WorkspaceDep, j
     registered selection method is accepted). Selection errors (no vectors yet, budget over the
     unlabeled items, ``budget_cost`` without a cost spec given or stored on the pool, an item
     whose cost is missing or not positive) end the job as failed with the message in ``error``;
-    a cost-aware round's result holds ``total_cost`` and ``budget_cost``."""
-    return submit_pool_job(ws, jobs, "select", pool, body.model_dump(exclude_none=True))
+    a cost-aware round's result holds ``total_cost`` and ``budget_cost``. ``lm`` (votek2 only, else
+    422) names an allow-listed LM (422 otherwise); its scoring reports progress into the job, and a
+    pool without labeled items fails the job (label a first round, then run votek2)."""
+    params = body.model_dump(exclude_none=True)
+    if body.lm is not None:
+        params["lm"] = resolve_lm(ws.settings, body.lm)
+    return submit_pool_job(ws, jobs, "select", pool, params)
 
 
 @router.get("/selections", response_model=RoundsPublic, summary="List selection rounds")

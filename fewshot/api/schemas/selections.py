@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator, model_validator
 
 from ...annotate import parse_cost_spec
 from ...exceptions import InvalidInputError
+from ...service.selection import SelectionService
 from .common import NO_BOOL, Seed, SelectionMethod
 
 __all__ = [
@@ -45,6 +46,14 @@ class SelectionCreate(BaseModel):
     k: Annotated[int | None, NO_BOOL] = Field(
         None, gt=0, le=1000, description="Graph neighbours [votek: 150, ideal: 10]."
     )
+    lm: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Two-stage vote-k (votek2) with a language model's confidence in its own answers: "
+        "the name of an LM the server allows (an offline model such as smollm2, or a configured "
+        "name). The pool's labeled items are the demonstrations and the first stage.",
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -64,6 +73,15 @@ class SelectionCreate(BaseModel):
             return parse_cost_spec(value).text
         except InvalidInputError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("lm")
+    @classmethod
+    def _lm_method(cls, value: str | None, info: ValidationInfo) -> str | None:
+        method = info.data.get("method")
+        if value is not None and method is not None and method not in SelectionService.confidence_methods():
+            users = ", ".join(SelectionService.confidence_methods()) or "no registered method"
+            raise ValueError(f"lm is only used by {users}; method {method!r} takes no lm")
+        return value
 
     @model_validator(mode="after")
     def _one_budget(self) -> SelectionCreate:
