@@ -6,13 +6,18 @@ Works on a bare embedding matrix (no database). One entry point::
     sel = select(vectors, 100, "votek")          # sel.indices, sel.scores, sel.params
 
 Methods: ``votek`` (exact reproduction of the research selection), ``votek2`` (two-stage, needs a
-confidence function), ``ideal`` (influence maximisation), ``random``, ``kmeans``, ``facility``.
+confidence function), ``ideal`` (influence maximisation), ``random``, ``kmeans``, ``facility``;
+opt-in variants aimed at coverage: ``stratified`` (proportional quotas over k-means cells, an
+inner method in each), ``ideal-hub`` (IDEAL with hub-discounted edges), ``votek-div`` (vote-k
+that skips near-duplicates of its picks), ``mixed`` (influence + facility location) and ``auto``
+(chooses from the pool's structure: :func:`choose_method`).
 :func:`budget_curve` helps choose how many items to pay for. Under a budget in money or minutes
 (``select(vectors, method="ideal", budget_cost=50.0, costs=c)``; costs from :func:`item_costs`)
 every method but ``votek2`` runs its knapsack-constrained, cost-aware variant;
 :func:`cost_budget_curve` helps choose how much to spend.
 """
 
+from fewshot.annotate._auto import Auto, AutoRule, choose_method
 from fewshot.annotate._base import Selection, SelectionStrategy, prepare_vectors
 from fewshot.annotate._budget import BudgetCurve, budget_curve, plot_budget_curve
 from fewshot.annotate._budget_cost import CostBudgetCurve, cost_budget_curve, default_spends, plot_cost_budget_curve
@@ -20,10 +25,14 @@ from fewshot.annotate._cost import COST_SPEC_FORMS, CostSpec, CostTerm, check_co
 from fewshot.annotate._facility import FacilityLocation
 from fewshot.annotate._graph import KnnGraph, build_knn_graph
 from fewshot.annotate._ideal import Ideal
+from fewshot.annotate._ideal_hub import IdealHub
 from fewshot.annotate._kmeans import KMeansSelection
+from fewshot.annotate._mixed import MixedInfluenceCoverage
 from fewshot.annotate._random import RandomSelection
 from fewshot.annotate._registry import STRATEGIES, get_strategy, select
+from fewshot.annotate._stratified import Stratified, cell_quotas
 from fewshot.annotate._votek import VoteK
+from fewshot.annotate._votek_div import VoteKDiv
 from fewshot.annotate._votek_two_stage import TwoStageVoteK
 
 __all__ = [
@@ -38,6 +47,14 @@ __all__ = [
     "RandomSelection",
     "KMeansSelection",
     "FacilityLocation",
+    "Stratified",
+    "cell_quotas",
+    "IdealHub",
+    "VoteKDiv",
+    "MixedInfluenceCoverage",
+    "Auto",
+    "AutoRule",
+    "choose_method",
     "KnnGraph",
     "build_knn_graph",
     "prepare_vectors",

@@ -52,7 +52,7 @@ from fewshot.annotate._diffusion import (
     sample_rr_sets,
     simulate_spread,
 )
-from fewshot.annotate._graph import build_knn_graph
+from fewshot.annotate._graph import KnnGraph, build_knn_graph
 from fewshot.annotate._knapsack import GreedyRun, best_of
 
 __all__ = ["Ideal", "imm_set_count"]
@@ -184,7 +184,7 @@ class Ideal(SelectionStrategy):
             progress=progress,
         )
         params.update(k_used=graph.k, exact_graph=graph.exact)
-        model = cascade_model(graph, min_similarity=params["min_similarity"])
+        model = self._cascade(graph, params)
         rng_rr, rng_mc = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
         if params["n_rr_sets"] is not None:
             theta = params["n_rr_sets"]
@@ -194,6 +194,11 @@ class Ideal(SelectionStrategy):
                 model, budget, labeled, params["epsilon"], rng_rr, max_sets=params["max_rr_sets"], progress=progress
             )
         return model, rr, n / rr.count, rng_mc
+
+    def _cascade(self, graph: KnnGraph, params: dict[str, Any]) -> CascadeModel:
+        """The cascade model on ``graph`` (SPEC section 3's edge probabilities); subclasses
+        that weight edges differently (``ideal-hub``) override this."""
+        return cascade_model(graph, min_similarity=params["min_similarity"])
 
     @staticmethod
     def _finish(model, rr, labeled, picks, covered, rng_mc, params) -> float | None:

@@ -16,7 +16,7 @@ from fewshot.annotate._base import (
 )
 from fewshot.annotate._graph import faiss_threads
 
-__all__ = ["KMeansSelection"]
+__all__ = ["KMeansSelection", "spherical_kmeans"]
 
 
 class KMeansSelection(SelectionStrategy):
@@ -150,22 +150,44 @@ def _clusters(
     of ``Z`` (for the items nearest each centroid). Call inside `faiss_threads`."""
     import faiss
 
-    km = faiss.Kmeans(
-        Z.shape[1],
+    centroids, assign = spherical_kmeans(
+        Z,
         n_clusters,
-        niter=params["n_iter"],
-        seed=seed,
-        spherical=True,
-        nredo=params["n_init"],
-        verbose=False,
-        min_points_per_centroid=1,
+        seed,
+        n_iter=params["n_iter"],
+        n_init=params["n_init"],
         max_points_per_centroid=params["max_points_per_centroid"],
     )
-    km.train(Z)
-    centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
-    _, assign = km.index.search(Z, 1)
-    sizes = np.bincount(assign[:, 0], minlength=n_clusters)
+    sizes = np.bincount(assign, minlength=n_clusters)
     order = np.argsort(-sizes, kind="stable")
     index = faiss.IndexFlatIP(Z.shape[1])
     index.add(Z)
     return centroids, sizes, order, index
+
+
+def spherical_kmeans(
+    Z: np.ndarray, n_clusters: int, seed: int, *, n_iter: int, n_init: int, max_points_per_centroid: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spherical k-means (FAISS) of the unit rows ``Z`` (float32, shape (n, dim)).
+
+    Returns ``(centroids, assign)``: float32 centroids of shape (n_clusters, dim) and, for each
+    row, the number of its nearest centroid (int64, shape (n,)). Deterministic given ``seed``.
+    Call inside `faiss_threads`.
+    """
+    import faiss
+
+    km = faiss.Kmeans(
+        Z.shape[1],
+        n_clusters,
+        niter=n_iter,
+        seed=seed,
+        spherical=True,
+        nredo=n_init,
+        verbose=False,
+        min_points_per_centroid=1,
+        max_points_per_centroid=max_points_per_centroid,
+    )
+    km.train(Z)
+    centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+    _, assign = km.index.search(Z, 1)
+    return centroids, assign[:, 0].astype(np.int64)

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from fewshot.annotate._auto import Auto
 from fewshot.annotate._base import ProgressCallback, Selection, SelectionStrategy
 from fewshot.annotate._facility import FacilityLocation
 from fewshot.annotate._ideal import Ideal
+from fewshot.annotate._ideal_hub import IdealHub
 from fewshot.annotate._kmeans import KMeansSelection
+from fewshot.annotate._mixed import MixedInfluenceCoverage
 from fewshot.annotate._random import RandomSelection
+from fewshot.annotate._stratified import Stratified
 from fewshot.annotate._votek import VoteK
+from fewshot.annotate._votek_div import VoteKDiv
 from fewshot.annotate._votek_two_stage import TwoStageVoteK
 from fewshot.exceptions import InvalidInputError
 from fewshot.registry import Registry
@@ -27,6 +32,12 @@ for _name, _cls in (
     ("random", RandomSelection),
     ("kmeans", KMeansSelection),
     ("facility", FacilityLocation),
+    # opt-in variants aimed at coverage (issue #15); the methods above stay as published
+    ("stratified", Stratified),
+    ("ideal-hub", IdealHub),
+    ("votek-div", VoteKDiv),
+    ("mixed", MixedInfluenceCoverage),
+    ("auto", Auto),
 ):
     STRATEGIES.register(_name, _cls)
 
@@ -77,7 +88,8 @@ def select(
         Exactly one of ``budget`` and ``budget_cost``.
     method : str
         A name registered in `STRATEGIES`: ``"votek"``, ``"votek2"``, ``"ideal"``,
-        ``"random"``, ``"kmeans"``, ``"facility"`` and any method registered later.
+        ``"random"``, ``"kmeans"``, ``"facility"``, the variants ``"stratified"``,
+        ``"ideal-hub"``, ``"votek-div"``, ``"mixed"``, ``"auto"`` and any method registered later.
     labeled : iterable of int
         Rows already annotated (earlier rounds); they count as selected and are never returned.
     seed : int
