@@ -96,6 +96,10 @@ def select_cmd(
             f"{rnd.params.get('lm_cached', 0)} from the cache"
         )
     console.print(f"round {rnd.number}: {len(rnd.items)} items selected with {escape(rnd.method)}{extra}")
+    chosen, reasons = rnd.params.get("chosen"), rnd.params.get("reasons")
+    if isinstance(chosen, str):  # auto: which method ran and why
+        why = reasons.get("why") if isinstance(reasons, dict) else None
+        console.print(f"auto chose {escape(chosen)}" + (f": {escape(str(why))}" if why else ""))
     table(
         f"first {min(show, len(rnd.items))} of {len(rnd.items)} picks",
         ["#", "id", "score", "text"],

@@ -51,15 +51,16 @@ def test_auto_runs_the_chosen_method_and_says_why(clustered):
     json.dumps(sel.to_dict())
 
 
-def test_clustered_pool_is_stratified(clustered):
-    name, reasons = choose_method(clustered, 16)
+def test_clustered_pool_is_stratified_when_the_rule_asks(clustered):
+    assert choose_method(clustered, 16)[0] == "votek"  # the default rule: vote-k below half the pool
+    name, reasons = choose_method(clustered, 16, rule=AutoRule(clustered_method="stratified"))
     assert name == "stratified", reasons
     assert reasons["cells"] == 4 and reasons["cluster_excess"] > 0.1  # far above its Gaussian twin
 
 
-def test_structureless_pool_takes_facility(noise):
-    name, reasons = choose_method(noise, 16)
-    assert name == "facility", reasons
+def test_structureless_pool_takes_the_default(noise):
+    name, reasons = choose_method(noise, 16, rule=AutoRule(clustered_method="stratified"))
+    assert name == "votek", reasons
     assert abs(reasons["cluster_excess"]) < 0.05 and "cluster excess" in reasons["why"]
 
 
@@ -71,11 +72,11 @@ def test_large_budget_takes_facility(clustered):
 
 def test_the_rule_is_data(noise):
     _, reasons = choose_method(noise, 16)
-    strict = AutoRule(excess_min=0.99)
+    strict = AutoRule(excess_min=0.99, clustered_method="stratified")
     assert decide(reasons, strict)[0] == strict.default_method
     hub = AutoRule(excess_min=0.99, hubness_max=1e9, hubness_method="ideal-hub")
     assert decide(reasons, hub)[0] == "ideal-hub"
-    sel = select(noise, 6, "auto", rule={"excess_min": 0.99}, seed=1)
+    sel = select(noise, 6, "auto", rule={"excess_min": 0.99, "default_method": "facility"}, seed=1)
     assert sel.params["chosen"] == "facility" and sel.params["reasons"]["rule"]["excess_min"] == 0.99
 
 
