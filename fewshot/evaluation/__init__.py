@@ -14,7 +14,8 @@ only, and score with
 
     from fewshot.evaluation import EvalConfig, run_eval
     result = run_eval(EvalConfig(datasets=["sst5"], scorers=["proxy"], out="eval-out"))
-    for row in result.summary: ...   # mean/std over seeds, gain over random, label diversity
+    for row in result.summary: ...   # mean/std over seeds, gain over random, label diversity,
+                                     # paired delta vs random [95% CI], verdict, cluster coverage
 
 Or from the command line: ``fewshot eval --dataset sst5 --methods random,votek --limit 64``.
 """
@@ -30,6 +31,7 @@ from fewshot.evaluation._datasets import (
     load_dataset,
     shared_data_dir,
 )
+from fewshot.evaluation._paired import MethodTally, PairedDelta, paired_delta, tally_methods
 from fewshot.evaluation._report import (
     RunResult,
     SummaryRow,
@@ -57,6 +59,8 @@ __all__ = [
     "EvalResult",
     "LMScorer",
     "LabeledDataset",
+    "MethodTally",
+    "PairedDelta",
     "PROXY_NOTE",
     "RunResult",
     "SCORERS",
@@ -70,11 +74,13 @@ __all__ = [
     "load_config",
     "load_dataset",
     "normalize_answer",
+    "paired_delta",
     "plot_accuracy",
     "relative_gain",
     "run_eval",
     "shared_data_dir",
     "summarize",
+    "tally_methods",
     "write_csv",
     "write_json",
 ]

@@ -47,12 +47,15 @@ class EvalConfig:
     Attributes
     ----------
     datasets : list of (str or mapping)
-        Preset names (``sst5``, ``trec``, ``rte``, ``mrpc``, ``gsm8k``) or dataset mappings
-        (see `get_dataset`) for a user's labeled file.
+        Preset names (any key of `fewshot.evaluation.DATASETS`: ``sst5``, ``trec``, ``rte``,
+        ``mrpc``, ``gsm8k``, ``math-subject``, ``gsm8k-skill``) or dataset mappings (see
+        `get_dataset`) for a user's labeled file.
     methods : list of str
         Selection methods: any name registered in `fewshot.annotate.STRATEGIES` (``random``,
-        ``votek``, ``ideal``, ``kmeans``, ``facility``...) except those that need a confidence
-        function (``votek2``).
+        ``votek``, ``ideal``, ``kmeans``, ``facility``...). Those that need a confidence
+        function (``votek2``) need the ``lm`` scorer: the config's LM answers the pool items
+        with demonstrations from the selection so far, whose gold labels it sees (the paper's
+        protocol; `fewshot.evaluation._confidence`).
     method_params : mapping of method -> mapping
         Extra parameters per method, e.g. ``{votek: {k: 50}}``.
     budgets : list of int
@@ -127,14 +130,14 @@ class EvalConfig:
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
         set_("datasets", _dataset_list(self.datasets))
-        set_("methods", _method_list(self.methods))
-        set_("budgets", _int_list(self.budgets, "budgets", minimum=1))
-        set_("seeds", _int_list(self.seeds, "seeds", minimum=0))
-        set_("retrievers", _str_list(self.retrievers, "retrievers", allowed=RETRIEVERS.names()))
         scorers = self.scorers
         if isinstance(scorers, str) and scorers.strip() == "both":
             scorers = list(SCORERS)
         set_("scorers", _str_list(scorers, "scorers", allowed=SCORERS))
+        set_("methods", _method_list(self.methods, with_lm="lm" in self.scorers))
+        set_("budgets", _int_list(self.budgets, "budgets", minimum=1))
+        set_("seeds", _int_list(self.seeds, "seeds", minimum=0))
+        set_("retrievers", _str_list(self.retrievers, "retrievers", allowed=RETRIEVERS.names()))
         for name in ("pool_size", "test_size", "k", "max_tokens", "max_new_tokens"):
             set_(name, _int(getattr(self, name), name, minimum=1))
         set_("data_seed", _int(self.data_seed, "data_seed", minimum=0))
@@ -303,16 +306,20 @@ def _str_list(value: Any, name: str, *, allowed: Sequence[str]) -> list[str]:
     return out
 
 
-def _method_list(value: Any) -> list[str]:
-    """Registered selection methods, read now (a method registered after import counts)."""
+def _method_list(value: Any, *, with_lm: bool) -> list[str]:
+    """Registered selection methods, read now (a method registered after import counts).
+
+    A method that needs a confidence function (``votek2``) is allowed only with the ``lm``
+    scorer: its confidence comes from the config's LM (`fewshot.evaluation._confidence`)."""
     need_confidence = [n for n, cls in STRATEGIES.items() if getattr(cls, "needs_confidence", False)]
-    for name in _split(value, "methods"):
-        if name in need_confidence:
-            raise InvalidInputError(
-                f"methods: {name!r} needs a confidence function (model feedback), which an eval config cannot give"
-            )
-    usable = [n for n in STRATEGIES.names() if n not in need_confidence]
-    return _str_list(value, "methods", allowed=usable)
+    if not with_lm:
+        for name in _split(value, "methods"):
+            if name in need_confidence:
+                raise InvalidInputError(
+                    f"methods: {name!r} needs a confidence function (model feedback): add the lm scorer "
+                    "(scorers: [proxy, lm]), whose model gives it"
+                )
+    return _str_list(value, "methods", allowed=STRATEGIES.names())
 
 
 def _dataset_list(value: Any) -> list[Any]:

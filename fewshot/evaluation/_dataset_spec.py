@@ -54,6 +54,9 @@ class DatasetSpec:
         ``" {label}"`` (classification) or ``" {output}"`` (generation).
     stop : sequence of str
         Stop strings for generation.
+    list_label : bool
+        The label field holds a list (e.g. GSM8K's ``skills``): an item with exactly one entry
+        takes it as its label; items with none or several are skipped as unlabeled.
     """
 
     name: str
@@ -67,6 +70,7 @@ class DatasetSpec:
     strip_calculator: bool = False
     template: PromptTemplate | None = None
     stop: tuple[str, ...] = ("\n\n",)
+    list_label: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):

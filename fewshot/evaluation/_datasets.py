@@ -6,7 +6,10 @@ uses, so a user's own labeled JSONL/CSV/Parquet file evaluates exactly as it wou
 It also carries what the language-model scorer needs: the verbalised label set and the prompt
 template.
 
-Presets (``sst5``, ``trec``, ``rte``, ``mrpc``, ``gsm8k``) read the JSONL files of the shared
+Presets (``sst5``, ``trec``, ``rte``, ``mrpc``, ``gsm8k``; and two more label counts for the
+selection benchmarks: ``math-subject``, the 7 MATH subjects of a problem, tested on a seeded
+split of MATH train since the shared folder has no MATH test file, and ``gsm8k-skill``, the 14
+skewed AdaptMI skill labels of a GSM8K question) read the JSONL files of the shared
 data folder: ``$FEWSHOT_SHARED_DATA`` if set, else the first existing ``../shared/data`` next to
 the current directory or (in a source checkout) next to the repository; see `shared_data_dir`.
 The small slices shipped in ``tests/data`` are test fixtures, never used by the evaluation.
@@ -113,6 +116,30 @@ DATASETS: dict[str, DatasetSpec] = {
             ),
             stop=("\n\nQuestion:", "\nQuestion:", "\n\n"),
         ),
+        DatasetSpec(
+            name="math-subject",
+            pool_path="math/train.jsonl",
+            test_path=None,  # no MATH test file with problems: the runner splits train
+            mapping=FieldMapping(text_field="problem", label_field="subject"),
+            labels=(
+                "Algebra",
+                "Counting & Probability",
+                "Geometry",
+                "Intermediate Algebra",
+                "Number Theory",
+                "Prealgebra",
+                "Precalculus",
+            ),
+            template=_tpl("math-subject", "Classify each math problem by its subject.", "Problem: {text}\nSubject:"),
+        ),
+        DatasetSpec(
+            name="gsm8k-skill",
+            pool_path="gsm8k/train.jsonl",
+            test_path="gsm8k/test.jsonl",
+            mapping=FieldMapping(text_field="question", label_field="skills"),
+            list_label=True,
+            template=_tpl("gsm8k-skill", "Name the main skill each math question needs.", "Question: {text}\nSkill:"),
+        ),
     )
 }
 
@@ -126,7 +153,7 @@ def get_dataset(
     (e.g. from YAML) takes ``name``, ``pool_path`` (or ``path``), ``test_path``, the
     `FieldMapping` keys ``id_field``, ``text_field``, ``template``, ``label_field``, and
     ``task``, ``labels``, ``verbalizer``, ``output_field``, ``instruction``, ``prompt``
-    (the template's input part, e.g. ``"Review: {text}\\nSentiment:"``), ``stop``.
+    (the template's input part, e.g. ``"Review: {text}\\nSentiment:"``), ``stop``, ``list_label``.
 
     Raises
     ------
@@ -169,6 +196,7 @@ _SPEC_KEYS = {
     "prompt",
     "stop",
     "strip_calculator",
+    "list_label",
 }
 
 
@@ -219,6 +247,7 @@ def _spec_from_mapping(data: Mapping[str, Any]) -> DatasetSpec:
         strip_calculator=bool(data.get("strip_calculator", False)),
         template=template,
         stop=(stop,) if isinstance(stop, str) else tuple(stop),
+        list_label=bool(data.get("list_label", False)),
     )
 
 
@@ -230,6 +259,8 @@ def _read_split(spec: DatasetSpec, path: Path) -> tuple[list[Example], int]:
     seen: set[str] = set()
     unlabeled = 0
     for line, record in iter_records(path):
+        if spec.list_label:
+            record = _single_label(record, spec.mapping.label_field)
         rec = spec.mapping.apply(record, path=str(path), line=line)
         if rec.label is None:
             unlabeled += 1
@@ -248,6 +279,17 @@ def _read_split(spec: DatasetSpec, path: Path) -> tuple[list[Example], int]:
         fields = {k: v for k, v in rec.fields.items() if k not in CORE_FIELDS}
         items.append(Example(id=rec.external_id, text=rec.text, label=rec.label, output=output, fields=fields))
     return items, unlabeled
+
+
+def _single_label(record: dict[str, Any], field: str | None) -> dict[str, Any]:
+    """``record`` with its list label replaced by its only entry (removed unless exactly one)."""
+    value = record.get(field) if field is not None else None
+    if field is None or not isinstance(value, list):
+        return record
+    out = {k: v for k, v in record.items() if k != field}
+    if len(value) == 1:
+        out[field] = value[0]
+    return out
 
 
 def load_dataset(

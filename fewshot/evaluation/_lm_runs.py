@@ -9,6 +9,7 @@ import numpy as np
 
 from fewshot.evaluation._context import RunContext
 from fewshot.evaluation._datasets import LabeledDataset
+from fewshot.evaluation._paired import encode_correct
 from fewshot.evaluation._report import RunResult
 from fewshot.evaluation._scoring import LMScorer, answers_match, extract_answer
 from fewshot.evaluation._select_runs import LMJob
@@ -72,6 +73,7 @@ def score_lm(
                 accuracy=float(np.mean(correct)),
                 mean_demos=float(np.mean(n_demos)),
                 lm=lm.name,
+                correct=encode_correct(correct),
                 **job.meta,
             )
         )

@@ -1,4 +1,5 @@
-"""Result tables: per-run records, mean/std over seeds, relative gain over random, CSV/JSON, plot."""
+"""Result tables: per-run records, mean/std over seeds, relative gain over random, the paired
+comparison with random (`fewshot.evaluation._paired`), CSV/JSON, plot."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from fewshot.evaluation._paired import BOOTSTRAP_SEED, RESAMPLES, decode_correct, paired_delta
 
 __all__ = [
     "RunResult",
@@ -34,6 +37,11 @@ class RunResult:
     ``lm`` scorer, agreement of the `knn_vote_proxy` for ``proxy``. The label statistics
     describe the annotated (selected) set: ``n_labels_chosen`` distinct gold labels out of
     ``n_labels_total``, the most frequent one and its share.
+
+    ``correct`` is the per-test-item result, one character per scored test item in test-sample
+    order (``"1"`` right, ``"0"`` wrong; see `encode_correct`): what the paired comparison
+    uses. ``cluster_coverage`` is the fraction of the pool's ``n_cells`` k-means cells that
+    hold a selected item (`fewshot.evaluation._coverage`).
     """
 
     dataset: str
@@ -54,6 +62,9 @@ class RunResult:
     mean_demos: float
     lm: str | None = None
     selected_ids: list[str] = field(default_factory=list)
+    cluster_coverage: float | None = None
+    n_cells: int = 0
+    correct: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +77,14 @@ class SummaryRow:
     ``accuracy_std`` is the sample standard deviation (ddof=1; 0 with one seed).
     ``gain_vs_random`` = (accuracy_mean - random's accuracy_mean) / random's accuracy_mean at the
     same dataset, scorer, retriever and budget (None without a random row or when random is 0).
+
+    The paired comparison with random (`paired_delta`, over the seeds both ran and their
+    shared test items): ``delta_vs_random`` (mean of correct_method - correct_random, accuracy
+    points as fractions), its 95% bootstrap interval ``delta_ci_low`` / ``delta_ci_high``,
+    ``gain_paired`` (delta over random's accuracy on the same seeds), ``verdict`` (``win`` /
+    ``tie`` / ``loss``; ``baseline`` on random's own row) and ``n_paired_seeds``. All None (0)
+    without a random row or per-item results. ``cluster_coverage_mean``: the mean fraction of
+    k-means cells of the pool hit by the selected set.
     """
 
     dataset: str
@@ -83,13 +102,20 @@ class SummaryRow:
     selection_seconds_mean: float
     n_test: int
     lm: str | None = None
+    cluster_coverage_mean: float | None = None
+    delta_vs_random: float | None = None
+    delta_ci_low: float | None = None
+    delta_ci_high: float | None = None
+    gain_paired: float | None = None
+    verdict: str | None = None
+    n_paired_seeds: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 SUMMARY_COLUMNS = [f for f in SummaryRow.__dataclass_fields__]
-RUN_COLUMNS = [f for f in RunResult.__dataclass_fields__ if f not in ("label_counts", "selected_ids")]
+RUN_COLUMNS = [f for f in RunResult.__dataclass_fields__ if f not in ("label_counts", "selected_ids", "correct")]
 
 
 def relative_gain(accuracy: float, baseline: float) -> float | None:
@@ -103,8 +129,11 @@ def relative_gain(accuracy: float, baseline: float) -> float | None:
     return (accuracy - baseline) / baseline
 
 
-def summarize(runs: Iterable[RunResult], *, baseline: str = "random") -> list[SummaryRow]:
-    """Group runs over seeds; add the relative gain over ``baseline`` per budget.
+def summarize(
+    runs: Iterable[RunResult], *, baseline: str = "random", resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> list[SummaryRow]:
+    """Group runs over seeds; add the relative gain over ``baseline`` per budget and the paired
+    comparison with it (``resamples`` bootstrap replicates from ``default_rng(seed)``).
 
     Rows come in first-seen order of (dataset, scorer, retriever), then method, then budget.
     """
@@ -117,6 +146,8 @@ def summarize(runs: Iterable[RunResult], *, baseline: str = "random") -> list[Su
         dataset, scorer, retriever, method, budget = key
         acc = np.array([r.accuracy for r in rs], dtype=np.float64)
         base = means.get((dataset, scorer, retriever, baseline, budget))
+        base_runs = groups.get((dataset, scorer, retriever, baseline, budget))
+        coverage = [r.cluster_coverage for r in rs if r.cluster_coverage is not None]
         rows.append(
             SummaryRow(
                 dataset=dataset,
@@ -134,6 +165,8 @@ def summarize(runs: Iterable[RunResult], *, baseline: str = "random") -> list[Su
                 selection_seconds_mean=float(np.mean([r.selection_seconds for r in rs])),
                 n_test=rs[0].n_test,
                 lm=rs[0].lm,
+                cluster_coverage_mean=float(np.mean(coverage)) if coverage else None,
+                **_paired_fields(rs, base_runs, is_baseline=method == baseline, resamples=resamples, seed=seed),
             )
         )
     # stable order: group (dataset, scorer, retriever) as first seen, then method, then budget
@@ -146,6 +179,34 @@ def summarize(runs: Iterable[RunResult], *, baseline: str = "random") -> list[Su
         key=lambda row: (panel_order[(row.dataset, row.scorer, row.retriever)], method_order[row.method], row.budget)
     )
     return rows
+
+
+def _paired_fields(
+    runs: list[RunResult], base_runs: list[RunResult] | None, *, is_baseline: bool, resamples: int, seed: int
+) -> dict[str, Any]:
+    """The `SummaryRow` paired-comparison fields of ``runs`` against ``base_runs``: over the
+    seeds both have, with per-item results of the same length (the same test sample)."""
+    if is_baseline:
+        return {"verdict": "baseline"}
+    if not base_runs:
+        return {}
+    by_seed = {r.seed: r for r in base_runs if r.correct}
+    pairs = [(r, by_seed[r.seed]) for r in runs if r.correct and r.seed in by_seed]
+    n = len(pairs[0][0].correct) if pairs else 0
+    pairs = [(r, b) for r, b in pairs if len(r.correct) == len(b.correct) == n]
+    if not pairs:
+        return {}
+    m = np.stack([decode_correct(r.correct) for r, _ in pairs])
+    b = np.stack([decode_correct(b.correct) for _, b in pairs])
+    p = paired_delta(m, b, resamples=resamples, seed=seed)
+    return {
+        "delta_vs_random": p.delta,
+        "delta_ci_low": p.ci_low,
+        "delta_ci_high": p.ci_high,
+        "gain_paired": p.relative_gain,
+        "verdict": p.verdict,
+        "n_paired_seeds": p.n_seeds,
+    }
 
 
 def _cell(value: Any) -> Any:

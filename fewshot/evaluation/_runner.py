@@ -8,11 +8,13 @@ Per dataset:
 2. Embed every drawn item once with the bundled sentence model (cached as ``.npy`` by content).
 3. For each seed, budget and method: select ``budget`` pool items (cached per pool hash). Those
    items are "annotated": their gold labels are revealed, and only they can be demonstrations.
+   Their label coverage and cluster coverage (`fewshot.evaluation._coverage`) are recorded.
 4. For each retriever (any name registered in `fewshot.retrieve.RETRIEVERS`): retrieve ``k``
    demonstrations per test item from the annotated items only (dense: cosine kNN on the same
    embeddings).
 5. Score: the ``proxy`` (`knn_vote_proxy`, instant) and/or the ``lm`` (prompts packed under
    ``max_tokens``, most similar demonstration next to the query; answers cached in SQLite).
+   Each run keeps which test items it got right, for the paired comparison in the summary.
 
 Results are written after each dataset, so a long run leaves usable files even if interrupted;
 rerunning with the same ``out`` reuses embeddings, selections and LM answers.
@@ -60,8 +62,9 @@ class EvalResult:
     """Everything one `run_eval` call measured.
 
     runs : one `RunResult` per (dataset, scorer, retriever, method, budget, seed).
-    summary : `SummaryRow` per (dataset, scorer, retriever, method, budget): mean/std over seeds
-        and relative gain over random.
+    summary : `SummaryRow` per (dataset, scorer, retriever, method, budget): mean/std over seeds,
+        relative gain over random, and the paired comparison with random on the same seeds and
+        test items (delta, 95% bootstrap interval, verdict; `fewshot.evaluation._paired`).
     stats : what was computed versus taken from the caches.
     timings : per dataset, seconds spent loading, embedding, selecting, proxy and LM scoring.
     datasets : per dataset, sizes, labels and sources actually used, and ``majority_baseline``

@@ -1,5 +1,6 @@
 """Steps 3-5 without the LM: for each seed, budget and method, select the annotated items
-(cached), retrieve demonstrations with each retriever, score the proxy, and queue the LM jobs."""
+(cached), measure their label and cluster coverage, retrieve demonstrations with each retriever,
+score the proxy, and queue the LM jobs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import functools
 import hashlib
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +16,10 @@ import numpy as np
 
 from fewshot.annotate import select
 from fewshot.evaluation._cache import content_hash
+from fewshot.evaluation._confidence import confidence_kwargs, needs_confidence
 from fewshot.evaluation._context import RunContext
+from fewshot.evaluation._coverage import CELLS_PER_ITEM, cluster_coverage, kmeans_cells
+from fewshot.evaluation._paired import encode_correct
 from fewshot.evaluation._prepare import Prepared, unit_rows
 from fewshot.evaluation._report import RunResult
 from fewshot.evaluation._retrieval import retrieve_neighbors, similarities
@@ -52,9 +57,12 @@ def selection_runs(ctx: RunContext, prep: Prepared, runs: list[RunResult], timin
         P_unit = unit_rows(P)
         pool_key = content_hash([str(ex.id) for ex in pool_items], hashlib.sha256(P.tobytes()).hexdigest(), cfg.center)
         for budget in cfg.budgets:
+            n_cells = min(CELLS_PER_ITEM * budget, P.shape[0])
+            cells = kmeans_cells(P, n_cells, center=cfg.center)
             for method in cfg.methods:
                 params = cfg.method_params.get(method, {})
-                key = content_hash(pool_key, method, budget, seed, params, cfg.center)
+                feedback = needs_confidence(method)
+                key = content_hash(pool_key, method, budget, seed, params, cfg.center, *([cfg.lm] if feedback else []))
                 ts = time.perf_counter()
                 rec = ctx.selections.get_or_compute(
                     name,
@@ -62,7 +70,16 @@ def selection_runs(ctx: RunContext, prep: Prepared, runs: list[RunResult], timin
                     budget,
                     seed,
                     key,
-                    functools.partial(_select, P, budget, method, seed, cfg.center, params),
+                    functools.partial(
+                        _select,
+                        P,
+                        budget,
+                        method,
+                        seed,
+                        cfg.center,
+                        params,
+                        feedback=functools.partial(confidence_kwargs, ctx, prep, pool_items, P) if feedback else None,
+                    ),
                 )
                 t_select += time.perf_counter() - ts
                 idx = np.asarray(rec["indices"], dtype=np.int64)
@@ -76,6 +93,8 @@ def selection_runs(ctx: RunContext, prep: Prepared, runs: list[RunResult], timin
                     pool_size=prep.pool_size,
                     selection_seconds=float(rec.get("seconds", 0.0)),
                     selected_ids=[str(ex.id) for ex in annotated],
+                    cluster_coverage=cluster_coverage(cells, idx, n_cells),
+                    n_cells=n_cells,
                     **_label_stats(annotated, prep.ds.labels),
                 )
                 for retriever in cfg.retrievers:
@@ -113,12 +132,29 @@ def _proxy_run(
         (answers_match(None if p is None else str(p), g) if is_gen else p == g) for p, g in zip(preds, prep.gold)
     ]
     return RunResult(
-        scorer="proxy", accuracy=float(np.mean(correct)), mean_demos=float((nbr >= 0).sum(axis=1).mean()), **meta
+        scorer="proxy",
+        accuracy=float(np.mean(correct)),
+        mean_demos=float((nbr >= 0).sum(axis=1).mean()),
+        correct=encode_correct(correct),
+        **meta,
     )
 
 
-def _select(P: np.ndarray, budget: int, method: str, seed: int, center: bool, params: dict[str, Any]) -> dict[str, Any]:
+def _select(
+    P: np.ndarray,
+    budget: int,
+    method: str,
+    seed: int,
+    center: bool,
+    params: dict[str, Any],
+    *,
+    feedback: Callable[[], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Run the selection; ``feedback()`` gives the extra arguments of a method that needs model
+    feedback (built only when the selection is not cached)."""
     t = time.perf_counter()
+    if feedback is not None:
+        params = params | feedback()
     sel = select(P, budget, method, seed=seed, center=center, **params)
     return {
         "indices": sel.indices.tolist(),

@@ -11,12 +11,33 @@ from fewshot.exceptions import IngestError, InvalidInputError, NotFoundError
 
 
 def test_presets_cover_the_protocol_datasets():
-    assert set(DATASETS) == {"sst5", "trec", "rte", "mrpc", "gsm8k"}
+    assert set(DATASETS) == {"sst5", "trec", "rte", "mrpc", "gsm8k", "math-subject", "gsm8k-skill"}
     splits = {n: (str(s.pool_path), str(s.test_path)) for n, s in DATASETS.items()}
     assert splits["rte"] == ("rte/train.jsonl", "rte/dev.jsonl")
     assert splits["sst5"] == ("sst5/train.jsonl", "sst5/test.jsonl")
+    assert splits["math-subject"] == ("math/train.jsonl", "None")
     for spec in DATASETS.values():
-        assert spec.mapping.label_field in ("label_text", "final_answer")
+        assert spec.mapping.label_field in ("label_text", "final_answer", "subject", "skills")
+
+
+def test_label_count_presets_load_from_the_slices(data_dir):
+    """MATH subjects (7 labels, no test file) and GSM8K skills (a one-entry list per question)."""
+    math = load_dataset("math-subject", data_dir=data_dir)
+    assert len(math.labels) == 7 and not math.test and {str(ex.label) for ex in math.pool} <= set(math.labels)
+    skill = load_dataset("gsm8k-skill", data_dir=data_dir)
+    assert skill.pool and skill.test and all(isinstance(ex.label, str) for ex in skill.pool + skill.test)
+    assert "multiplication" in skill.labels and skill.n_unlabeled == 0
+
+
+def test_list_label_keeps_only_single_entry_lists(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text(
+        '{"id": "a", "text": "x", "tags": ["p"]}\n{"id": "b", "text": "y", "tags": ["p", "q"]}\n'
+        '{"id": "c", "text": "z", "tags": []}\n{"id": "d", "text": "w", "tags": ["q"]}\n',
+        encoding="utf-8",
+    )
+    ds = load_dataset({"name": "tags", "path": str(path), "label_field": "tags", "list_label": True})
+    assert [(ex.id, ex.label) for ex in ds.pool] == [("a", "p"), ("d", "q")] and ds.n_unlabeled == 2
 
 
 def test_preset_paths_resolve_under_data_dir(tmp_path, monkeypatch):

@@ -7,7 +7,12 @@ import importlib
 
 import pytest
 
-MODULES = ["fewshot.evaluation._scoring", "fewshot.evaluation._report"]
+MODULES = [
+    "fewshot.evaluation._scoring",
+    "fewshot.evaluation._report",
+    "fewshot.evaluation._paired",
+    "fewshot.evaluation._coverage",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -87,6 +87,27 @@ def test_pools_differ_per_seed_and_test_items_are_fixed(proxy_run):
     assert len(result.datasets["sst5"]["test_ids"]) == 30
 
 
+def test_runs_keep_per_item_results_and_cluster_coverage(proxy_run):
+    """Each run's ``correct`` has one bit per scored test item (its mean is the accuracy); the
+    summary pairs each method with random on the same seeds and items; coverage is measured
+    against 2B k-means cells of the pool."""
+    _, result, _ = proxy_run
+    for run in result.runs:
+        assert len(run.correct) == run.n_test == 30 and set(run.correct) <= {"0", "1"}
+        assert run.accuracy == pytest.approx(run.correct.count("1") / 30)
+        assert run.n_cells == 2 * run.budget
+        assert 1 / run.n_cells <= run.cluster_coverage <= run.budget / run.n_cells
+    for budget in (5, 10):
+        rand = {r.seed: r.correct for r in result.runs if r.method == "random" and r.budget == budget}
+        vk = {r.seed: r.correct for r in result.runs if r.method == "votek" and r.budget == budget}
+        diff = [int(a) - int(b) for s in (0, 1) for a, b in zip(vk[s], rand[s])]
+        row = next(r for r in result.summary if r.method == "votek" and r.budget == budget)
+        assert row.delta_vs_random == pytest.approx(np.mean(diff)) and row.n_paired_seeds == 2
+        assert row.delta_ci_low <= row.delta_vs_random <= row.delta_ci_high
+        assert row.verdict in ("win", "tie", "loss") and row.cluster_coverage_mean is not None
+    assert {r.verdict for r in result.summary if r.method == "random"} == {"baseline"}
+
+
 def test_files_are_written(proxy_run):
     cfg, result, _ = proxy_run
     out = cfg.out_dir
