@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=64, ge=1)
     embed_chunk_size: int = Field(default=4096, ge=1, description="Texts per vector shard written.")
     device: str | None = Field(default=None, description="torch device for embeddings; default: cuda if present.")
+    ray_address: str | None = Field(
+        default=None,
+        description="The Ray cluster that embeds with ray=True (library, and embed jobs asked with ray over the "
+        "API; a request never names an address): auto (the one `ray start` runs on this host), local (a private "
+        "one) or HOST:PORT / ray://HOST:PORT. Unset: the API refuses ray, the library joins auto. Needs the ray extra.",
+    )
 
     query_threads: int | None = Field(
         default=1, ge=1, description="torch threads for embedding a query at retrieval time (None: torch's default)."

@@ -51,6 +51,7 @@ __all__ = [
     "APPROX_METHODS",
     "KnnGraph",
     "build_knn_graph",
+    "check_approx_params",
     "reverse_edges",
     "faiss_threads",
     "resolve_graph_device",
@@ -127,6 +128,27 @@ def faiss_threads(n_threads: int | None) -> Iterator[int]:
 
 
 # -- graph construction ---------------------------------------------------------------------
+
+
+def check_approx_params(approx: object, nlist: object, nprobe: object) -> dict[str, object]:
+    """Validated approximate-graph settings of a selection method, as keyword arguments of
+    :func:`build_knn_graph`: ``{"approx": ..., "nlist": ..., "nprobe": ...}`` (``None``: the default).
+
+    Raises `InvalidInputError` naming the field for an unknown ``approx`` or a non-positive count.
+
+    Examples
+    --------
+    >>> check_approx_params("ivf", None, 32)
+    {'approx': 'ivf', 'nlist': None, 'nprobe': 32}
+    """
+    if approx is not None and approx not in APPROX_METHODS:
+        raise InvalidInputError(f"approx must be one of {', '.join(APPROX_METHODS)}; got {approx!r}")
+    out: dict[str, object] = {"approx": approx}
+    for name, value in (("nlist", nlist), ("nprobe", nprobe)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise InvalidInputError(f"{name} must be a positive integer; got {value!r}")
+        out[name] = None if value is None else int(value)
+    return out
 
 
 def build_knn_graph(

@@ -78,22 +78,20 @@ def embed(
     ctx: typer.Context,
     pool: str,
     ray: bool = typer.Option(False, "--ray", help="Embed on a Ray cluster (needs the ray extra)."),
-    ray_address: str = typer.Option(
-        "auto",
+    ray_address: str | None = typer.Option(
+        None,
         "--ray-address",
-        help="With --ray: the cluster to join; auto: the one `ray start` runs here, local: a private one.",
+        help="With --ray: the cluster to join; auto: the one `ray start` runs here, local: a private one "
+        "[default: FEWSHOT_RAY_ADDRESS, else auto].",
     ),
     ray_gpus: float = typer.Option(0.0, "--ray-gpus", help="GPUs per Ray encoder actor (with --ray)."),
     as_json: bool = json_option("One JSON object: the embed report."),
 ) -> None:
     """Embed the pool's texts that have no vector yet (cached by content hash; resumable)."""
     with progress(f"embed {pool}") as bar:
-        if ray:
-            from fewshot.service.ray_embed import ray_embed
-
-            report = ray_embed(workspace(ctx), pool, address=ray_address, num_gpus=ray_gpus, progress=bar)
-        else:
-            report = workspace(ctx).embed(pool, progress=bar)
+        report = workspace(ctx).embeddings.embed(
+            pool, ray=(ray_address or True) if ray else False, ray_gpus=ray_gpus, progress=bar
+        )
     if as_json:
         echo_json(report.to_dict())
         return

@@ -15,6 +15,11 @@ use works: SQLite or PostgreSQL, a local or shared filesystem data directory. Sh
 written one at a time by the driver (the vector store has a single writer), each as soon as
 its batch arrives.
 
+Entry points: `ray_embed` (a `Workspace`), ``VectorService.embed(pool, ray=True | ADDRESS)`` (``True``:
+the settings' ``ray_address``), ``fewshot embed POOL --ray`` and, over the API, an embed job asked
+with ``{"ray": true}``, which always joins the operator's ``ray_address`` (a request never names
+a cluster; without one configured the API answers 422).
+
 Actors: ``num_actors`` CPU actors (default: the cluster's CPUs divided by ``cpus_per_actor``),
 or GPU actors with ``num_gpus=1`` each where the cluster has GPUs.
 """

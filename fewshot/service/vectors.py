@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from fewshot.exceptions import InvalidInputError, MissingDependencyError
 from fewshot.progress import Progress
 from fewshot.service.context import ServiceContext
 from fewshot.service.pools import PoolService
@@ -79,12 +80,22 @@ class VectorService:
         pool_id, model = self.pools.ref(pool)
         return self.ctx.vector_store(pool_id, model)
 
-    def embed(self, pool: str, *, progress: Progress | None = None) -> EmbedReport:
+    def embed(
+        self, pool: str, *, ray: bool | str = False, ray_gpus: float = 0.0, progress: Progress | None = None
+    ) -> EmbedReport:
         """Embed every example of ``pool`` that has no vector yet for the pool's model.
 
         Vectors are written in atomic shards of ``embed_chunk_size`` texts: an interrupted run
         keeps its finished shards and the next run continues from there.
+
+        ``ray``: ``False`` embeds in this process; ``True`` on the Ray cluster of the settings'
+        ``ray_address`` (``"auto"`` when unset); a string on the cluster at that address (``"auto"``,
+        ``"local"``, ``HOST:PORT``), with ``ray_gpus`` GPUs per encoder actor. Both paths write the
+        same shards (see `fewshot.service.ray_embed`). Raises `MissingDependencyError` naming the
+        ``ray`` extra when it is asked for and not installed.
         """
+        if ray is not False:
+            return self._embed_on_ray(pool, self.ray_address(ray), ray_gpus, progress)
         start = time.perf_counter()
         pool_id, model = self.pools.ref(pool)
         store = self.ctx.vector_store(pool_id, model)
@@ -104,8 +115,52 @@ class VectorService:
             progress(0, 0)
         return pending.report(pool, model, store, embedded=done, start=start)
 
+    def ray_address(self, ray: bool | str) -> str:
+        """The Ray address that ``embed(ray=...)`` joins: the string itself, or for ``True`` the
+        settings' ``ray_address`` (``"auto"`` when unset)."""
+        if isinstance(ray, str):
+            if not ray.strip():
+                raise InvalidInputError("ray: give True or a Ray address (auto, local, HOST:PORT); got an empty string")
+            return ray.strip()
+        if ray is not True:
+            raise InvalidInputError(f"ray must be True, False or a Ray address; got {ray!r}")
+        return self.ctx.settings.ray_address or "auto"
+
+    def _embed_on_ray(self, pool: str, address: str, gpus: float, progress: Progress | None) -> EmbedReport:
+        from fewshot.service.ray_embed import embed_on_ray  # imports this module
+
+        return embed_on_ray(self.ctx, self.pools, pool, address=address, num_gpus=gpus, progress=progress)
+
+    def embed_job_params(self, *, ray: bool = False) -> dict[str, Any]:
+        """The parameters, besides the pool, of an ``embed`` job (checked now, before it is queued).
+
+        ``ray=True`` embeds on the operator's Ray cluster (settings ``ray_address``); a job never
+        carries an address. Raises `InvalidInputError` when no cluster is configured and
+        `MissingDependencyError` without the ``ray`` extra.
+        """
+        if not ray:
+            return {}
+        self._configured_ray_address()
+        from fewshot.service.ray_embed import ray_available
+
+        if not ray_available():
+            raise MissingDependencyError("ray[data]", extra="ray")
+        return {"ray": True}
+
+    def _configured_ray_address(self) -> str:
+        address = self.ctx.settings.ray_address
+        if not address:
+            raise InvalidInputError(
+                "ray: this server has no Ray cluster configured (setting ray_address, FEWSHOT_RAY_ADDRESS)"
+            )
+        return address
+
     def run_embed_job(self, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
-        """The ``embed`` job: ``params["pool"]``."""
+        """The ``embed`` job: ``params["pool"]``, and ``params["ray"]`` (bool) to embed on the
+        settings' Ray cluster (an address in the params is never read)."""
+        if params.get("ray") is True:
+            address = self._configured_ray_address()
+            return self.embed(params["pool"], ray=address, progress=progress).to_dict()
         return self.embed(params["pool"], progress=progress).to_dict()
 
     def vectors(self, pool: str, *, status: str | Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ from ...exceptions import FewshotError, IngestError, InvalidInputError
 from ...io import detect_format
 from ..deps import JobsDep, PoolAccess, WorkspaceDep
 from ..schemas import (
+    EmbedRequest,
     ExamplesIngest,
     ExamplesPublic,
     ExampleStatus,
@@ -115,6 +116,8 @@ def list_examples(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Start embedding the pool's new texts (a job)",
 )
-def embed(pool: PoolAccess, ws: WorkspaceDep, jobs: JobsDep) -> dict[str, Any]:
-    """202 with the queued job (poll /v1/jobs/{id}); 403; 404 for an unknown pool."""
-    return submit_pool_job(ws, jobs, "embed", pool, {})
+def embed(pool: PoolAccess, ws: WorkspaceDep, jobs: JobsDep, body: EmbedRequest | None = None) -> dict[str, Any]:
+    """202 with the queued job (poll /v1/jobs/{id}); 403; 404 for an unknown pool; with ``ray``:
+    422 when the server has no Ray cluster configured, 501 without the ray extra."""
+    params = ws.embeddings.embed_job_params(ray=body is not None and body.ray)
+    return submit_pool_job(ws, jobs, "embed", pool, params)

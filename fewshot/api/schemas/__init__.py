@@ -13,6 +13,7 @@ from .common import (
     UDRTemplateName,
 )
 from .examples import (
+    EmbedRequest,
     ExamplePublic,
     ExamplesIngest,
     ExamplesPublic,
@@ -88,6 +89,7 @@ __all__ = [
     "FieldMappingIn",
     "ExamplesIngest",
     "IngestReportPublic",
+    "EmbedRequest",
     # selections and labels
     "SelectionCreate",
     "RoundItemPublic",

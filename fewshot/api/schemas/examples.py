@@ -19,6 +19,7 @@ __all__ = [
     "FieldMappingIn",
     "ExamplesIngest",
     "IngestReportPublic",
+    "EmbedRequest",
 ]
 
 #: What to do with an id already in the pool (`fewshot.service.ingest.ON_CONFLICT`).
@@ -85,3 +86,15 @@ class IngestReportPublic(BaseModel):
     duplicates: list[list[int | str]] = Field(
         description="Duplicate lines within the input: ``[line, id, id of the record it duplicates]`` each."
     )
+
+
+class EmbedRequest(BaseModel):
+    """Optional body of ``POST /v1/pools/{pool}/embed``."""
+
+    ray: StrictBool = Field(
+        False,
+        description="Embed on the Ray cluster the server's operator configured (setting ray_address); a request "
+        "never names a cluster. 422 when none is configured, 501 without the ray extra.",
+    )
+
+    model_config = ConfigDict(extra="forbid")
