@@ -37,6 +37,10 @@ def not_found(session: Session, name: str) -> NotFoundError:
 
 
 def find_pool(session: Session, *, name: str) -> Pool | None:
+    """The pool called ``name``, else None. A name holding a NUL character names no pool (none can
+    be stored: PostgreSQL refuses NUL in text), so it is not sent to the database."""
+    if "\x00" in name:
+        return None
     return session.scalar(select(Pool).where(Pool.name == name))
 
 
@@ -50,6 +54,8 @@ def get_pool(session: Session, *, name: str) -> Pool:
 
 def pool_ref(session: Session, *, name: str) -> tuple[int, str]:
     """``(id, embedding_model)`` of a pool with one light query (no counts)."""
+    if "\x00" in name:  # names no pool (see `find_pool`)
+        raise not_found(session, name)
     row = session.execute(select(Pool.id, Pool.embedding_model).where(Pool.name == name)).first()
     if row is None:
         raise not_found(session, name)
