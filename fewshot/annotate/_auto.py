@@ -273,7 +273,7 @@ class Auto(SelectionStrategy):
         self.max_sample = max_sample
 
     def _check_params(self, n: int) -> dict[str, Any]:
-        from fewshot.annotate._registry import STRATEGIES
+        from fewshot.annotate._strategies import STRATEGIES
 
         params = super()._check_params(n)
         rule = self.rule
@@ -293,7 +293,7 @@ class Auto(SelectionStrategy):
         return params
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
-        from fewshot.annotate._registry import get_strategy
+        from fewshot.annotate._strategies import get_strategy
 
         rule = AutoRule(**params["rule"])
         name, reasons = _choose(Z, budget, labeled.shape[0], seed, rule, params["max_sample"])

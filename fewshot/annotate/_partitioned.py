@@ -69,7 +69,7 @@ from fewshot.annotate._base import (
     json_params,
 )
 from fewshot.annotate._graph_ivf import assign_lists, train_coarse
-from fewshot.annotate._registry import STRATEGIES, get_strategy
+from fewshot.annotate._strategies import STRATEGIES, get_strategy
 from fewshot.exceptions import InvalidInputError
 
 __all__ = ["PartitionTask", "partitioned_select", "partition_quotas", "ray_map", "run_partition"]

@@ -6,25 +6,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from fewshot.annotate._auto import Auto
-from fewshot.annotate._base import ProgressCallback, Selection, SelectionStrategy
+from fewshot.annotate._base import ProgressCallback, Selection
 from fewshot.annotate._facility import FacilityLocation
 from fewshot.annotate._ideal import Ideal
 from fewshot.annotate._ideal_hub import IdealHub
 from fewshot.annotate._kmeans import KMeansSelection
 from fewshot.annotate._mixed import MixedInfluenceCoverage
 from fewshot.annotate._random import RandomSelection
+from fewshot.annotate._strategies import STRATEGIES, get_strategy
 from fewshot.annotate._stratified import Stratified
 from fewshot.annotate._votek import VoteK
 from fewshot.annotate._votek_div import VoteKDiv
 from fewshot.annotate._votek_two_stage import TwoStageVoteK
-from fewshot.exceptions import InvalidInputError
-from fewshot.registry import Registry
 
 __all__ = ["STRATEGIES", "get_strategy", "select"]
 
-#: Registered selection methods by name. ``STRATEGIES.register("name", cls)`` with a
-#: `SelectionStrategy` subclass makes a method usable by `select`, the service, the CLI and the API.
-STRATEGIES: Registry[type[SelectionStrategy]] = Registry("selection method")
 for _name, _cls in (
     ("votek", VoteK),
     ("votek2", TwoStageVoteK),
@@ -40,26 +36,6 @@ for _name, _cls in (
     ("auto", Auto),
 ):
     STRATEGIES.register(_name, _cls)
-
-
-def get_strategy(name: str, **params: Any) -> SelectionStrategy:
-    """The strategy registered as ``name``, configured with ``params``.
-
-    Raises
-    ------
-    InvalidInputError
-        Unknown name, or a parameter the method does not take.
-
-    Examples
-    --------
-    >>> get_strategy("votek", k=50)
-    VoteK(center=True, k=50, rho=10, exact=None, n_threads=None)
-    """
-    cls = STRATEGIES.get(name)
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        raise InvalidInputError(f"method {name!r}: {exc}") from None
 
 
 def select(

@@ -240,7 +240,7 @@ class Stratified(SelectionStrategy):
         self.n_threads = n_threads
 
     def _check_params(self, n: int) -> dict[str, Any]:
-        from fewshot.annotate._registry import STRATEGIES
+        from fewshot.annotate._strategies import STRATEGIES
 
         params = super()._check_params(n)
         if not isinstance(self.inner, str) or self.inner in _NOT_INNER:
@@ -270,7 +270,7 @@ class Stratified(SelectionStrategy):
         return params
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
-        from fewshot.annotate._registry import get_strategy
+        from fewshot.annotate._strategies import get_strategy
 
         n = Z.shape[0]
         total = budget + labeled.shape[0]

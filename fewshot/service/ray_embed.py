@@ -27,7 +27,7 @@ or GPU actors with ``num_gpus=1`` each where the cluster has GPUs.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -36,9 +36,6 @@ from fewshot.progress import Progress
 from fewshot.service.context import ServiceContext
 from fewshot.service.pools import PoolService
 from fewshot.service.vectors import EmbedReport, pending_texts
-
-if TYPE_CHECKING:  # pragma: no cover
-    from fewshot.service.workspace import Workspace
 
 __all__ = ["ray_available", "embed_on_ray", "ray_embed", "connect"]
 
@@ -177,6 +174,7 @@ def _default_actors(ray: Any, cpus_per_actor: float, num_gpus: float) -> int:
     return max(1, int(res.get("CPU", 1) // max(cpus_per_actor, 1e-9)))
 
 
-def ray_embed(ws: Workspace, pool: str, **kwargs: Any) -> EmbedReport:
-    """`embed_on_ray` for a `Workspace` (the library equivalent of ``fewshot embed POOL --ray``)."""
+def ray_embed(ws: Any, pool: str, **kwargs: Any) -> EmbedReport:
+    """`embed_on_ray` for a `Workspace` ``ws`` (the library equivalent of ``fewshot embed POOL --ray``;
+    typed loosely because the Workspace imports this module)."""
     return embed_on_ray(ws.ctx, ws.pools, pool, **kwargs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,8 +72,19 @@ def pending_texts(ctx: ServiceContext, pool_id: int, store: VectorStore) -> Pend
 class VectorService:
     """A pool's vectors for its embedding model."""
 
-    def __init__(self, ctx: ServiceContext, pools: PoolService) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        pools: PoolService,
+        *,
+        ray_runner: Callable[..., EmbedReport] | None = None,
+        ray_check: Callable[[], bool] | None = None,
+    ) -> None:
+        """``ray_runner`` / ``ray_check``: the Ray path (`fewshot.service.ray_embed.embed_on_ray` and
+        ``ray_available``), given by the `Workspace` so that this module does not import the one built
+        on it; without them ``ray=`` raises `MissingDependencyError`."""
         self.ctx, self.pools = ctx, pools
+        self._ray_runner, self._ray_check = ray_runner, ray_check
 
     def store(self, pool: str) -> VectorStore:
         """The pool's vector shards for its embedding model."""
@@ -127,9 +138,9 @@ class VectorService:
         return self.ctx.settings.ray_address or "auto"
 
     def _embed_on_ray(self, pool: str, address: str, gpus: float, progress: Progress | None) -> EmbedReport:
-        from fewshot.service.ray_embed import embed_on_ray  # imports this module
-
-        return embed_on_ray(self.ctx, self.pools, pool, address=address, num_gpus=gpus, progress=progress)
+        if self._ray_runner is None:
+            raise MissingDependencyError("ray[data]", extra="ray")
+        return self._ray_runner(self.ctx, self.pools, pool, address=address, num_gpus=gpus, progress=progress)
 
     def embed_job_params(self, *, ray: bool = False) -> dict[str, Any]:
         """The parameters, besides the pool, of an ``embed`` job (checked now, before it is queued).
@@ -141,9 +152,7 @@ class VectorService:
         if not ray:
             return {}
         self._configured_ray_address()
-        from fewshot.service.ray_embed import ray_available
-
-        if not ray_available():
+        if self._ray_check is None or not self._ray_check():
             raise MissingDependencyError("ray[data]", extra="ray")
         return {"ray": True}
 

@@ -48,6 +48,7 @@ from fewshot.service.pool_map import PoolMapService
 from fewshot.service.pools import ExampleInfo, PoolInfo, PoolService
 from fewshot.service.prompts import PromptService
 from fewshot.service.provenance import ProvenanceService
+from fewshot.service.ray_embed import embed_on_ray, ray_available
 from fewshot.service.retrieval import RetrievalService
 from fewshot.service.selection import SelectionService
 from fewshot.service.skills import SkillEdit, SkillEditReport, SkillService
@@ -70,7 +71,7 @@ class Workspace:
         self.settings = self.ctx.settings
         self.engine = self.ctx.engine
         self.pools = PoolService(self.ctx)
-        self.embeddings = VectorService(self.ctx, self.pools)
+        self.embeddings = VectorService(self.ctx, self.pools, ray_runner=embed_on_ray, ray_check=ray_available)
         self.selection = SelectionService(self.ctx, self.pools, self.embeddings)
         self.labels = LabelService(self.ctx)
         self.indexes = IndexService(self.ctx, self.pools, self.embeddings)
