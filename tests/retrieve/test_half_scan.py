@@ -3,11 +3,14 @@ the exact float32 scan (proven per query, with a fallback when the proof fails).
 
 from __future__ import annotations
 
+import threading
+
+import faiss
 import numpy as np
 import pytest
 
 from fewshot.retrieve import DenseIndex
-from fewshot.retrieve._half_scan import BLAS_MIN_QUERIES
+from fewshot.retrieve._half_scan import BLAS_MIN_QUERIES, blas_window
 
 
 def _unit(a: np.ndarray) -> np.ndarray:
@@ -79,6 +82,52 @@ def test_mapped_index(tmp_path) -> None:
     assert mapped.enable_half_scan()
     Q = X[10:13]
     _same_top_k(exact.search(Q, 8), mapped.search(Q, 8))
+
+
+def test_a_mapped_batch_is_searched_by_faiss_with_blas(tmp_path) -> None:
+    """The rows of a memory-mapped FAISS index are not 4-byte aligned (numpy would multiply them
+    without BLAS, 15x slower): a batch goes to FAISS with its matrix-product path forced, and the
+    threshold is restored afterwards."""
+    X = _clustered(3000, 48)
+    exact, _ = _pair(X)
+    exact.save(tmp_path / "ix")
+    mapped = DenseIndex.load(tmp_path / "ix", mmap=True)
+    assert mapped.enable_half_scan()
+    backend = mapped._backend
+    assert not backend._storage().flags.aligned  # what makes numpy unfit here
+    before = faiss.cvar.distance_compute_blas_threshold
+    seen: list[int] = []
+    fallback = backend.half.fallback
+
+    def spy(queries, k):
+        seen.append(int(faiss.cvar.distance_compute_blas_threshold))
+        return fallback(queries, k)
+
+    backend.half.fallback = spy
+    Q = _unit(X[:BLAS_MIN_QUERIES] + 0.05)
+    _same_top_k(exact.search(Q, 8), mapped.search(Q, 8))
+    assert seen == [min(before, BLAS_MIN_QUERIES)]
+    assert faiss.cvar.distance_compute_blas_threshold == before
+
+
+def test_blas_window_restores_the_threshold_after_overlapping_users() -> None:
+    before = faiss.cvar.distance_compute_blas_threshold
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with blas_window(5):
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    inside.wait(10)
+    with blas_window(5):
+        assert faiss.cvar.distance_compute_blas_threshold == min(before, 5)
+    assert faiss.cvar.distance_compute_blas_threshold == min(before, 5)  # the other user is still inside
+    release.set()
+    t.join(10)
+    assert faiss.cvar.distance_compute_blas_threshold == before
 
 
 def test_hnsw_and_empty_indexes_do_not_apply() -> None:
