@@ -23,7 +23,7 @@ from fewshot.annotate._budget import BudgetCurve, budget_curve, plot_budget_curv
 from fewshot.annotate._budget_cost import CostBudgetCurve, cost_budget_curve, default_spends, plot_cost_budget_curve
 from fewshot.annotate._cost import COST_SPEC_FORMS, CostSpec, CostTerm, check_costs, item_costs, parse_cost_spec
 from fewshot.annotate._facility import FacilityLocation
-from fewshot.annotate._graph import KnnGraph, build_knn_graph
+from fewshot.annotate._graph import APPROX_METHODS, KnnGraph, build_knn_graph
 from fewshot.annotate._ideal import Ideal
 from fewshot.annotate._ideal_hub import IdealHub
 from fewshot.annotate._kmeans import KMeansSelection
@@ -61,6 +61,7 @@ __all__ = [
     "choose_method",
     "KnnGraph",
     "build_knn_graph",
+    "APPROX_METHODS",
     "prepare_vectors",
     "budget_curve",
     "BudgetCurve",

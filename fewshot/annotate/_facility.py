@@ -27,7 +27,7 @@ from fewshot.annotate._base import (
     check_optional_int,
     json_params,
 )
-from fewshot.annotate._graph import build_knn_graph, reverse_edges
+from fewshot.annotate._graph import approx_kwargs, approx_params, build_knn_graph, reverse_edges
 from fewshot.annotate._knapsack import Affordable, CostBudget, GreedyRun, best_of
 from fewshot.annotate._ragged import gather_ranges
 
@@ -41,7 +41,7 @@ class FacilityLocation(SelectionStrategy):
     ----------
     k : int, default 20
         Neighbours per item whose similarity counts.
-    exact, n_threads, center, device
+    exact, n_threads, center, device, approx, nlist, nprobe
         As for :class:`VoteK`.
     """
 
@@ -55,12 +55,18 @@ class FacilityLocation(SelectionStrategy):
         n_threads: int | None = None,
         device: str | None = None,
         center: bool = True,
+        approx: str | None = None,
+        nlist: int | None = None,
+        nprobe: int | None = None,
     ) -> None:
         super().__init__(center=center)
         self.k = k
         self.exact = exact
         self.n_threads = n_threads
         self.device = device
+        self.approx = approx
+        self.nlist = nlist
+        self.nprobe = nprobe
 
     def _check_params(self, n: int) -> dict[str, Any]:
         params = super()._check_params(n)
@@ -68,6 +74,7 @@ class FacilityLocation(SelectionStrategy):
         params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
         params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
         params["device"] = self.device
+        params.update(approx_params(self))
         return params
 
     def _state(self, Z: np.ndarray, labeled: np.ndarray, params: dict[str, Any], progress) -> _FacilityGreedy:
@@ -78,6 +85,7 @@ class FacilityLocation(SelectionStrategy):
             n_threads=params["n_threads"],
             device=params["device"],
             progress=progress,
+            **approx_kwargs(params),
         )
         params.update(k_used=graph.k, exact_graph=graph.exact)
         state = _FacilityGreedy(graph.neighbors, graph.similarities)

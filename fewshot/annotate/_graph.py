@@ -36,8 +36,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +52,8 @@ __all__ = [
     "APPROX_METHODS",
     "KnnGraph",
     "build_knn_graph",
+    "approx_kwargs",
+    "approx_params",
     "check_approx_params",
     "reverse_edges",
     "faiss_threads",
@@ -149,6 +152,36 @@ def check_approx_params(approx: object, nlist: object, nprobe: object) -> dict[s
             raise InvalidInputError(f"{name} must be a positive integer; got {value!r}")
         out[name] = None if value is None else int(value)
     return out
+
+
+def approx_params(strategy: Any) -> dict[str, Any]:
+    """The approximate-graph settings a selection method records in its params: ``approx``,
+    ``nlist`` and ``nprobe`` where set (checked by :func:`check_approx_params`), and
+    ``exact=False`` when any is given without ``exact`` (asking for an approximate search asks
+    for an approximate graph). Reads the attributes ``approx``, ``nlist``, ``nprobe`` and
+    ``exact`` of ``strategy``.
+
+    Raises `InvalidInputError` for ``exact=True`` with any of them set, and for ``nlist`` or
+    ``nprobe`` with ``approx="hnsw"``.
+    """
+    checked = check_approx_params(
+        getattr(strategy, "approx", None), getattr(strategy, "nlist", None), getattr(strategy, "nprobe", None)
+    )
+    out: dict[str, Any] = {name: value for name, value in checked.items() if value is not None}
+    if out and getattr(strategy, "exact", None) is True:
+        raise InvalidInputError(f"{', '.join(out)} set an approximate graph; they cannot be used with exact=True")
+    ivf_only = [name for name in ("nlist", "nprobe") if name in out]
+    if ivf_only and out.get("approx", APPROX_METHODS[0]) != "ivf":
+        raise InvalidInputError(f"{', '.join(ivf_only)} are IVF settings; approx is {out['approx']!r}")
+    if out and getattr(strategy, "exact", None) is None:
+        out["exact"] = False
+    return out
+
+
+def approx_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``approx``, ``nlist`` and ``nprobe`` of checked selection params (``None`` where unset), as
+    keyword arguments of :func:`build_knn_graph`."""
+    return {name: params.get(name) for name in ("approx", "nlist", "nprobe")}
 
 
 def build_knn_graph(

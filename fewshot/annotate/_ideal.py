@@ -52,7 +52,7 @@ from fewshot.annotate._diffusion import (
     sample_rr_sets,
     simulate_spread,
 )
-from fewshot.annotate._graph import KnnGraph, build_knn_graph
+from fewshot.annotate._graph import KnnGraph, approx_kwargs, approx_params, build_knn_graph
 from fewshot.annotate._knapsack import GreedyRun, best_of
 
 __all__ = ["Ideal", "imm_set_count"]
@@ -83,7 +83,7 @@ class Ideal(SelectionStrategy):
         judged by the influence of its set, not reproduced bit for bit, and the k=10 graph of
         100,000 items costs about 4x less with HNSW (recall@10 about 0.9).
     exact_threshold : int, default 50,000
-    n_threads, center, device
+    n_threads, center, device, approx, nlist, nprobe
         As for :class:`VoteK`.
 
     Examples
@@ -111,8 +111,14 @@ class Ideal(SelectionStrategy):
         n_threads: int | None = None,
         center: bool = True,
         device: str | None = None,
+        approx: str | None = None,
+        nlist: int | None = None,
+        nprobe: int | None = None,
     ) -> None:
         super().__init__(center=center)
+        self.approx = approx
+        self.nlist = nlist
+        self.nprobe = nprobe
         self.k = k
         self.epsilon = epsilon
         self.n_rr_sets = n_rr_sets
@@ -136,6 +142,7 @@ class Ideal(SelectionStrategy):
         params["exact_threshold"] = check_int(self.exact_threshold, "exact_threshold", low=0)
         params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
         params["device"] = self.device
+        params.update(approx_params(self))
         return params
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
@@ -182,6 +189,7 @@ class Ideal(SelectionStrategy):
             n_threads=params["n_threads"],
             device=params["device"],
             progress=progress,
+            **approx_kwargs(params),
         )
         params.update(k_used=graph.k, exact_graph=graph.exact)
         model = self._cascade(graph, params)

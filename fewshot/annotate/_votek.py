@@ -49,7 +49,7 @@ from fewshot.annotate._base import (
     check_optional_int,
     json_params,
 )
-from fewshot.annotate._graph import KnnGraph, build_knn_graph, reverse_edges
+from fewshot.annotate._graph import KnnGraph, approx_kwargs, approx_params, build_knn_graph, reverse_edges
 from fewshot.annotate._graph_exact import canonical_ip
 from fewshot.annotate._knapsack import Affordable, CostBudget
 from fewshot.annotate._ragged import gather_ranges
@@ -342,6 +342,12 @@ class VoteK(SelectionStrategy):
         CUDA GPU when torch sees one and the pool is large (see :func:`build_knn_graph`).
     center : bool, default True
         Subtract the pool mean before cosine similarity.
+    approx : {"ivf", "hnsw"}, optional
+        The approximate graph search, used when the graph is not exact (``exact=False``, or
+        above the exact threshold); default IVF (see :func:`build_knn_graph`).
+    nlist, nprobe : int, optional
+        IVF lists and lists scanned per item (defaults: planned from the pool size and ``k``);
+        raise ``nprobe`` for better recall.
 
     Examples
     --------
@@ -362,6 +368,9 @@ class VoteK(SelectionStrategy):
         n_threads: int | None = None,
         center: bool = True,
         device: str | None = None,
+        approx: str | None = None,
+        nlist: int | None = None,
+        nprobe: int | None = None,
     ) -> None:
         super().__init__(center=center)
         self.k = k
@@ -369,6 +378,9 @@ class VoteK(SelectionStrategy):
         self.exact = exact
         self.n_threads = n_threads
         self.device = device
+        self.approx = approx
+        self.nlist = nlist
+        self.nprobe = nprobe
 
     def _check_params(self, n: int) -> dict[str, Any]:
         params = super()._check_params(n)
@@ -377,6 +389,7 @@ class VoteK(SelectionStrategy):
         params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
         params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
         params["device"] = self.device
+        params.update(approx_params(self))
         return params
 
     def _graph(self, Z: np.ndarray, params: dict[str, Any], progress: ProgressCallback | None) -> KnnGraph:
@@ -387,6 +400,7 @@ class VoteK(SelectionStrategy):
             n_threads=params["n_threads"],
             device=params["device"],
             progress=progress,
+            **approx_kwargs(params),
         )
         params["k_used"] = graph.k
         params["exact_graph"] = graph.exact

@@ -137,6 +137,12 @@ def _edit_mode() -> Sequence[str]:
     return EDIT_MODES
 
 
+def _approx() -> Sequence[str]:
+    from fewshot.annotate import APPROX_METHODS
+
+    return APPROX_METHODS
+
+
 def _confidence() -> Sequence[str]:
     from fewshot.service.selection import CONFIDENCES
 
@@ -146,6 +152,7 @@ def _confidence() -> Sequence[str]:
 #: Marker kind -> the names to list, read when help is shown.
 CHOICES: dict[str, Callable[[], Sequence[str]]] = {
     "selection": _selection,
+    "approx": _approx,
     "retriever": _retriever,
     "template": _template,
     "predictor": _predictor,

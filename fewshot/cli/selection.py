@@ -4,6 +4,7 @@ the labels coming back."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -60,12 +61,23 @@ def select_cmd(
         "spec, {choices:lm}, or a configured name.",
     ),
     no_center: bool = typer.Option(False, "--no-center", help="Do not subtract the pool mean."),
+    approx: str | None = typer.Option(
+        None,
+        "--approx",
+        help="Build the method's kNN graph with an approximate search: {choices:approx} [default: exact "
+        "up to 200,000 items, IVF above]. Graph methods only.",
+    ),
+    nprobe: int | None = typer.Option(
+        None, "--nprobe", help="IVF lists scanned per item (higher: better recall, slower) [default: planned]."
+    ),
+    nlist: int | None = typer.Option(None, "--nlist", help="IVF lists [default: planned from the pool size]."),
     show: int = typer.Option(10, help="How many picks to print."),
     as_json: bool = json_option("One JSON object: the round with all its items."),
 ) -> None:
     """Choose --budget items of POOL to annotate, or items whose costs fit --budget-cost; stored as
     the pool's next selection round."""
-    params = {} if k is None else {"k": k}
+    given: dict[str, Any] = {"k": k, "approx": approx, "nprobe": nprobe, "nlist": nlist}
+    params = {name: value for name, value in given.items() if value is not None}
     if (budget is None) == (budget_cost is None):
         raise typer.BadParameter("give --budget (items) or --budget-cost (a total cost)", param_hint="--budget")
     with progress(f"select {method}") as bar:

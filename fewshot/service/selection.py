@@ -3,6 +3,7 @@ budget curve, stored rounds and their export for annotators."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -164,6 +165,12 @@ class SelectionService:
     def methods() -> list[str]:
         """The registered selection methods (`fewshot.annotate.STRATEGIES`)."""
         return STRATEGIES.names()
+
+    @staticmethod
+    def methods_taking(param: str) -> list[str]:
+        """The registered methods whose constructor takes ``param`` (``methods_taking("approx")``:
+        the graph methods)."""
+        return [name for name, cls in STRATEGIES.items() if param in inspect.signature(cls.__init__).parameters]
 
     @staticmethod
     def confidence_methods() -> list[str]:

@@ -61,3 +61,26 @@ def test_cost_validation(client, data_slice):
     job = wait_for_job(client, client.post("/pools/sst5-cost-bad/selections", json=body).json())
     assert job["status"] == "failed" and "item 'sst5-train-0' has no cost field 'seconds'" in job["error"]
     assert client.get("/pools/sst5-cost-bad/selections").json()["count"] == 0
+
+
+def test_selection_with_an_approximate_graph(client, data_slice):
+    """``approx``/``nprobe``/``nlist`` reach a graph method's graph and are recorded; anything else is a 422."""
+    _seed_pool(client, data_slice, "sst5-approx", n=60)
+    body = {"budget": 4, "method": "facility", "k": 8, "approx": "ivf", "nprobe": 2}
+    job = wait_for_job(client, client.post("/pools/sst5-approx/selections", json=body).json())
+    assert job["status"] == "succeeded", job
+    params = client.get(f"/pools/sst5-approx/selections/{job['result']['round']}").json()["params"]
+    assert params["approx"] == "ivf" and params["nprobe"] == 2 and params["exact_graph"] is False
+    for bad, loc, msg in (
+        ({"budget": 3, "approx": "annoy"}, ["body", "approx"], "approx must be one of ivf, hnsw"),
+        ({"budget": 3, "nprobe": 0}, ["body", "nprobe"], "greater than 0"),
+        ({"budget": 3, "nlist": True}, ["body", "nlist"], ""),
+        ({"budget": 3, "method": "random", "approx": "ivf"}, ["body"], "method 'random' takes none"),
+    ):
+        r = client.post("/pools/sst5-approx/selections", json=bad)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["errors"][0]["loc"] == loc and msg in r.json()["errors"][0]["msg"], (bad, r.json())
+    job = wait_for_job(
+        client, client.post("/pools/sst5-approx/selections", json={"budget": 3, "approx": "hnsw", "nprobe": 2}).json()
+    )
+    assert job["status"] == "failed" and "nprobe are IVF settings" in job["error"]

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator, model_validator
 
-from ...annotate import parse_cost_spec
+from ...annotate import APPROX_METHODS, parse_cost_spec
 from ...exceptions import InvalidInputError
 from ...service.selection import SelectionService
 from .common import NO_BOOL, Seed, SelectionMethod
@@ -46,6 +46,17 @@ class SelectionCreate(BaseModel):
     k: Annotated[int | None, NO_BOOL] = Field(
         None, gt=0, le=1000, description="Graph neighbours [votek: 150, ideal: 10]."
     )
+    approx: str | None = Field(
+        None,
+        description="Build the kNN graph of a graph method with an approximate search: one of "
+        f"{', '.join(APPROX_METHODS)} [default: exact up to 200,000 items, {APPROX_METHODS[0]} above].",
+    )
+    nprobe: Annotated[int | None, NO_BOOL] = Field(
+        None, gt=0, le=1_000_000, description="IVF lists scanned per item [default: planned]."
+    )
+    nlist: Annotated[int | None, NO_BOOL] = Field(
+        None, gt=0, le=1_000_000, description="IVF lists [default: planned from the pool size]."
+    )
     lm: str | None = Field(
         None,
         min_length=1,
@@ -73,6 +84,21 @@ class SelectionCreate(BaseModel):
             return parse_cost_spec(value).text
         except InvalidInputError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("approx")
+    @classmethod
+    def _approx(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value not in APPROX_METHODS:
+            raise ValueError(f"approx must be one of {', '.join(APPROX_METHODS)}; got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _graph_method(self) -> SelectionCreate:
+        given = [name for name in ("approx", "nprobe", "nlist") if getattr(self, name) is not None]
+        takers = SelectionService.methods_taking("approx")
+        if given and self.method not in takers:
+            raise ValueError(f"{', '.join(given)} only apply to {', '.join(takers)}; method {self.method!r} takes none")
+        return self
 
     @field_validator("lm")
     @classmethod
