@@ -28,7 +28,7 @@ from fewshot.annotate._ideal import Ideal
 from fewshot.annotate._ideal_hub import IdealHub
 from fewshot.annotate._kmeans import KMeansSelection
 from fewshot.annotate._mixed import MixedInfluenceCoverage
-from fewshot.annotate._partitioned import partition_quotas, partitioned_select, ray_map
+from fewshot.annotate._partitioned import FINAL_RULES, final_rule, partition_quotas, partitioned_select, ray_map
 from fewshot.annotate._random import RandomSelection
 from fewshot.annotate._registry import STRATEGIES, get_strategy, select
 from fewshot.annotate._stratified import Stratified, cell_quotas
@@ -38,6 +38,8 @@ from fewshot.annotate._votek_two_stage import TwoStageVoteK
 
 __all__ = [
     "partitioned_select",
+    "FINAL_RULES",
+    "final_rule",
     "partition_quotas",
     "ray_map",
     "select",

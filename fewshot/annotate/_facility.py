@@ -46,6 +46,8 @@ class FacilityLocation(SelectionStrategy):
     """
 
     name = "facility"
+    #: Scores are the marginal gains the greedy saw (partitioned selection merges by them).
+    scores_are_gains = True
 
     def __init__(
         self,

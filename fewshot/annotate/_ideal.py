@@ -96,6 +96,8 @@ class Ideal(SelectionStrategy):
     """
 
     name = "ideal"
+    #: Scores are the marginal gains the greedy saw (partitioned selection merges by them).
+    scores_are_gains = True
 
     def __init__(
         self,

@@ -72,7 +72,15 @@ from fewshot.annotate._graph_ivf import assign_lists, train_coarse
 from fewshot.annotate._strategies import STRATEGIES, get_strategy
 from fewshot.exceptions import InvalidInputError
 
-__all__ = ["PartitionTask", "partitioned_select", "partition_quotas", "ray_map", "run_partition"]
+__all__ = [
+    "FINAL_RULES",
+    "PartitionTask",
+    "final_rule",
+    "partitioned_select",
+    "partition_quotas",
+    "ray_map",
+    "run_partition",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +89,20 @@ _CHUNK_ROWS = 4096
 #: Quantizer training sample: ``max(TRAIN_PER_PARTITION * n_partitions, TRAIN_MIN)`` rows, at most ``n``.
 TRAIN_PER_PARTITION = 256
 TRAIN_MIN = 20_000
-#: How the candidates become the selection (`partitioned_select`'s ``final``).
-FINAL_RULES = ("greedy", "merge")
+#: How the candidates become the selection (`partitioned_select`'s ``final``); ``"auto"``: ``"merge"``
+#: for methods whose scores are greedy gains (``scores_are_gains``), else ``"greedy"``.
+FINAL_RULES = ("auto", "greedy", "merge")
+
+
+def final_rule(final: str, method: str) -> str:
+    """The final choice ``final`` names for ``method``: ``"auto"`` becomes ``"merge"`` when the
+    method's scores are the gains its greedy saw (``scores_are_gains``: vote-k, facility location,
+    IDEAL and their variants), else ``"greedy"``. Raises `InvalidInputError` for an unknown rule."""
+    if final not in FINAL_RULES:
+        raise InvalidInputError(f"final must be one of {', '.join(FINAL_RULES)}; got {final!r}")
+    if final != "auto":
+        return final
+    return "merge" if getattr(STRATEGIES.get(method), "scores_are_gains", False) else "greedy"
 
 
 @dataclass(frozen=True)
@@ -172,7 +192,7 @@ def partitioned_select(
     seed: int = 0,
     center: bool = True,
     train_size: int | None = None,
-    final: str = "greedy",
+    final: str = "auto",
     map_fn: MapFn | None = None,
     progress: ProgressCallback | None = None,
     **params: Any,
@@ -195,8 +215,11 @@ def partitioned_select(
     labeled : iterable of int
         Rows already annotated: selected from the start in their partition (and with ``"greedy"``
         in the final run), never returned.
-    final : {"greedy", "merge"}
-        The final choice among the candidates (see the module docstring).
+    final : {"auto", "greedy", "merge"}
+        The final choice among the candidates (see the module docstring). ``"auto"`` (default):
+        ``"merge"`` for methods whose scores are gains (vote-k, facility, IDEAL), which lost less
+        than ``"greedy"`` in every case ``benchmarks/bench_partitioned.py`` measured; ``"greedy"``
+        for the others (`final_rule`). The params record the rule that ran.
     seed : int
         Seed of the quantizer's sample and k-means, and of the method in every run.
     center : bool
@@ -244,8 +267,7 @@ def partitioned_select(
     budget = check_budget(budget, n, len(labeled_arr))
     seed = check_seed(seed)
     n_parts = check_int(n_partitions, "n_partitions", low=1, high=n)
-    if final not in FINAL_RULES:
-        raise InvalidInputError(f"final must be one of {', '.join(FINAL_RULES)}; got {final!r}")
+    final = final_rule(final, method)
     factor = check_float(oversample, "oversample", low=1.0)
     n_train = min(n, max(TRAIN_PER_PARTITION * n_parts, TRAIN_MIN))
     if train_size is not None:

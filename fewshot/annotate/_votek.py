@@ -358,6 +358,8 @@ class VoteK(SelectionStrategy):
     """
 
     name = "votek"
+    #: Scores are the marginal gains the greedy saw (partitioned selection merges by them).
+    scores_are_gains = True
 
     def __init__(
         self,

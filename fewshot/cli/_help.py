@@ -143,6 +143,12 @@ def _approx() -> Sequence[str]:
     return APPROX_METHODS
 
 
+def _final() -> Sequence[str]:
+    from fewshot.annotate import FINAL_RULES
+
+    return FINAL_RULES
+
+
 def _confidence() -> Sequence[str]:
     from fewshot.service.selection import CONFIDENCES
 
@@ -153,6 +159,7 @@ def _confidence() -> Sequence[str]:
 CHOICES: dict[str, Callable[[], Sequence[str]]] = {
     "selection": _selection,
     "approx": _approx,
+    "final": _final,
     "retriever": _retriever,
     "template": _template,
     "predictor": _predictor,

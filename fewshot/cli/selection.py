@@ -71,6 +71,20 @@ def select_cmd(
         None, "--nprobe", help="IVF lists scanned per item (higher: better recall, slower) [default: planned]."
     ),
     nlist: int | None = typer.Option(None, "--nlist", help="IVF lists [default: planned from the pool size]."),
+    partitions: int | None = typer.Option(
+        None,
+        "--partitions",
+        help="Partitioned selection for pools whose graph does not fit in memory: run the method per "
+        "k-means partition (memory follows the largest), then choose among their candidates.",
+    ),
+    oversample: float = typer.Option(2.0, "--oversample", help="With --partitions: candidates per final pick."),
+    final: str = typer.Option(
+        "auto", "--final", help="With --partitions: the final choice, {choices:final} (auto: merge for gain scores)."
+    ),
+    ray: bool = typer.Option(False, "--ray", help="With --partitions: run the partitions as Ray tasks (ray extra)."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="With --ray: the cluster to join [default: FEWSHOT_RAY_ADDRESS, else auto]."
+    ),
     show: int = typer.Option(10, help="How many picks to print."),
     as_json: bool = json_option("One JSON object: the round with all its items."),
 ) -> None:
@@ -78,6 +92,8 @@ def select_cmd(
     the pool's next selection round."""
     given: dict[str, Any] = {"k": k, "approx": approx, "nprobe": nprobe, "nlist": nlist}
     params = {name: value for name, value in given.items() if value is not None}
+    if partitions is not None:
+        params.update(partitions=partitions, oversample=oversample, final=final)
     if (budget is None) == (budget_cost is None):
         raise typer.BadParameter("give --budget (items) or --budget-cost (a total cost)", param_hint="--budget")
     with progress(f"select {method}") as bar:
@@ -93,6 +109,7 @@ def select_cmd(
             lm=lm,
             progress=bar,
             lm_progress=None if lm is None else bar.stage(f"LM confidence ({lm})"),
+            ray=(ray_address or True) if ray else False,
             **params,
         )
     if as_json:

@@ -21,8 +21,10 @@ from fewshot.annotate import (
     default_spends,
     item_costs,
     parse_cost_spec,
+    partitioned_select,
     plot_budget_curve,
     plot_cost_budget_curve,
+    ray_map,
 )
 from fewshot.annotate import select as select_rows
 from fewshot.exceptions import ConflictError, FewshotError, InvalidInputError
@@ -205,6 +207,10 @@ class SelectionService:
         lm_progress: Progress | None = None,
         budget_cost: float | None = None,
         cost: str | CostSpec | None = None,
+        partitions: int | None = None,
+        oversample: float = 2.0,
+        final: str = "auto",
+        ray: bool | str = False,
         **params: Any,
     ) -> RoundInfo:
         """Choose ``budget`` items to annotate, or items whose annotation costs sum to at most
@@ -228,7 +234,19 @@ class SelectionService:
         ``"2"``; `fewshot.annotate.parse_cost_spec`); given, it is stored on the pool for later
         rounds; otherwise the pool's stored spec is used. ``budget_cost`` needs one. With a spec
         the round's params hold ``cost`` and ``total_cost`` (and ``budget_cost``).
+
+        ``partitions``: partitioned selection for pools whose kNN graph does not fit in memory
+        (`fewshot.annotate.partitioned_select`): ``method`` runs per k-means partition on
+        ``ceil(oversample * budget)`` candidates shared by size, then ``final`` chooses among them;
+        memory follows the largest partition. Count budgets and methods without a confidence only.
+        ``ray`` (with ``partitions``): run the partitions as Ray tasks on the cluster of the
+        settings' ``ray_address`` (``True``) or at the address given. The round's params hold
+        ``n_partitions``, ``final`` (the rule that ran), ``oversample`` and the partition sizes.
         """
+        if partitions is None and ray is not False:
+            raise InvalidInputError("ray runs the partitions of a partitioned selection: give partitions too")
+        if partitions is not None and budget_cost is not None:
+            raise InvalidInputError("partitions take a count budget, not budget_cost")
         needs_confidence = getattr(STRATEGIES.get(method), "needs_confidence", False)  # unknown: fails now
         if lm is not None:
             self.check_lm(method, lm)
@@ -268,18 +286,35 @@ class SelectionService:
         elif needs_confidence:
             confidence = "similarity" if confidence is None else confidence
             params["confidence"] = confidence_function(confidence, X, center=center)
-        sel = select_rows(
-            X,
-            budget,
-            method,
-            labeled=chosen,
-            seed=seed,
-            center=center,
-            progress=progress,
-            budget_cost=budget_cost,
-            costs=costs,
-            **params,
-        )
+        if partitions is not None:
+            assert budget is not None  # checked above: partitions take a count budget
+            sel = partitioned_select(
+                X,
+                budget,
+                method,
+                n_partitions=partitions,
+                oversample=oversample,
+                final=final,
+                labeled=chosen,
+                seed=seed,
+                center=center,
+                progress=progress,
+                map_fn=self._ray_map(ray),
+                **params,
+            )
+        else:
+            sel = select_rows(
+                X,
+                budget,
+                method,
+                labeled=chosen,
+                seed=seed,
+                center=center,
+                progress=progress,
+                budget_cost=budget_cost,
+                costs=costs,
+                **params,
+            )
         stored_params = {k: v for k, v in dict(sel.params).items() if _is_jsonable(v)}
         stored_params["center"] = center
         if spec is not None:
@@ -311,6 +346,16 @@ class SelectionService:
                 influence=None if sel.influence is None else float(sel.influence),
             )
             return get_round(s, p, number)
+
+    def _ray_map(self, ray: bool | str) -> Any:
+        """``None`` (partitions run here) or `fewshot.annotate.ray_map` after joining the cluster
+        that ``ray`` names (see `VectorService.ray_address`)."""
+        if ray is False:
+            return None
+        from fewshot.service.ray_embed import connect  # the optional extra, imported when asked for
+
+        connect(self.vectors.ray_address(ray))
+        return ray_map
 
     def check_lm(self, method: str, lm: Any) -> None:
         """`InvalidInputError` naming ``lm`` when it is not a non-empty name or ``method`` takes no

@@ -149,8 +149,12 @@ class VectorService:
         carries an address. Raises `InvalidInputError` when no cluster is configured and
         `MissingDependencyError` without the ``ray`` extra.
         """
-        if not ray:
-            return {}
+        return self.ray_job_params() if ray else {}
+
+    def ray_job_params(self) -> dict[str, Any]:
+        """``{"ray": True}`` for a job to run on the operator's Ray cluster (an embed job, or the
+        partitions of a selection job), checked before it is queued: `InvalidInputError` when no
+        ``ray_address`` is configured, `MissingDependencyError` without the ``ray`` extra."""
         self._configured_ray_address()
         if self._ray_check is None or not self._ray_check():
             raise MissingDependencyError("ray[data]", extra="ray")

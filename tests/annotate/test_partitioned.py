@@ -153,3 +153,15 @@ def test_ray_map_without_ray_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(MissingDependencyError, match="fewshot\\[ray\\]"):
         ray_map(run_partition, [])
+
+
+def test_final_auto_merges_gain_scores_and_runs_the_greedy_otherwise(pool):
+    from fewshot.annotate import final_rule
+
+    assert [final_rule("auto", m) for m in ("votek", "facility", "ideal", "votek-div")] == ["merge"] * 4
+    assert [final_rule("auto", m) for m in ("random", "kmeans")] == ["greedy", "greedy"]
+    assert final_rule("greedy", "votek") == "greedy"
+    by_default = partitioned_select(pool, 20, "votek", n_partitions=4, k=15)
+    merged = partitioned_select(pool, 20, "votek", n_partitions=4, k=15, final="merge")
+    assert by_default.params["final"] == "merge" and np.array_equal(by_default.indices, merged.indices)
+    assert partitioned_select(pool, 20, "random", n_partitions=4).params["final"] == "greedy"

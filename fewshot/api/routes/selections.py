@@ -29,8 +29,13 @@ def start_selection(pool: PoolAccess, body: SelectionCreate, ws: WorkspaceDep, j
     whose cost is missing or not positive) end the job as failed with the message in ``error``;
     a cost-aware round's result holds ``total_cost`` and ``budget_cost``. ``lm`` (votek2 only, else
     422) names an allow-listed LM (422 otherwise); its scoring reports progress into the job, and a
-    pool without labeled items fails the job (label a first round, then run votek2)."""
+    pool without labeled items fails the job (label a first round, then run votek2). ``partitions``
+    runs a partitioned selection (``oversample``, ``final``; ``ray``: its partitions on the
+    operator's Ray cluster, 422 when none is configured, 501 without the ray extra)."""
     params = body.model_dump(exclude_none=True)
+    params.pop("ray", None)
+    if body.ray:  # the operator's cluster (a request never names an address)
+        params.update(ws.embeddings.ray_job_params())
     if body.lm is not None:
         params["lm"] = resolve_lm(ws.settings, body.lm)
     return submit_pool_job(ws, jobs, "select", pool, params)

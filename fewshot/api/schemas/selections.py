@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator, model_validator
 
-from ...annotate import APPROX_METHODS, parse_cost_spec
+from ...annotate import APPROX_METHODS, FINAL_RULES, parse_cost_spec
 from ...exceptions import InvalidInputError
 from ...service.selection import SelectionService
 from .common import NO_BOOL, Seed, SelectionMethod
@@ -57,6 +57,24 @@ class SelectionCreate(BaseModel):
     nlist: Annotated[int | None, NO_BOOL] = Field(
         None, gt=0, le=1_000_000, description="IVF lists [default: planned from the pool size]."
     )
+    partitions: Annotated[int | None, NO_BOOL] = Field(
+        None,
+        gt=0,
+        le=100_000,
+        description="Partitioned selection for pools whose kNN graph does not fit in memory: the method "
+        "runs per k-means partition, then a final choice among their candidates.",
+    )
+    oversample: Annotated[float | None, NO_BOOL] = Field(
+        None, ge=1, le=100, allow_inf_nan=False, description="With partitions: candidates per final pick [2]."
+    )
+    final: str | None = Field(
+        None,
+        description=f"With partitions: the final choice, one of {', '.join(FINAL_RULES)} [auto: merge for "
+        "methods whose scores are gains, else greedy].",
+    )
+    ray: StrictBool = Field(
+        False, description="With partitions: run them as Ray tasks on the server's configured Ray cluster."
+    )
     lm: str | None = Field(
         None,
         min_length=1,
@@ -91,6 +109,24 @@ class SelectionCreate(BaseModel):
         if value is not None and value not in APPROX_METHODS:
             raise ValueError(f"approx must be one of {', '.join(APPROX_METHODS)}; got {value!r}")
         return value
+
+    @field_validator("final")
+    @classmethod
+    def _final(cls, value: str | None) -> str | None:
+        if value is not None and value not in FINAL_RULES:
+            raise ValueError(f"final must be one of {', '.join(FINAL_RULES)}; got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _partitioned(self) -> SelectionCreate:
+        needs = [name for name in ("oversample", "final") if getattr(self, name) is not None]
+        if self.ray:
+            needs.append("ray")
+        if needs and self.partitions is None:
+            raise ValueError(f"{', '.join(needs)} only apply with partitions")
+        if self.partitions is not None and self.budget_cost is not None:
+            raise ValueError("partitions take a count budget, not budget_cost")
+        return self
 
     @model_validator(mode="after")
     def _graph_method(self) -> SelectionCreate:
