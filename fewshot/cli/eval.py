@@ -4,6 +4,7 @@ protocol of `fewshot.evaluation`); resumable."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -19,6 +20,13 @@ commands = FewshotTyper()
 
 def _pct(x: float | None) -> str:
     return "" if x is None else f"{100 * x:+.1f}%"
+
+
+def _paired(r: Any) -> str:
+    """``+3.8 [-4.3, +11.8]``: the paired delta vs random in points with its 95% interval."""
+    if r.delta_vs_random is None or r.delta_ci_low is None or r.delta_ci_high is None:
+        return ""
+    return f"{100 * r.delta_vs_random:+.1f} [{100 * r.delta_ci_low:+.1f}, {100 * r.delta_ci_high:+.1f}]"
 
 
 @commands.command("eval")
@@ -76,6 +84,8 @@ def eval_cmd(
             "seeds",
             "accuracy",
             "vs random",
+            "paired Δ pts [95% CI]",
+            "verdict",
             "labels chosen",
             "majority share",
         ],
@@ -89,6 +99,8 @@ def eval_cmd(
                 r.n_seeds,
                 f"{r.accuracy_mean:.3f} ± {r.accuracy_std:.3f}",
                 _pct(r.gain_vs_random),
+                _paired(r),
+                r.verdict or "",
                 f"{r.n_labels_chosen_mean:.1f}/{r.n_labels_total}"
                 if r.n_labels_total
                 else f"{r.n_labels_chosen_mean:.0f} answers",

@@ -10,6 +10,10 @@ from fewshot.cli import app
 from fewshot.evaluation import load_config, run_eval
 
 
+def data_summary(out) -> list[dict]:
+    return json.loads((out / "results.json").read_text(encoding="utf-8"))["summary"]
+
+
 def test_eval_command_resumes_a_run_and_prints_the_table(mini_data, embedder, tmp_path):
     cfg_file = tmp_path / "eval.yaml"
     out = tmp_path / "out"
@@ -23,11 +27,18 @@ def test_eval_command_resumes_a_run_and_prints_the_table(mini_data, embedder, tm
     run_eval(load_config(cfg_file, out=str(out)), embedder=embedder, write=False)
 
     result = CliRunner().invoke(
-        app, ["eval", "--config", str(cfg_file), "--out", str(out), "--limit", "10", "--seeds", "0"]
+        app,
+        ["eval", "--config", str(cfg_file), "--out", str(out), "--limit", "10", "--seeds", "0"],
+        env={"COLUMNS": "300"},  # one table row per line
     )
     assert result.exit_code == 0, result.output
     assert "accuracy by annotation budget" in result.output and "votek" in result.output
     assert "knn_vote_proxy" in result.output
+    # the paired comparison with random: the baseline row, and votek's delta with its interval and verdict
+    assert "baseline" in result.output
+    votek = [r for r in data_summary(out) if r["method"] == "votek"][0]
+    cell = f"{100 * votek['delta_vs_random']:+.1f} [{100 * votek['delta_ci_low']:+.1f}"
+    assert cell in result.output and votek["verdict"] in result.output
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert data["cache"]["selections_computed"] == 0 and data["cache"]["embeddings_computed"] == 0
     assert data["config"]["limit"] == 10 and len(data["summary"]) == 4
