@@ -135,7 +135,7 @@ class IndexService:
             retriever = DenseRetriever.load(path, encoder=encoder, mmap=serve)
             if serve:  # requests run in parallel, so each search takes one thread (no OpenMP spinning)
                 retriever.index.n_threads = 1
-                if self.ctx.settings.half_scan:
+                if self.ctx.settings.half_scan and len(retriever.index) >= self.ctx.settings.half_scan_min_rows:
                     retriever.index.enable_half_scan()
             return retriever
         except (FewshotError, OSError, ValueError, RuntimeError, KeyError) as exc:

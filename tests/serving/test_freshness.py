@@ -118,3 +118,19 @@ def test_a_served_flat_index_is_mapped_read_only(ws, pool):
 
 def _index_dir(ws, pool):
     return ws.indexes.latest_version(pool)[2] + "/index"
+
+
+def test_the_float16_copy_is_kept_only_for_indexes_worth_it(ws, pool):
+    """A served exact index below ``half_scan_min_rows`` is searched in float32 only (the two-step
+    search is slower there); at or above it, through the float16 copy; the answers are the same."""
+    small = ws.retrieval.retriever(pool, "dense")[2]
+    assert len(small.index) == 120 and small.index._backend.half is None
+    forced = other(ws, half_scan_min_rows=100)
+    try:
+        served = forced.retrieval.retriever(pool, "dense")[2]
+        assert served.index._backend.half is not None
+        query = "a gripping , beautifully shot film"
+        want = [d.example.id for d in ws.retrieve(pool, query, k=5)[0]]
+        assert [d.example.id for d in forced.retrieve(pool, query, k=5)[0]] == want
+    finally:
+        forced.close()
