@@ -13,10 +13,11 @@ from typing import Any
 import faiss
 import numpy as np
 
-from fewshot.exceptions import ConflictError, InvalidInputError, NotFoundError
+from fewshot.exceptions import ConflictError, FewshotError, InvalidInputError, NotFoundError
 from fewshot.retrieve._artifact import atomic_dir, read_manifest, utc_now, write_manifest
 from fewshot.retrieve._faiss_backends import _FlatBackend, _HNSWBackend
 from fewshot.retrieve._hits import Hits
+from fewshot.retrieve._ivf_backend import DEFAULT_NPROBE, MIN_COUNT, _IVFBackend
 
 __all__ = ["DenseIndex", "INDEX_KINDS", "METRICS", "FILTER_STRATEGIES"]
 
@@ -24,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 ARTIFACT = "dense_index"
-INDEX_KINDS = ("auto", "flat", "hnsw")
+INDEX_KINDS = ("auto", "flat", "hnsw", "ivf")
+_Backend = _FlatBackend | _HNSWBackend | _IVFBackend
 METRICS = ("cosine", "ip")
 FILTER_STRATEGIES = ("auto", "selector", "subset")
 
@@ -43,6 +45,15 @@ def _omp_threads(n: int | None) -> Iterator[None]:
         faiss.omp_set_num_threads(previous)
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_nprobe(nprobe: object) -> None:
+    if not _is_int(nprobe) or nprobe < 1:  # type: ignore[operator]
+        raise InvalidInputError(f"ivf_nprobe must be an int >= 1, got {nprobe!r}")
+
+
 class DenseIndex:
     """Inner-product nearest-neighbour search over vectors with caller-chosen int64 ids.
 
@@ -50,10 +61,14 @@ class DenseIndex:
     ----------
     dim : int
         Vector dimension.
-    kind : {"auto", "flat", "hnsw"}
+    kind : {"auto", "flat", "hnsw", "ivf"}
         ``"flat"``: exact search, ``IndexIDMap2(IndexFlatIP)``. ``"hnsw"``: approximate
-        ``IndexHNSWFlat`` (inner product). ``"auto"`` starts flat and switches to HNSW once the
-        index holds more than ``auto_threshold`` vectors (a one-off rebuild, logged).
+        ``IndexHNSWFlat`` (inner product). ``"ivf"``: approximate ``IndexIVFFlat`` (inner
+        product; `fewshot.retrieve._ivf_backend`): exact (flat) while the index holds fewer than
+        ``ivf_min_count`` vectors; the add that reaches it trains the lists on (a sample of) all
+        vectors held and moves them into an IVF index (a one-off rebuild, logged). ``"auto"``
+        starts flat and switches to HNSW once the index holds more than ``auto_threshold``
+        vectors (a one-off rebuild, logged).
     metric : {"cosine", "ip"}
         ``"cosine"`` L2-normalises stored and query vectors, so scores are cosines;
         ``"ip"`` keeps raw inner products (for encoders trained with dot-product similarity).
@@ -65,8 +80,16 @@ class DenseIndex:
     hnsw_m, ef_construction, ef_search : int
         HNSW graph degree and build/search beam widths (``efSearch`` is raised to ``k``).
     exact_below : int
-        HNSW only: a filtered search that allows at most this many ids scores them exactly
-        instead of walking the graph (a graph walk through rare allowed nodes loses recall).
+        HNSW and IVF: a filtered search that allows at most this many ids scores them exactly
+        instead of walking the graph or probing lists (either loses recall on rare allowed ids).
+    ivf_nlist : int, optional
+        IVF lists; None: ``min(4 * sqrt(n), n / 39)`` for the ``n`` vectors held when it is
+        trained (see `fewshot.retrieve._ivf_backend.plan_lists`).
+    ivf_nprobe : int
+        IVF lists scanned per query (default `DEFAULT_NPROBE`; capped at the number of lists;
+        `set_nprobe` changes it). ``nprobe = nlist`` gives the exact top-k.
+    ivf_min_count : int
+        Fewest vectors an IVF index is trained on; below, ``kind="ivf"`` searches exactly.
     filter_strategy : {"auto", "selector", "subset"}
         How ``allowed_ids`` is applied inside the search: a FAISS ``IDSelectorBatch`` passed
         in ``SearchParameters`` (``"selector"``), or an exact search over the gathered
@@ -110,6 +133,9 @@ class DenseIndex:
         ef_search: int = 64,
         exact_below: int = 10_000,
         filter_strategy: str = "auto",
+        ivf_nlist: int | None = None,
+        ivf_nprobe: int = DEFAULT_NPROBE,
+        ivf_min_count: int = MIN_COUNT,
         n_threads: int | None = None,
         use_gpu: bool = False,
     ) -> None:
@@ -123,6 +149,10 @@ class DenseIndex:
             raise InvalidInputError(f"filter_strategy must be one of {FILTER_STRATEGIES}, got {filter_strategy!r}")
         if n_threads is not None and n_threads < 1:
             raise InvalidInputError(f"n_threads must be >= 1, got {n_threads}")
+        for name, value, least in (("ivf_nlist", ivf_nlist, 1), ("ivf_min_count", ivf_min_count, 1)):
+            if value is not None and (not _is_int(value) or value < least):
+                raise InvalidInputError(f"{name} must be an int >= {least}, got {value!r}")
+        _check_nprobe(ivf_nprobe)
         self.dim = int(dim)
         self.requested_kind = kind
         self.metric = metric
@@ -134,12 +164,17 @@ class DenseIndex:
             "ef_search": int(ef_search),
             "exact_below": int(exact_below),
         }
+        self.ivf_params: dict[str, Any] = {
+            "nlist": None if ivf_nlist is None else int(ivf_nlist),
+            "nprobe": int(ivf_nprobe),
+            "min_count": int(ivf_min_count),
+        }
         self.filter_strategy = filter_strategy
         self.n_threads = n_threads
         self.use_gpu = use_gpu
         self._gpu_index: Any = None
         self._gpu_resources: Any = None
-        self._backend: _FlatBackend | _HNSWBackend = self._new_hnsw() if kind == "hnsw" else _FlatBackend(self.dim)
+        self._backend: _Backend = self._new_hnsw() if kind == "hnsw" else _FlatBackend(self.dim)
         #: True when the vectors are mapped from a file (`load` with ``mmap``): no add or remove
         self.read_only = False
 
@@ -150,10 +185,25 @@ class DenseIndex:
     def _new_hnsw(self) -> _HNSWBackend:
         return _HNSWBackend(self.dim, **self.hnsw_params)
 
+    def _new_ivf(self) -> _IVFBackend:
+        return _IVFBackend(
+            self.dim,
+            nlist=self.ivf_params["nlist"],
+            nprobe=self.ivf_params["nprobe"],
+            exact_below=self.hnsw_params["exact_below"],
+        )
+
+    def set_nprobe(self, nprobe: int) -> None:
+        """IVF lists scanned per query from now on (kept by `save`); `InvalidInputError` unless an int >= 1."""
+        _check_nprobe(nprobe)
+        self.ivf_params["nprobe"] = int(nprobe)
+        if isinstance(self._backend, _IVFBackend):
+            self._backend.nprobe = int(nprobe)
+
     # ------------------------------------------------------------------ properties
     @property
     def kind(self) -> str:
-        """The structure in use now: ``"flat"`` or ``"hnsw"``."""
+        """The structure in use now: ``"flat"``, ``"hnsw"`` or ``"ivf"``."""
         return self._backend.kind
 
     def __len__(self) -> int:
@@ -213,6 +263,8 @@ class DenseIndex:
         with _omp_threads(self.n_threads):
             if present.size:
                 self._backend.remove(present)
+            if self._ivf_due(ids.size):
+                ids, x = self._migrate_to_ivf(ids, x)
             self._backend.add(ids, x)
         self._gpu_index = None
         if self.requested_kind == "auto" and self.kind == "flat" and len(self) > self.auto_threshold:
@@ -235,6 +287,29 @@ class DenseIndex:
             removed = self._backend.remove(ids)
         self._gpu_index = None
         return removed
+
+    def _ivf_due(self, adding: int) -> bool:
+        """Whether this add brings a ``kind="ivf"`` index, still exact, to ``ivf_min_count`` vectors."""
+        return (
+            self.requested_kind == "ivf"
+            and isinstance(self._backend, _FlatBackend)
+            and len(self) + adding >= self.ivf_params["min_count"]
+        )
+
+    def _migrate_to_ivf(self, ids: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Swap in an untrained IVF backend; what it must receive: the held vectors, then ``ids``/``x``
+        (its first add trains the lists on them)."""
+        held = self._backend.ids().copy()
+        logger.info(
+            "DenseIndex: %d vectors reach ivf_min_count=%d, training IVF",
+            held.size + ids.size,
+            self.ivf_params["min_count"],
+        )
+        if held.size:
+            ids = np.concatenate([held, ids])
+            x = np.concatenate([self._backend.reconstruct(held), x])
+        self._backend = self._new_ivf()
+        return ids, x
 
     def _migrate_to_hnsw(self) -> None:
         ids = self._backend.ids().copy()
@@ -297,7 +372,7 @@ class DenseIndex:
         float32 (`fewshot.retrieve._half_scan.HalfScan`): the same top-k, proven per query (a query
         that cannot be proven falls back to the float32 scan), reading half the bytes. Holds a
         float16 copy (``2 * count * dim`` bytes). Until the next `add` or `remove`. Returns whether it
-        applies (False for HNSW and for an empty index)."""
+        applies (False for HNSW, IVF and for an empty index)."""
         if not isinstance(self._backend, _FlatBackend) or len(self) == 0:
             return False
         self._backend.enable_half_scan()
@@ -331,6 +406,11 @@ class DenseIndex:
             "count": len(self),
             "auto_threshold": self.auto_threshold,
             "hnsw": dict(self.hnsw_params),
+            "ivf": {
+                **self.ivf_params,
+                "nlist": self._backend.nlist if isinstance(self._backend, _IVFBackend) else None,
+                "requested_nlist": self.ivf_params["nlist"],
+            },
             "faiss_version": faiss.__version__,
         }
 
@@ -351,6 +431,17 @@ class DenseIndex:
         np.save(directory / "ids.npy", ids)
         write_manifest(directory, {**self.manifest(), "created": utc_now()})
 
+    @staticmethod
+    def stored_kind(directory: str | Path) -> str | None:
+        """The ``kind`` an index saved in ``directory`` was asked to be (``"auto"``, ``"flat"``,
+        ``"hnsw"`` or ``"ivf"``), read from its manifest; None when there is no readable manifest."""
+        try:
+            m = read_manifest(directory, kind=ARTIFACT, format_version=FORMAT_VERSION)
+        except (FewshotError, OSError, ValueError):
+            return None
+        kind = m.get("requested_kind", m.get("kind"))
+        return kind if isinstance(kind, str) else None
+
     @classmethod
     def load(
         cls,
@@ -368,7 +459,7 @@ class DenseIndex:
         ``mmap``: an exact (flat) index's vectors are mapped from ``index.faiss`` instead of read
         into memory: processes serving the same version share one copy in the page cache, and
         loading is instant. Such an index is read-only (`add` and `remove` raise
-        `ConflictError`); an HNSW index is always read into memory.
+        `ConflictError`); an HNSW or IVF index is always read into memory.
 
         ``dim`` and ``embedding_model``, when given, must match the manifest; a mismatch
         (or an unsupported ``format_version``, or files that disagree with the manifest)
@@ -383,9 +474,10 @@ class DenseIndex:
                 f"{directory}: index was built with embedding model "
                 f"{m.get('embedding_model')!r}, expected {embedding_model!r}"
             )
-        if m.get("kind") not in ("flat", "hnsw") or m.get("metric") not in METRICS:
+        if m.get("kind") not in ("flat", "hnsw", "ivf") or m.get("metric") not in METRICS:
             raise InvalidInputError(f"{directory}: unknown kind/metric in manifest")
         hnsw = m.get("hnsw") or {}
+        ivf = m.get("ivf") or {}
         out = cls(
             int(m["dim"]),
             kind=m.get("requested_kind", m["kind"]),
@@ -396,6 +488,9 @@ class DenseIndex:
             ef_construction=hnsw.get("ef_construction", 80),
             ef_search=hnsw.get("ef_search", 64),
             exact_below=hnsw.get("exact_below", 10_000),
+            ivf_nlist=ivf.get("requested_nlist"),
+            ivf_nprobe=ivf.get("nprobe", DEFAULT_NPROBE),
+            ivf_min_count=ivf.get("min_count", MIN_COUNT),
             filter_strategy=filter_strategy,
             n_threads=n_threads,
             use_gpu=use_gpu,
@@ -411,6 +506,10 @@ class DenseIndex:
         try:
             if m["kind"] == "flat":
                 out._backend = _FlatBackend.from_saved(index, ids)
+            elif m["kind"] == "ivf":
+                out._backend = _IVFBackend.from_saved(
+                    index, ids, nprobe=out.ivf_params["nprobe"], exact_below=out.hnsw_params["exact_below"]
+                )
             else:
                 out._backend = _HNSWBackend.from_saved(index, ids, **out.hnsw_params)
         except ValueError as exc:

@@ -149,7 +149,7 @@ def test_invalid_inputs(sst5_vectors):
     with pytest.raises(InvalidInputError):
         index.search(sst5_vectors[:1], 0)
     with pytest.raises(InvalidInputError):
-        DenseIndex(384, kind="ivf")
+        DenseIndex(384, kind="ivfpq")
 
 
 @pytest.mark.parametrize("kind", KINDS)
