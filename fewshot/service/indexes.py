@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from fewshot.embed import CachedEncoder, Encoder
 from fewshot.exceptions import CorruptArtifactError, FewshotError, InvalidInputError, NotFoundError
 from fewshot.progress import Progress
-from fewshot.retrieve import CORE_FIELDS, Corpus, DenseRetriever
+from fewshot.retrieve import CORE_FIELDS, INDEX_KINDS, Corpus, DenseIndex, DenseRetriever
 from fewshot.retrieve import Example as Demonstration
 from fewshot.service._recent import Recent
 from fewshot.service.context import ServiceContext
@@ -267,7 +267,12 @@ class IndexService:
     # ------------------------------------------------------------------ dense
     def build(self, pool: str, *, kind: str = "auto", progress: Progress | None = None) -> IndexInfo:
         """Build or refresh the dense index over the pool's labeled items (a new version only when the
-        labeled set changed); embeds what has no vector yet first. ``kind``: auto, flat or hnsw."""
+        labeled set changed, or ``kind`` names another structure than the latest version's);
+        embeds what has no vector yet first. ``kind``: one of `fewshot.retrieve.INDEX_KINDS`;
+        ``"auto"`` keeps the latest version's kind (flat, switching to HNSW above 200,000 items, for
+        a first build)."""
+        if kind not in INDEX_KINDS:
+            raise InvalidInputError(f"kind must be one of {', '.join(INDEX_KINDS)}; got {kind!r}")
         info = self.pools.get(pool)
         if info.counts.get(ExampleStatus.LABELED.value, 0) == 0:
             raise InvalidInputError(f"pool {pool!r} has no labeled items to index; import labels first")
@@ -276,10 +281,13 @@ class IndexService:
         latest = self._latest(info.id, DENSE)
         same_model = latest is not None and latest.embedding_model == info.embedding_model
         intact = latest is not None and self._intact(latest.path)
-        if same_model and intact and latest is not None and latest.fingerprint == fingerprint(rows):
+        same_kind = kind == "auto" or (
+            latest is not None and DenseIndex.stored_kind(Path(latest.path) / "index") == kind
+        )
+        if same_model and intact and same_kind and latest is not None and latest.fingerprint == fingerprint(rows):
             return self.info(pool, changed=False)
         encoder = self.query_encoder(info.id, info.embedding_model)
-        reuse = same_model and intact
+        reuse = same_model and intact and same_kind
         self._write_version(
             info.id,
             DENSE,
