@@ -40,7 +40,8 @@ def test_rows_are_written_in_batches_in_the_background(ws):
     rows = [_log(pool_id) for _ in range(120)]
     assert all(writer.submit(r) for r in rows)
     deadline = time.monotonic() + 10
-    while _count(ws) < 120 and time.monotonic() < deadline:
+    # the rows are committed before the writer counts them: wait for both
+    while (_count(ws) < 120 or writer.stats()["written"] < 120) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _count(ws) == 120 and writer.stats() == {"queued": 0, "written": 120, "dropped": 0, "failed": 0}
     writer.close()
