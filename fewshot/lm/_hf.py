@@ -21,6 +21,7 @@ import copy
 import inspect
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,11 @@ from fewshot.lm.base import LMBackend, Progress
 __all__ = ["HFCausalLM"]
 
 log = logging.getLogger(__name__)
+#: Serialises model loading: transformers builds a model on the "meta" device by patching
+#: ``torch.nn.Module`` process-wide while it loads, so a model built in another thread at the same
+#: moment gets meta tensors ("Cannot copy out of meta tensor"; seen when a GGUF model loaded in a
+#: job thread while a request loaded another model).
+_LOAD_LOCK = threading.RLock()
 
 _CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "n_ctx")
 
@@ -174,8 +180,10 @@ class HFCausalLM(LMBackend):
         dtype_kw = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
         log.info("loading %s%s on %s (%s)", model, f" / {gguf_file}" if gguf_file else "", device, torch_dtype)
         try:
-            tok = AutoTokenizer.from_pretrained(str(model), **kw)
-            lm = AutoModelForCausalLM.from_pretrained(str(model), **kw, **{dtype_kw: torch_dtype})
+            with _LOAD_LOCK:  # one load at a time in this process (see _LOAD_LOCK)
+                tok = AutoTokenizer.from_pretrained(str(model), **kw)
+                lm = AutoModelForCausalLM.from_pretrained(str(model), **kw, **{dtype_kw: torch_dtype})
+                lm.to(device)  # type: ignore[arg-type]  # transformers' stub types .to oddly
         except OSError as exc:
             raise NotFoundError(
                 f"no local model {str(model)!r}{f' / {gguf_file}' if gguf_file else ''}: {exc}. "
@@ -184,7 +192,6 @@ class HFCausalLM(LMBackend):
             ) from exc
         except ValueError as exc:
             raise InvalidInputError(f"transformers cannot load {model!r}: {exc}") from exc
-        lm.to(device)  # type: ignore[arg-type]  # transformers' stub types .to oddly
         label = name or (f"gguf:{Path(model) / gguf_file}" if gguf_file else f"hf:{model}")
         return cls(lm, tok, name=label, batch_size=batch_size, kv_reuse=kv_reuse, max_context=max_context)
 
