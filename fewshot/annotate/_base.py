@@ -204,6 +204,24 @@ class SelectionStrategy:
 # -- input checks ---------------------------------------------------------------------------
 
 
+def check_matrix(X: Any) -> np.ndarray:
+    """``X`` as an array (no copy when it already is one, a ``numpy.memmap`` included), checked to
+    be a non-empty 2-D array of real numbers; `InvalidInputError` naming what is wrong otherwise."""
+    try:
+        arr = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"vectors must be a 2-D numeric array: {exc}") from exc
+    if arr.ndim != 2:
+        raise InvalidInputError(
+            f"vectors must be a 2-D array of shape (n_examples, dim); got {arr.ndim}-D shape {arr.shape}"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise InvalidInputError(f"vectors must be non-empty; got shape {arr.shape}")
+    if arr.dtype.kind not in "fiu":
+        raise InvalidInputError(f"vectors must hold real numbers; got dtype {arr.dtype}")
+    return arr
+
+
 def prepare_vectors(X: Any, *, center: bool = True) -> np.ndarray:
     """Validate an embedding matrix and return its centred, L2-normalised float32 copy.
 
@@ -227,18 +245,7 @@ def prepare_vectors(X: Any, *, center: bool = True) -> np.ndarray:
     >>> Z.dtype.name, Z.astype(float).round(2).tolist()
     ('float32', [[1.0, 0.0], [0.6, 0.8]])
     """
-    try:
-        arr = np.asarray(X)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"vectors must be a 2-D numeric array: {exc}") from exc
-    if arr.ndim != 2:
-        raise InvalidInputError(
-            f"vectors must be a 2-D array of shape (n_examples, dim); got {arr.ndim}-D shape {arr.shape}"
-        )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InvalidInputError(f"vectors must be non-empty; got shape {arr.shape}")
-    if arr.dtype.kind not in "fiu":
-        raise InvalidInputError(f"vectors must hold real numbers; got dtype {arr.dtype}")
+    arr = check_matrix(X)
     # The one conversion: a private float32 C-contiguous copy that is transformed in place.
     Z = np.array(arr, dtype=np.float32, order="C", copy=True)
     n = Z.shape[0]

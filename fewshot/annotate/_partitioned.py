@@ -65,6 +65,7 @@ from fewshot.annotate._base import (
     check_float,
     check_int,
     check_labeled,
+    check_matrix,
     check_seed,
     json_params,
 )
@@ -402,18 +403,7 @@ def _plain_methods() -> list[str]:
 
 def _as_matrix(vectors: Any) -> np.ndarray:
     """The input as a 2-D float32 C-contiguous array (no copy for such an array or memmap)."""
-    try:
-        arr = np.asarray(vectors)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"vectors must be a 2-D numeric array: {exc}") from exc
-    if arr.ndim != 2:
-        raise InvalidInputError(
-            f"vectors must be a 2-D array of shape (n_examples, dim); got {arr.ndim}-D shape {arr.shape}"
-        )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InvalidInputError(f"vectors must be non-empty; got shape {arr.shape}")
-    if arr.dtype.kind not in "fiu":
-        raise InvalidInputError(f"vectors must hold real numbers; got dtype {arr.dtype}")
+    arr = check_matrix(vectors)
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
