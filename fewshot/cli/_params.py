@@ -3,9 +3,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-__all__ = ["split_values", "parse_ints", "parse_floats", "parse_pairs", "unescape"]
+__all__ = ["split_values", "parse_ints", "parse_floats", "parse_pairs", "unescape", "ray_address_option", "ray_target"]
+
+
+def ray_address_option() -> Any:
+    """The ``--ray-address`` option of the commands that take ``--ray``."""
+    return typer.Option(
+        None,
+        "--ray-address",
+        help="With --ray: the cluster to join; auto: the one `ray start` runs here, local: a private one "
+        "[default: FEWSHOT_RAY_ADDRESS, else auto].",
+    )
+
+
+def ray_target(ray: bool, address: str | None) -> bool | str:
+    """The service's ``ray=`` value for ``--ray`` / ``--ray-address``: False, True (the configured
+    cluster) or the address given."""
+    return (address or True) if ray else False
 
 
 def split_values(values: list[str] | None) -> list[str] | None:

@@ -11,7 +11,7 @@ from fewshot.service.selection import annotation_config_path
 
 from ._help import FewshotTyper
 from ._output import console, echo_json, escape, json_option
-from ._params import split_values, unescape
+from ._params import ray_address_option, ray_target, split_values, unescape
 from ._progress import progress
 from ._workspace import workspace
 from .pools import prompt_template_arg
@@ -78,19 +78,14 @@ def embed(
     ctx: typer.Context,
     pool: str,
     ray: bool = typer.Option(False, "--ray", help="Embed on a Ray cluster (needs the ray extra)."),
-    ray_address: str | None = typer.Option(
-        None,
-        "--ray-address",
-        help="With --ray: the cluster to join; auto: the one `ray start` runs here, local: a private one "
-        "[default: FEWSHOT_RAY_ADDRESS, else auto].",
-    ),
+    ray_address: str | None = ray_address_option(),
     ray_gpus: float = typer.Option(0.0, "--ray-gpus", help="GPUs per Ray encoder actor (with --ray)."),
     as_json: bool = json_option("One JSON object: the embed report."),
 ) -> None:
     """Embed the pool's texts that have no vector yet (cached by content hash; resumable)."""
     with progress(f"embed {pool}") as bar:
         report = workspace(ctx).embeddings.embed(
-            pool, ray=(ray_address or True) if ray else False, ray_gpus=ray_gpus, progress=bar
+            pool, ray=ray_target(ray, ray_address), ray_gpus=ray_gpus, progress=bar
         )
     if as_json:
         echo_json(report.to_dict())

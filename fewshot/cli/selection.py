@@ -10,7 +10,7 @@ import typer
 
 from ._help import FewshotTyper
 from ._output import console, echo_json, escape, json_option, table
-from ._params import parse_floats, parse_ints
+from ._params import parse_floats, parse_ints, ray_address_option, ray_target
 from ._progress import progress
 from ._workspace import workspace
 
@@ -82,9 +82,7 @@ def select_cmd(
         "auto", "--final", help="With --partitions: the final choice, {choices:final} (auto: merge for gain scores)."
     ),
     ray: bool = typer.Option(False, "--ray", help="With --partitions: run the partitions as Ray tasks (ray extra)."),
-    ray_address: str | None = typer.Option(
-        None, "--ray-address", help="With --ray: the cluster to join [default: FEWSHOT_RAY_ADDRESS, else auto]."
-    ),
+    ray_address: str | None = ray_address_option(),
     show: int = typer.Option(10, help="How many picks to print."),
     as_json: bool = json_option("One JSON object: the round with all its items."),
 ) -> None:
@@ -109,7 +107,7 @@ def select_cmd(
             lm=lm,
             progress=bar,
             lm_progress=None if lm is None else bar.stage(f"LM confidence ({lm})"),
-            ray=(ray_address or True) if ray else False,
+            ray=ray_target(ray, ray_address),
             **params,
         )
     if as_json:
