@@ -22,19 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-
-def _progress():
-    state = {"stage": None, "last": -1.0, "t": time.perf_counter()}
-
-    def report(stage: str, done: int, total: int) -> None:
-        frac = done / total if total else 0.0
-        if stage != state["stage"] or frac - state["last"] >= 0.05 or done == total:
-            if stage != state["stage"]:
-                state["t"] = time.perf_counter()
-            state.update(stage=stage, last=frac)
-            logging.info("%s: %d/%d (%.0f s)", stage, done, total, time.perf_counter() - state["t"])
-
-    return report
+from _stage_log import stage_logger
 
 
 def run(configs: list[str]) -> list[Path]:
@@ -44,7 +32,7 @@ def run(configs: list[str]) -> list[Path]:
     for path in configs:
         cfg = EvalConfig.from_yaml(path)
         t = time.perf_counter()
-        result = run_eval(cfg, progress=_progress())
+        result = run_eval(cfg, progress=stage_logger())
         logging.info(
             "%s: %d runs in %.0f s; cache %s", path, len(result.runs), time.perf_counter() - t, result.stats.to_dict()
         )

@@ -47,25 +47,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _stage_log import stage_logger
+
 OUT = Path("benchmarks/out/selection_quality")
 PROXY_TASKS = ["sst5", "trec", "rte", "mrpc", "math-subject", "gsm8k-skill"]
 LM_TASKS = ["trec"]
 LM_METHODS = ["random", "votek", "ideal", "facility", "votek-div", "auto"]
 LM_LIMIT = 36
-
-
-def _progress():
-    state = {"stage": None, "last": -1.0, "t": time.perf_counter()}
-
-    def report(stage: str, done: int, total: int) -> None:
-        frac = done / total if total else 0.0
-        if stage != state["stage"] or frac - state["last"] >= 0.05 or done == total:
-            if stage != state["stage"]:
-                state["t"] = time.perf_counter()
-            state.update(stage=stage, last=frac)
-            logging.info("%s: %d/%d (%.0f s)", stage, done, total, time.perf_counter() - state["t"])
-
-    return report
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -128,7 +116,7 @@ def run(args: argparse.Namespace) -> Path:
     name, cfg = build_config(args)
     logging.info("%s grid: %s", name, json.dumps(cfg.to_dict()))
     t, cpu = time.perf_counter(), _cpu_seconds()
-    result = run_eval(cfg, progress=_progress())
+    result = run_eval(cfg, progress=stage_logger())
     wall, cpu = time.perf_counter() - t, _cpu_seconds() - cpu
     tallies = {
         scorer: [t.to_dict() for t in tally_methods([r for r in result.summary if r.scorer == scorer])]
