@@ -4,7 +4,8 @@
   by a hash of the text (a new pool draw embeds only new texts).
 * ``selections/<dataset>-<method>-b<B>-s<seed>-<hash>.json`` -- the ordered picks of one
   (method, budget, seed) on one pool, keyed by a hash of the pool's item ids, the embedding
-  hash, centring and the method parameters.
+  hash, centring, the method parameters and `selection_code_version` (so a change to the
+  selection code recomputes, never reuses, a cached selection).
 * ``lm.sqlite`` -- language-model answers keyed by (model, prompt, options or generation
   settings); committed every few writes, so an interrupted run keeps what it scored
   (`LMCache`, defined in `fewshot.lm._cache` and re-exported here).
@@ -14,6 +15,7 @@ Counters (`CacheStats`) say how much was reused, which is what the resume tests 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -28,7 +30,7 @@ import numpy as np
 from fewshot.hashing import content_hash as text_hash
 from fewshot.lm._cache import LMCache
 
-__all__ = ["CacheStats", "content_hash", "EmbeddingCache", "SelectionCache", "LMCache"]
+__all__ = ["CacheStats", "content_hash", "EmbeddingCache", "SelectionCache", "LMCache", "selection_code_version"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,23 @@ class EmbeddingCache:
         self.stats.embeddings_cached += len(set(keys)) - len(missing)
         X = have[[row[k] for k in keys]] if keys else np.zeros((0, have.shape[1]), np.float32)
         return X, content_hash("embeddings", model, keys)[:20]
+
+
+@functools.lru_cache(maxsize=None)
+def selection_code_version() -> str:
+    """A 16-hex digest of the source of the selection code (`fewshot.annotate` and
+    `fewshot.feedback`), part of every selection cache key so that a cached selection made by
+    other code is recomputed, not reused. Read once per process."""
+    import fewshot.annotate
+    import fewshot.feedback
+
+    h = hashlib.sha256()
+    for pkg in (fewshot.annotate, fewshot.feedback):
+        root = Path(pkg.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(str(path.relative_to(root.parent)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 class SelectionCache:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fewshot.annotate import select
-from fewshot.evaluation._cache import content_hash
+from fewshot.evaluation._cache import content_hash, selection_code_version
 from fewshot.evaluation._confidence import confidence_kwargs, needs_confidence
 from fewshot.evaluation._context import RunContext
 from fewshot.evaluation._coverage import CELLS_PER_ITEM, cluster_coverage, kmeans_cells
@@ -62,7 +62,16 @@ def selection_runs(ctx: RunContext, prep: Prepared, runs: list[RunResult], timin
             for method in cfg.methods:
                 params = cfg.method_params.get(method, {})
                 feedback = needs_confidence(method)
-                key = content_hash(pool_key, method, budget, seed, params, cfg.center, *([cfg.lm] if feedback else []))
+                key = content_hash(
+                    pool_key,
+                    method,
+                    budget,
+                    seed,
+                    params,
+                    cfg.center,
+                    selection_code_version(),
+                    *([cfg.lm] if feedback else []),
+                )
                 ts = time.perf_counter()
                 rec = ctx.selections.get_or_compute(
                     name,

@@ -151,6 +151,23 @@ def test_rerun_resumes_from_the_caches(proxy_run, embedder):
     assert 0 < more.stats.embeddings_computed <= 200
 
 
+def test_selection_cache_is_keyed_by_the_selection_code(proxy_run, embedder, monkeypatch):
+    """A cached selection made by other selection code is recomputed, not reused."""
+    from fewshot.evaluation import _select_runs
+
+    cfg, first, _ = proxy_run
+    monkeypatch.setattr(_select_runs, "selection_code_version", lambda: "other-code-version")
+    again = run_eval(cfg.replace(out=str(cfg.out_dir / "newcode")), embedder=embedder)
+    assert again.stats.selections_cached == 0 and again.stats.selections_computed == 8
+
+
+def test_selection_code_version_reads_the_annotate_sources():
+    from fewshot.evaluation._cache import selection_code_version
+
+    v = selection_code_version()
+    assert len(v) == 16 and int(v, 16) >= 0 and selection_code_version() == v
+
+
 def test_limit_and_single_file_dataset(mini_data, embedder, tmp_path):
     path = mini_data / "sst5" / "train.jsonl"
     cfg = EvalConfig(
