@@ -108,7 +108,7 @@ class EmbeddingCache:
         return X, content_hash("embeddings", model, keys)[:20]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def selection_code_version() -> str:
     """A 16-hex digest of the source of the selection code (`fewshot.annotate` and
     `fewshot.feedback`), part of every selection cache key so that a cached selection made by
