@@ -22,12 +22,10 @@ import numpy as np
 from fewshot.annotate._base import (
     Selection,
     SelectionStrategy,
-    check_bool,
     check_int,
-    check_optional_int,
     json_params,
 )
-from fewshot.annotate._graph import approx_kwargs, approx_params, build_knn_graph, reverse_edges
+from fewshot.annotate._graph import check_graph_params, graph_from_params, reverse_edges
 from fewshot.annotate._knapsack import Affordable, CostBudget, GreedyRun, best_of
 from fewshot.annotate._ragged import gather_ranges
 
@@ -73,22 +71,11 @@ class FacilityLocation(SelectionStrategy):
     def _check_params(self, n: int) -> dict[str, Any]:
         params = super()._check_params(n)
         params["k"] = check_int(self.k, "k", low=1)
-        params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
-        params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
-        params["device"] = self.device
-        params.update(approx_params(self))
+        params.update(check_graph_params(self))
         return params
 
     def _state(self, Z: np.ndarray, labeled: np.ndarray, params: dict[str, Any], progress) -> _FacilityGreedy:
-        graph = build_knn_graph(
-            Z,
-            params["k"],
-            exact=params["exact"],
-            n_threads=params["n_threads"],
-            device=params["device"],
-            progress=progress,
-            **approx_kwargs(params),
-        )
+        graph = graph_from_params(Z, params["k"], params, progress)
         params.update(k_used=graph.k, exact_graph=graph.exact)
         state = _FacilityGreedy(graph.neighbors, graph.similarities)
         for s in labeled.tolist():

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from fewshot.annotate._base import ProgressCallback
+from fewshot.annotate._base import ProgressCallback, check_bool, check_optional_int
 from fewshot.annotate._graph_exact import search_exact
 from fewshot.annotate._graph_ivf import ivf_knn
 from fewshot.annotate._graph_torch import GPU_EXACT_THRESHOLD, no_tf32, resolve_graph_device, torch_search
@@ -55,6 +55,8 @@ __all__ = [
     "approx_kwargs",
     "approx_params",
     "check_approx_params",
+    "check_graph_params",
+    "graph_from_params",
     "reverse_edges",
     "faiss_threads",
     "resolve_graph_device",
@@ -182,6 +184,40 @@ def approx_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
     """``approx``, ``nlist`` and ``nprobe`` of checked selection params (``None`` where unset), as
     keyword arguments of :func:`build_knn_graph`."""
     return {name: params.get(name) for name in ("approx", "nlist", "nprobe")}
+
+
+def check_graph_params(strategy: Any) -> dict[str, Any]:
+    """The graph settings a graph-based selection method records in its params, checked:
+    ``exact`` (bool or None), ``n_threads``, ``device`` and, where the method has them, the
+    approximate-graph settings of :func:`approx_params` (which may set ``exact=False``).
+    Reads the attributes of the same names of ``strategy``; ``exact_threshold`` is the
+    method's own (not every method has one)."""
+    exact = getattr(strategy, "exact", None)
+    params: dict[str, Any] = {
+        "exact": None if exact is None else check_bool(exact, "exact"),
+        "n_threads": check_optional_int(getattr(strategy, "n_threads", None), "n_threads"),
+        "device": getattr(strategy, "device", None),
+    }
+    params.update(approx_params(strategy))
+    return params
+
+
+def graph_from_params(
+    Z: np.ndarray, k: int, params: Mapping[str, Any], progress: ProgressCallback | None = None
+) -> KnnGraph:
+    """:func:`build_knn_graph` of ``Z`` with ``k`` neighbours and the checked settings of
+    :func:`check_graph_params` (plus ``exact_threshold`` where ``params`` holds one)."""
+    extra = {"exact_threshold": params["exact_threshold"]} if "exact_threshold" in params else {}
+    return build_knn_graph(
+        Z,
+        k,
+        exact=params["exact"],
+        n_threads=params["n_threads"],
+        device=params["device"],
+        progress=progress,
+        **extra,
+        **approx_kwargs(params),
+    )
 
 
 def build_knn_graph(

@@ -37,7 +37,6 @@ from fewshot.annotate._base import (
     ProgressCallback,
     Selection,
     SelectionStrategy,
-    check_bool,
     check_float,
     check_int,
     check_optional_int,
@@ -52,7 +51,7 @@ from fewshot.annotate._diffusion import (
     sample_rr_sets,
     simulate_spread,
 )
-from fewshot.annotate._graph import KnnGraph, approx_kwargs, approx_params, build_knn_graph
+from fewshot.annotate._graph import KnnGraph, check_graph_params, graph_from_params
 from fewshot.annotate._knapsack import GreedyRun, best_of
 
 __all__ = ["Ideal", "imm_set_count"]
@@ -140,11 +139,8 @@ class Ideal(SelectionStrategy):
         params["max_rr_sets"] = check_int(self.max_rr_sets, "max_rr_sets", low=1)
         params["n_mc"] = check_int(self.n_mc, "n_mc", low=0)
         params["min_similarity"] = check_float(self.min_similarity, "min_similarity", low=0.0, high=1.0, low_open=True)
-        params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
         params["exact_threshold"] = check_int(self.exact_threshold, "exact_threshold", low=0)
-        params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
-        params["device"] = self.device
-        params.update(approx_params(self))
+        params.update(check_graph_params(self))
         return params
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
@@ -183,16 +179,7 @@ class Ideal(SelectionStrategy):
         """The cascade model, the RR sets (IMM's count for ``budget`` seeds, or ``n_rr_sets``),
         ``n / count`` and the Monte-Carlo generator."""
         n = Z.shape[0]
-        graph = build_knn_graph(
-            Z,
-            params["k"],
-            exact=params["exact"],
-            exact_threshold=params["exact_threshold"],
-            n_threads=params["n_threads"],
-            device=params["device"],
-            progress=progress,
-            **approx_kwargs(params),
-        )
+        graph = graph_from_params(Z, params["k"], params, progress)
         params.update(k_used=graph.k, exact_graph=graph.exact)
         model = self._cascade(graph, params)
         rng_rr, rng_mc = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))

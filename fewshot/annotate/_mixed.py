@@ -33,7 +33,6 @@ import numpy as np
 from fewshot.annotate._base import (
     Selection,
     SelectionStrategy,
-    check_bool,
     check_float,
     check_int,
     check_optional_int,
@@ -41,7 +40,7 @@ from fewshot.annotate._base import (
 )
 from fewshot.annotate._diffusion import _Coverage, cascade_model, sample_rr_sets
 from fewshot.annotate._facility import _FacilityGreedy
-from fewshot.annotate._graph import build_knn_graph
+from fewshot.annotate._graph import check_graph_params, graph_from_params
 from fewshot.annotate._ideal import imm_set_count
 
 __all__ = ["MixedInfluenceCoverage"]
@@ -112,24 +111,14 @@ class MixedInfluenceCoverage(SelectionStrategy):
         params["n_rr_sets"] = check_optional_int(self.n_rr_sets, "n_rr_sets")
         params["max_rr_sets"] = check_int(self.max_rr_sets, "max_rr_sets", low=1)
         params["min_similarity"] = check_float(self.min_similarity, "min_similarity", low=0.0, high=1.0, low_open=True)
-        params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
         params["exact_threshold"] = check_int(self.exact_threshold, "exact_threshold", low=0)
-        params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
-        params["device"] = self.device
+        params.update(check_graph_params(self))
         return params
 
     def _select(self, Z, budget, labeled, seed, progress, params) -> Selection:
         n = Z.shape[0]
         k_inf, k_fac = params["k"], params["k_facility"]
-        graph = build_knn_graph(
-            Z,
-            max(k_inf, k_fac),
-            exact=params["exact"],
-            exact_threshold=params["exact_threshold"],
-            n_threads=params["n_threads"],
-            device=params["device"],
-            progress=progress,
-        )
+        graph = graph_from_params(Z, max(k_inf, k_fac), params, progress)
         params.update(k_used=min(k_inf, graph.k), k_facility_used=min(k_fac, graph.k), exact_graph=graph.exact)
         ideal_graph = replace(
             graph, neighbors=graph.neighbors[:, :k_inf].copy(), similarities=graph.similarities[:, :k_inf].copy()

@@ -44,12 +44,10 @@ from fewshot.annotate._base import (
     ProgressCallback,
     Selection,
     SelectionStrategy,
-    check_bool,
     check_int,
-    check_optional_int,
     json_params,
 )
-from fewshot.annotate._graph import KnnGraph, approx_kwargs, approx_params, build_knn_graph, reverse_edges
+from fewshot.annotate._graph import KnnGraph, check_graph_params, graph_from_params, reverse_edges
 from fewshot.annotate._graph_exact import canonical_ip
 from fewshot.annotate._knapsack import Affordable, CostBudget
 from fewshot.annotate._ragged import gather_ranges
@@ -388,22 +386,11 @@ class VoteK(SelectionStrategy):
         params = super()._check_params(n)
         params["k"] = check_int(self.k, "k", low=1)
         params["rho"] = _check_rho(self.rho)
-        params["exact"] = None if self.exact is None else check_bool(self.exact, "exact")
-        params["n_threads"] = check_optional_int(self.n_threads, "n_threads")
-        params["device"] = self.device
-        params.update(approx_params(self))
+        params.update(check_graph_params(self))
         return params
 
     def _graph(self, Z: np.ndarray, params: dict[str, Any], progress: ProgressCallback | None) -> KnnGraph:
-        graph = build_knn_graph(
-            Z,
-            params["k"],
-            exact=params["exact"],
-            n_threads=params["n_threads"],
-            device=params["device"],
-            progress=progress,
-            **approx_kwargs(params),
-        )
+        graph = graph_from_params(Z, params["k"], params, progress)
         params["k_used"] = graph.k
         params["exact_graph"] = graph.exact
         return graph
