@@ -47,8 +47,11 @@ def _key(*parts: Any) -> str:
 class LMCache:
     """A SQLite table ``key -> JSON value`` of language-model answers.
 
-    Use as a context manager; writes are committed every ``commit_every`` puts and on close, so an
-    interrupted run keeps what it scored. Several processes may share one file (WAL journal).
+    Use as a context manager; puts are buffered in memory and written in one short transaction
+    every ``commit_every`` puts and on close, so an interrupted run keeps what it scored. Several
+    processes may share one file (WAL journal): the write lock is held only while a buffer is
+    written, never while the model computes the next answer (holding it across 32 answers made a
+    second run sharing the cache fail with "database is locked" after waiting ``busy_timeout``).
 
     Parameters
     ----------
@@ -57,28 +60,53 @@ class LMCache:
     stats : object with int attributes ``lm_computed`` and ``lm_cached``, optional
         Where hits and stores are counted (default: a fresh `LMCacheStats`).
     commit_every : int
-        Puts between commits.
+        Puts between writes.
+    busy_timeout : float
+        Seconds to wait for another process's write to finish.
     """
 
-    def __init__(self, path: Path | str, stats: LMCacheCounts | None = None, *, commit_every: int = 32) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        stats: LMCacheCounts | None = None,
+        *,
+        commit_every: int = 32,
+        busy_timeout: float = 60.0,
+    ) -> None:
         self.path = Path(path)
         self.stats: LMCacheCounts = LMCacheStats() if stats is None else stats
         self.commit_every = commit_every
+        self.busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
-        self._pending = 0
+        self._pending: dict[str, tuple[str, str]] = {}
 
     def __enter__(self) -> LMCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=60)  # runs may share one cache
+        self._conn = sqlite3.connect(self.path, timeout=self.busy_timeout)  # runs may share one cache
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, value TEXT NOT NULL)")
+        with self._conn:
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, value TEXT NOT NULL)"
+            )
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._conn is not None:
-            self._conn.commit()
-            self._conn.close()
-            self._conn = None
+            try:
+                self.flush()
+            finally:
+                self._conn.close()
+                self._conn = None
+
+    def flush(self) -> None:
+        """Write the buffered puts in one transaction (a no-op when none is buffered)."""
+        assert self._conn is not None, "LMCache used outside its `with` block"
+        if not self._pending:
+            return
+        rows = [(key, model, value) for key, (model, value) in self._pending.items()]
+        with self._conn:  # commits, or rolls back and raises
+            self._conn.executemany("INSERT OR REPLACE INTO answers (key, model, value) VALUES (?, ?, ?)", rows)
+        self._pending.clear()
 
     @staticmethod
     def key(model: str, kind: str, prompt: str, settings: Any) -> str:
@@ -88,20 +116,20 @@ class LMCache:
     def get(self, key: str) -> Any | None:
         """The stored value (counted in ``stats.lm_cached``), or None."""
         assert self._conn is not None, "LMCache used outside its `with` block"
-        row = self._conn.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
+        if key in self._pending:
+            text = self._pending[key][1]
+        else:
+            row = self._conn.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            text = row[0]
         self.stats.lm_cached += 1
-        return json.loads(row[0])
+        return json.loads(text)
 
     def put(self, key: str, model: str, value: Any) -> None:
         """Store ``value`` (JSON-ready) under ``key`` (counted in ``stats.lm_computed``)."""
         assert self._conn is not None, "LMCache used outside its `with` block"
-        self._conn.execute(
-            "INSERT OR REPLACE INTO answers (key, model, value) VALUES (?, ?, ?)", (key, model, json.dumps(value))
-        )
+        self._pending[key] = (model, json.dumps(value))
         self.stats.lm_computed += 1
-        self._pending += 1
-        if self._pending >= self.commit_every:
-            self._conn.commit()
-            self._pending = 0
+        if len(self._pending) >= self.commit_every:
+            self.flush()
