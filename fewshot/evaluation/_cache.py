@@ -118,7 +118,7 @@ def selection_code_version() -> str:
 
     h = hashlib.sha256()
     for pkg in (fewshot.annotate, fewshot.feedback):
-        root = Path(pkg.__file__).parent
+        root = Path(next(iter(pkg.__path__)))
         for path in sorted(root.rglob("*.py")):
             h.update(str(path.relative_to(root.parent)).encode())
             h.update(path.read_bytes())

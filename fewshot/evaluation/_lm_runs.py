@@ -60,13 +60,16 @@ def score_lm(
                 total=total,
                 batch_size=batch,
             )
-            correct = [answers_match(extract_answer(tx), g) for tx, g in zip(texts, gold)]
+            answers = [extract_answer(tx) for tx in texts]
+            predictions = ["" if a is None else str(a) for a in answers]
+            correct = [answers_match(a, g) for a, g in zip(answers, gold)]
         else:
             assert options is not None
             best = scorer.classify(
                 prompts, options, progress=lambda d, t: ctx.report(stage, d, t), done_offset=offset, total=total
             )
-            correct = [ds.labels[b] == g for b, g in zip(best, gold)]
+            predictions = [ds.labels[b] for b in best]
+            correct = [p == g for p, g in zip(predictions, gold)]
         runs.append(
             RunResult(
                 scorer="lm",
@@ -74,6 +77,7 @@ def score_lm(
                 mean_demos=float(np.mean(n_demos)),
                 lm=lm.name,
                 correct=encode_correct(correct),
+                predictions=predictions,
                 **job.meta,
             )
         )

@@ -40,7 +40,9 @@ class RunResult:
 
     ``correct`` is the per-test-item result, one character per scored test item in test-sample
     order (``"1"`` right, ``"0"`` wrong; see `encode_correct`): what the paired comparison
-    uses. ``cluster_coverage`` is the fraction of the pool's ``n_cells`` k-means cells that
+    uses. ``predictions`` holds the answer given for each of those items (the label chosen, the
+    proxy's voted label, or a generation's extracted answer; ``""`` for none), so an analysis can
+    ask which labels a method's demonstrations pushed the model towards. ``cluster_coverage`` is the fraction of the pool's ``n_cells`` k-means cells that
     hold a selected item (`fewshot.evaluation._coverage`).
     """
 
@@ -65,6 +67,7 @@ class RunResult:
     cluster_coverage: float | None = None
     n_cells: int = 0
     correct: str = ""
+    predictions: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,7 +118,9 @@ class SummaryRow:
 
 
 SUMMARY_COLUMNS = [f for f in SummaryRow.__dataclass_fields__]
-RUN_COLUMNS = [f for f in RunResult.__dataclass_fields__ if f not in ("label_counts", "selected_ids", "correct")]
+RUN_COLUMNS = [
+    f for f in RunResult.__dataclass_fields__ if f not in ("label_counts", "selected_ids", "correct", "predictions")
+]
 
 
 def relative_gain(accuracy: float, baseline: float) -> float | None:

@@ -145,6 +145,7 @@ def _proxy_run(
         accuracy=float(np.mean(correct)),
         mean_demos=float((nbr >= 0).sum(axis=1).mean()),
         correct=encode_correct(correct),
+        predictions=["" if p is None else str(p) for p in preds],
         **meta,
     )
 

@@ -57,6 +57,23 @@ def test_proxy_run_table_shape(proxy_run):
     assert 0.2 <= info["majority_baseline"] <= 1.0
 
 
+def _gold(mini_data, info) -> list[str]:
+    ds = load_dataset("sst5", data_dir=mini_data)
+    by_id = {str(ex.id): str(ex.label) for ex in list(ds.test) + list(ds.pool)}
+    return [by_id[i] for i in info["test_ids"]]
+
+
+def test_runs_record_each_items_prediction(proxy_run, mini_data):
+    """``predictions`` is a label per scored item, and right exactly where ``correct`` says."""
+    _, result, _ = proxy_run
+    gold = _gold(mini_data, result.datasets["sst5"])
+    labels = set(load_dataset("sst5", data_dir=mini_data).labels)
+    for run in result.runs:
+        assert len(run.predictions) == run.n_test == len(gold)
+        assert set(run.predictions) <= labels
+        assert "".join("1" if p == g else "0" for p, g in zip(run.predictions, gold)) == run.correct
+
+
 def test_gain_over_random_is_computed_from_the_runs(proxy_run):
     _, result, _ = proxy_run
     for budget in (5, 10):
@@ -219,6 +236,12 @@ def test_lm_scorer_on_a_tiny_model(mini_data, embedder, tiny_lm_dir, tmp_path, o
     assert len(lm_runs) == 2 and all(r.lm == f"hf:{tiny_lm_dir}" for r in lm_runs)
     assert all(0.0 <= r.accuracy <= 1.0 and 1 <= r.mean_demos <= 4 for r in lm_runs)
     assert result.stats.lm_computed == 2 * 12 and result.timings["sst5"]["lm"] > 0
+    gold = _gold(mini_data, result.datasets["sst5"])
+    for run in lm_runs:
+        assert len(run.predictions) == 12 and set(run.predictions) <= set(
+            load_dataset("sst5", data_dir=mini_data).labels
+        )
+        assert "".join("1" if p == g else "0" for p, g in zip(run.predictions, gold)) == run.correct
     assert {r.scorer for r in result.summary} == {"proxy", "lm"}
 
     # the same predictions straight from the backend (the protocol: argmin mean NLL)
@@ -262,3 +285,4 @@ def test_generation_task_on_a_tiny_model(mini_data, embedder, tiny_lm_dir, tmp_p
     runs = {r.scorer: r for r in result.runs}
     assert set(runs) == {"proxy", "lm"} and runs["lm"].n_test == 3
     assert runs["lm"].n_labels_total == 0 and result.stats.lm_computed == 3
+    assert len(runs["lm"].predictions) == 3  # the extracted answers ("" where none)
