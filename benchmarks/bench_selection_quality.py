@@ -32,8 +32,14 @@ coverage (distinct labels chosen / label-set size, majority label's share) and c
 (fraction of the pool's 2B k-means cells holding a pick; max 0.5, random about 0.39). A
 per-method line counts wins/ties/losses over all cells with the mean relative gain.
 
-Writes run_eval's files to ``<out>/<name>/`` (results.json holds per-item correctness) and a
-compact ``<out>/<name>.json`` (summary rows, tally, timings, CPU seconds) plus ``<name>.md``.
+Writes run_eval's files to ``<out>/<name>/`` (results.json holds per-item correctness and
+predictions) and a compact ``<out>/<name>.json`` (summary rows, tally, timings, CPU seconds) plus
+``<name>.md``.
+
+Why a method won or lost (``--breakdown <out>/<name>/results.json``): per (task, scorer, B,
+method), the accuracy on each gold label, the share of answers per label, the share of each label
+in the selected sets and, for LM rows, how often the LM answered its demonstrations' vote and how
+often that vote was right (`fewshot.evaluation.label_breakdown`).
 """
 
 from __future__ import annotations
@@ -206,6 +212,39 @@ def report(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def breakdown(results_json: Path) -> str:
+    """Markdown of `label_breakdown` over one results.json (per-label numbers in %)."""
+    from fewshot.evaluation import label_breakdown
+
+    data = json.loads(results_json.read_text(encoding="utf-8"))
+    rows = label_breakdown(data["runs"], data["datasets"])
+    lines = [
+        f"### label breakdown of {results_json}",
+        "",
+        "per label (in the dataset's label order): recall = accuracy on items of that gold label; "
+        "answers = share of answers; selected = share in the selected sets. follows = LM answered its "
+        "demonstrations' similarity-weighted vote; vote right = that vote was the gold label",
+        "",
+        "| task | scorer | B | method | acc | recall per label | answers per label | selected per label "
+        "| follows | vote right |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def fmt(d: dict[str, float]) -> str:
+        return " / ".join("-" if v != v else f"{100 * v:.0f}" for v in d.values())
+
+    for r in sorted(rows, key=lambda r: (r.dataset, r.scorer, r.budget, method_key(r.method))):
+        follows = "" if r.follows_vote is None else f"{100 * r.follows_vote:.0f}"
+        right = "" if r.vote_right is None else f"{100 * r.vote_right:.0f}"
+        lines.append(
+            f"| {r.dataset} | {r.scorer} | {r.budget} | {r.method} | {100 * r.accuracy:.1f} | {fmt(r.recall)} | "
+            f"{fmt(r.predicted)} | {fmt(r.selected)} | {follows} | {right} |"
+        )
+    labels = {name: info.get("labels") for name, info in data["datasets"].items()}
+    lines += ["", "labels: " + "; ".join(f"{k}: {', '.join(map(str, v or []))}" for k, v in labels.items())]
+    return "\n".join(lines)
+
+
 def cfg_order(datasets: list[Any], name: str) -> int:
     names = [d if isinstance(d, str) else d.get("name") for d in datasets]
     return names.index(name) if name in names else len(names)
@@ -230,8 +269,13 @@ def main() -> None:
     ap.add_argument("--name", help="output name (default proxy / lm-<spec>)")
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--report", nargs="+", metavar="JSON", help="only format existing <name>.json files")
+    ap.add_argument("--breakdown", nargs="+", metavar="RESULTS_JSON", help="only the label breakdown of results.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if args.breakdown:
+        for path in args.breakdown:
+            sys.stdout.write(breakdown(Path(path)) + "\n\n")
+        return
     paths = [Path(p) for p in args.report] if args.report else [run(args)]
     for path in paths:
         text = report(json.loads(path.read_text(encoding="utf-8")))

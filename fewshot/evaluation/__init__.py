@@ -20,6 +20,7 @@ only, and score with
 Or from the command line: ``fewshot eval --dataset sst5 --methods random,votek --limit 64``.
 """
 
+from fewshot.evaluation._breakdown import LabelBreakdown, label_breakdown
 from fewshot.evaluation._cache import CacheStats, content_hash
 from fewshot.evaluation._config import SCORERS, EvalConfig, load_config
 from fewshot.evaluation._datasets import (
@@ -57,6 +58,7 @@ __all__ = [
     "EvalConfig",
     "EvalProgress",
     "EvalResult",
+    "LabelBreakdown",
     "LMScorer",
     "LabeledDataset",
     "MethodTally",
@@ -71,6 +73,7 @@ __all__ = [
     "extract_answer",
     "get_dataset",
     "knn_vote_proxy",
+    "label_breakdown",
     "load_config",
     "load_dataset",
     "normalize_answer",

@@ -121,6 +121,7 @@ def prepare(ctx: RunContext, ds_spec: Any, timing: dict[str, float]) -> Prepared
         "resample_pool": cfg.resample_pool,
         "majority_baseline": _majority_share(scored),
         "test_ids": [str(ex.id) for ex in scored],
+        "test_gold": [str(ex.label) for ex in scored],
     }
     return Prepared(
         ds=ds,

@@ -60,7 +60,9 @@ def test_proxy_run_table_shape(proxy_run):
 def _gold(mini_data, info) -> list[str]:
     ds = load_dataset("sst5", data_dir=mini_data)
     by_id = {str(ex.id): str(ex.label) for ex in list(ds.test) + list(ds.pool)}
-    return [by_id[i] for i in info["test_ids"]]
+    gold = [by_id[i] for i in info["test_ids"]]
+    assert info["test_gold"] == gold
+    return gold
 
 
 def test_runs_record_each_items_prediction(proxy_run, mini_data):
