@@ -9,11 +9,14 @@ Methods: ``votek`` (exact reproduction of the research selection), ``votek2`` (t
 confidence function), ``ideal`` (influence maximisation), ``random``, ``kmeans``, ``facility``;
 opt-in variants aimed at coverage: ``stratified`` (proportional quotas over k-means cells, an
 inner method in each), ``ideal-hub`` (IDEAL with hub-discounted edges), ``votek-div`` (vote-k
-that skips near-duplicates of its picks), ``mixed`` (influence + facility location) and ``auto``
+that skips near-duplicates of its picks), ``mixed`` (influence + facility location), ``herding``
+(kernel herding: picks in proportion to the pool's density, so a label in a dense region keeps its
+share) and ``auto``
 (chooses from the pool's structure: :func:`choose_method`).
 :func:`budget_curve` helps choose how many items to pay for. Under a budget in money or minutes
 (``select(vectors, method="ideal", budget_cost=50.0, costs=c)``; costs from :func:`item_costs`)
-every method but ``votek2`` runs its knapsack-constrained, cost-aware variant;
+``votek``, ``ideal``, ``facility``, ``kmeans``, ``random`` and ``ideal-hub`` run their knapsack-
+constrained, cost-aware variants (``supports_cost_budget()``; the others refuse a cost budget);
 :func:`cost_budget_curve` helps choose how much to spend.
 """
 
@@ -24,6 +27,7 @@ from fewshot.annotate._budget_cost import CostBudgetCurve, cost_budget_curve, de
 from fewshot.annotate._cost import COST_SPEC_FORMS, CostSpec, CostTerm, check_costs, item_costs, parse_cost_spec
 from fewshot.annotate._facility import FacilityLocation
 from fewshot.annotate._graph import APPROX_METHODS, KnnGraph, build_knn_graph
+from fewshot.annotate._herding import KernelHerding
 from fewshot.annotate._ideal import Ideal
 from fewshot.annotate._ideal_hub import IdealHub
 from fewshot.annotate._kmeans import KMeansSelection
@@ -58,6 +62,7 @@ __all__ = [
     "IdealHub",
     "VoteKDiv",
     "MixedInfluenceCoverage",
+    "KernelHerding",
     "Auto",
     "AutoRule",
     "choose_method",

@@ -8,6 +8,7 @@ from typing import Any
 from fewshot.annotate._auto import Auto
 from fewshot.annotate._base import ProgressCallback, Selection
 from fewshot.annotate._facility import FacilityLocation
+from fewshot.annotate._herding import KernelHerding
 from fewshot.annotate._ideal import Ideal
 from fewshot.annotate._ideal_hub import IdealHub
 from fewshot.annotate._kmeans import KMeansSelection
@@ -33,6 +34,7 @@ for _name, _cls in (
     ("ideal-hub", IdealHub),
     ("votek-div", VoteKDiv),
     ("mixed", MixedInfluenceCoverage),
+    ("herding", KernelHerding),
     ("auto", Auto),
 ):
     STRATEGIES.register(_name, _cls)

@@ -59,7 +59,7 @@ def test_variant_contract(method, blob):
 
 
 def test_doctests():
-    for name in ("_stratified", "_ideal_hub", "_votek_div", "_mixed", "_auto"):
+    for name in ("_stratified", "_ideal_hub", "_votek_div", "_mixed", "_auto", "_herding"):
         result = doctest.testmod(importlib.import_module(f"fewshot.annotate.{name}"))
         assert result.failed == 0, name
 
