@@ -15,7 +15,7 @@ registered in `fewshot.annotate.STRATEGIES` except those that need a confidence 
 Default LM grid (``--lm SPEC``, any `fewshot.lm.get_backend` spec, e.g. ``smollm2`` or
 ``gemma3-270m`` through transformers; the proxy is scored on the same items alongside): task trec;
 B in {18, 100}; seeds 0-4; the first 36 of a 256-item test sample; k = 4, 512-token prompts;
-methods random, votek, ideal, facility, votek-div (the best new variant on the proxy grid) and
+methods random, votek, ideal, facility, herding (the variant that keeps the pool's label mix) and
 auto (those registered). That is 2,160 prompts: about 30 min per LM at the ~1.2-1.5 prompts/s
 measured for SmolLM2-135M and Gemma-3-270M on one thread of a busy 2-core machine (two threads
 were 10x slower there, and the local llama.cpp build 5-10x slower than transformers). Widen it
@@ -58,7 +58,7 @@ from _stage_log import stage_logger
 OUT = Path("benchmarks/out/selection_quality")
 PROXY_TASKS = ["sst5", "trec", "rte", "mrpc", "math-subject", "gsm8k-skill"]
 LM_TASKS = ["trec"]
-LM_METHODS = ["random", "votek", "ideal", "facility", "votek-div", "auto"]
+LM_METHODS = ["random", "votek", "ideal", "facility", "herding", "auto"]
 LM_LIMIT = 36
 
 

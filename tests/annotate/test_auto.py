@@ -52,7 +52,7 @@ def test_auto_runs_the_chosen_method_and_says_why(clustered):
 
 
 def test_clustered_pool_is_stratified_when_the_rule_asks(clustered):
-    assert choose_method(clustered, 16)[0] == "votek"  # the default rule: vote-k below half the pool
+    assert choose_method(clustered, 16)[0] == "herding"  # the default rule: herding below half the pool
     name, reasons = choose_method(clustered, 16, rule=AutoRule(clustered_method="stratified"))
     assert name == "stratified", reasons
     assert reasons["cells"] == 4 and reasons["cluster_excess"] > 0.1  # far above its Gaussian twin
@@ -60,7 +60,7 @@ def test_clustered_pool_is_stratified_when_the_rule_asks(clustered):
 
 def test_structureless_pool_takes_the_default(noise):
     name, reasons = choose_method(noise, 16, rule=AutoRule(clustered_method="stratified"))
-    assert name == "votek", reasons
+    assert name == "herding", reasons
     assert abs(reasons["cluster_excess"]) < 0.05 and "cluster excess" in reasons["why"]
 
 
