@@ -30,8 +30,9 @@ method is kernel herding (``herding``), which picks in proportion to the pool's 
   facility +1.6%), no loss whose paired 95% interval excludes zero, and a smallest cell of -1.4
   points (vote-k -3.6);
 * with real LMs (5 seeds; Gemma-3-270M on SST-5 and TREC with 100 test items, SmolLM2-135M on
-  SST-5 with 40; B 18, 50, 100) herding's mean paired delta over random was +2.4 points against
-  +0.2 for vote-k, above vote-k's in 8 of the 9 cells, and its worst cell -3.0 against -6.2.
+  SST-5 with 40 and TREC with 60; B 18, 50, 100) herding's mean paired delta over random was +2.4
+  points against +1.3 for vote-k, above vote-k's in 9 of the 12 cells, and its worst cell -3.0
+  against -6.2 (vote-k stays ahead on TREC, whose question types form clusters).
   Vote-k's losses there come from its label mix: its sets under-represent labels that live in
   dense regions (SST-5 "bad": 14-21% of its picks against 27-30% for random), and the model then
   answers them less often. Every one of these cells is a tie at these test sizes.
