@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _stage_log import stage_logger
 
 TASKS = ("sst5", "trec", "rte", "mrpc")
 INSTRUCTIONS = {
@@ -63,20 +64,6 @@ def parse() -> argparse.Namespace:
     )
     p.add_argument("--lm-cache", default=None, help="LM answer cache for the evaluation [OUT/lm_cache.sqlite]")
     return p.parse_args()
-
-
-def progress_logger():
-    state = {"stage": None, "last": -1.0, "t": time.perf_counter()}
-
-    def report(stage: str, done: int, total: int) -> None:
-        frac = done / total if total else 1.0
-        if stage != state["stage"] or frac - state["last"] >= 0.1 or done == total:
-            if stage != state["stage"]:
-                state["t"] = time.perf_counter()
-            state.update(stage=stage, last=frac)
-            logging.info("%s: %d/%d (%.0f s)", stage, done, total, time.perf_counter() - state["t"])
-
-    return report
 
 
 def load_tasks(args):
@@ -200,7 +187,7 @@ def main() -> None:
     logging.info("LM %s; tasks %s", lm.name, [(t.name, len(t.pool), len(t.queries), len(tests[t.name])) for t in tasks])
     cache = SQLFeedbackCache.sqlite(args.feedback or out / "feedback.sqlite")
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-    report = progress_logger()
+    report = stage_logger(step=0.1)
     methods = args.methods.split(",")
     rows: list[dict] = []
     costs: dict = {}
