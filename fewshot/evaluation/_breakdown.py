@@ -61,7 +61,8 @@ def _get(run: Any, name: str) -> Any:
 
 
 def label_breakdown(runs: Sequence[Any], datasets: Mapping[str, Mapping[str, Any]]) -> list[LabelBreakdown]:
-    """`LabelBreakdown` rows of classification runs, ordered by dataset, scorer, budget, method.
+    """`LabelBreakdown` rows of classification runs, ordered by dataset, scorer, retriever, budget
+    (as a number), method.
 
     Parameters
     ----------
@@ -88,7 +89,9 @@ def label_breakdown(runs: Sequence[Any], datasets: Mapping[str, Mapping[str, Any
         key = tuple(_get(run, f) for f in ("dataset", "scorer", "retriever", "budget", "method"))
         groups[key].append(run)
     out = []
-    for (dataset, scorer, retriever, budget, method), group in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    order = sorted(groups, key=lambda g: (str(g[0]), str(g[1]), str(g[2]), int(g[3]), str(g[4])))
+    for dataset, scorer, retriever, budget, method in order:
+        group = groups[(dataset, scorer, retriever, budget, method)]
         info = datasets[dataset]
         labels = [str(lb) for lb in info["labels"]]
         gold = np.asarray(info.get("test_gold") or [], dtype=object)

@@ -7,7 +7,7 @@
   hash, centring, the method parameters and `selection_code_version` (so a change to the
   selection code recomputes, never reuses, a cached selection).
 * ``lm.sqlite`` -- language-model answers keyed by (model, prompt, options or generation
-  settings); committed every few writes, so an interrupted run keeps what it scored
+  settings); buffered and written every few answers, so an interrupted run keeps what it scored
   (`LMCache`, defined in `fewshot.lm._cache` and re-exported here).
 
 Counters (`CacheStats`) say how much was reused, which is what the resume tests check.

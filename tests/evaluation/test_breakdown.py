@@ -62,6 +62,11 @@ def test_rows_are_per_method_and_generation_tasks_are_skipped():
     assert rows[1].accuracy == 1.0
 
 
+def test_rows_are_ordered_by_budget_as_a_number():
+    runs = [dict(_run("lm", "random", 0, ["a", "a", "b", "b"], {"a": 2}), budget=b) for b in (100, 18, 50)]
+    assert [r.budget for r in label_breakdown(runs, INFO)] == [18, 50, 100]
+
+
 def test_runs_without_predictions_are_refused_naming_the_run():
     runs = [_run("lm", "votek", 3, [], {"a": 4})]
     with pytest.raises(InvalidInputError, match=r"t lm votek B=4 seed 3: 0 predictions for 4 gold labels"):
